@@ -1,0 +1,13 @@
+// Package adapters defines how statemgr talks to hardware: GPIO lines by
+// name and polarity, PMBus devices at the level of SMBus transactions, and
+// thermal sensors. The machines decide; adapters act and report.
+//
+// The interfaces are deliberately narrow and hardware-shaped so that each
+// back-end (Linux GPIO character device, /dev/i2c-N SMBus, hwmon/debugfs
+// files, the simulated platform) implements the same small surface and the
+// simulated platform can inject the faults real boards show.
+//
+// Contract: every call takes a context and returns a typed error on failure
+// (see errors.go); nothing blocks past its context; edge callbacks run on the
+// back-end's goroutine, in order, and must not block.
+package adapters

@@ -1,0 +1,27 @@
+// Package badger is the durable events.Log on Badger v4.
+//
+// Durability: SyncWrites is always on, so a commit returns only after the
+// write-ahead log is synced. A single committer goroutine takes every append
+// waiting at that moment and commits them in one Badger transaction, so
+// concurrent appenders share one fsync (group commit) while each append
+// stays atomic and individually acknowledged.
+//
+// Layout (one key space, byte order = iteration order; sequences are
+// big-endian fixed width and stream ids are followed by a 0x00 separator, so
+// "host.1" never prefix-matches "host.10"):
+//
+//	g <global seq>                 the encoded event (events.Encode)
+//	s <stream> 0x00 <stream seq>   the event's global seq
+//	h <stream>                     the stream's head
+//	k <stream> 0x00 <key>          stream seq of an idempotency key
+//	H                              the global head
+//
+// The event, its stream index entry, both heads and its idempotency key are
+// written in the same transaction: a crash leaves all or none. Other
+// packages (snapshots/badger) keep their own prefixes in the same database;
+// see DB.
+//
+// After a failed commit (a full disk, a failed sync) the log refuses appends
+// with events.ErrLogFailed until it is reopened: what reached the disk is then
+// unknown, and reopening recovers the committed state.
+package badger

@@ -1,0 +1,665 @@
+package badger
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+
+	badgerdb "github.com/dgraph-io/badger/v4"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statemgr/statemgr/events"
+)
+
+var _ events.Log = (*Log)(nil)
+
+// Options configure Open.
+type Options struct {
+	Dir     string      // data directory; created if missing
+	Profile Profile     // storage profile; "" means ProfileServer
+	Logger  hclog.Logger // receives Badger's and the log's messages; nil = silent
+	// GCInterval is how often value-log garbage collection runs; 0 means
+	// 5 minutes, negative disables it.
+	GCInterval time.Duration
+	// MaxGroup bounds how many appends one commit takes; 0 means 1024.
+	MaxGroup int
+	// MinFreeBytes is the free space the log keeps on its filesystem:
+	// below it, appends fail with events.ErrNoSpace before Badger writes.
+	// Badger writes through mmap, and a write to an mmapped page that the
+	// filesystem cannot back kills the process with SIGBUS instead of
+	// returning ENOSPC, so the guard must trip first. 0 means the profile's
+	// need (two WAL and two value-log mappings plus a memtable flush);
+	// negative disables the guard.
+	MinFreeBytes int64
+}
+
+// Log is the Badger-backed events.Log. Open one per data directory.
+type Log struct {
+	db       *badgerdb.DB
+	log      hclog.Logger
+	notifier events.Notifier
+	requests chan *appendRequest
+	maxGroup int
+	// commit commits a transaction; tests replace it to inject failures.
+	commit func(*badgerdb.Txn) error
+	dir     string
+	minFree int64
+
+	stop    chan struct{}
+	stopped sync.WaitGroup
+
+	mu     sync.RWMutex // guards closed and failed
+	closed bool
+	failed error
+
+	// Owned by the committer goroutine.
+	global uint64            // last committed global seq
+	heads  map[string]uint64 // cache of stream heads, bounded by headCacheMax
+}
+
+// headCacheMax bounds the committer's stream-head cache; past it the cache
+// is dropped and refilled from the database, so many short-lived streams
+// (sagas) cannot grow memory without bound.
+const headCacheMax = 65536
+
+type appendRequest struct {
+	ctx      context.Context
+	stream   string
+	expected events.Expected
+	batch    []events.Event
+	done     chan appendResult
+}
+
+type appendResult struct {
+	stored    []events.Event
+	duplicate bool
+	err       error
+}
+
+// Open opens (or creates) the log in opts.Dir and starts its committer.
+func Open(opts Options) (*Log, error) {
+	bo, err := opts.Profile.options(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	bo = bo.WithLogger(badgerLogger{logger.Named("badger")})
+	db, err := badgerdb.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open event log in %s: %w", opts.Dir, err)
+	}
+	l := &Log{
+		db:       db,
+		log:      logger,
+		requests: make(chan *appendRequest, 4096),
+		maxGroup: opts.MaxGroup,
+		commit:   (*badgerdb.Txn).Commit,
+		dir:      opts.Dir,
+		minFree:  opts.MinFreeBytes,
+		stop:     make(chan struct{}),
+		heads:    make(map[string]uint64),
+	}
+	if l.maxGroup <= 0 {
+		l.maxGroup = 1024
+	}
+	if l.minFree == 0 {
+		l.minFree = 2*bo.ValueLogFileSize + 3*bo.MemTableSize + 8<<20
+	}
+	if err := db.View(func(txn *badgerdb.Txn) error {
+		l.global, err = readU64(txn, []byte(keyGlobal))
+		return err
+	}); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("cannot read the event log's head in %s: %w", opts.Dir, err)
+	}
+	l.stopped.Add(1)
+	go l.committer()
+	if opts.GCInterval >= 0 {
+		interval := opts.GCInterval
+		if interval == 0 {
+			interval = 5 * time.Minute
+		}
+		l.stopped.Add(1)
+		go l.collectGarbage(interval)
+	}
+	return l, nil
+}
+
+// DB returns the underlying database, for stores that keep their data
+// beside the events under their own key prefix (snapshots/badger). They
+// must not write keys with this package's prefixes.
+func (l *Log) DB() *badgerdb.DB { return l.db }
+
+// Close stops the committer after the appends already queued, then syncs and
+// closes the database.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+	close(l.stop)
+	l.stopped.Wait()
+	l.notifier.Notify()
+	if err := l.db.Close(); err != nil {
+		return fmt.Errorf("cannot close event log: %w", err)
+	}
+	return nil
+}
+
+func (l *Log) state() (closed bool, failed error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.closed, l.failed
+}
+
+// Append implements events.Log.
+func (l *Log) Append(ctx context.Context, stream string, expected events.Expected, batch []events.Event) ([]events.Event, bool, error) {
+	if err := events.ValidateBatch(stream, batch); err != nil {
+		return nil, false, err
+	}
+	req := &appendRequest{ctx: ctx, stream: stream, expected: expected, batch: batch, done: make(chan appendResult, 1)}
+	// Holding the read lock while queueing keeps Close from closing stop
+	// between our check and our send.
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return nil, false, events.ErrClosed
+	}
+	select {
+	case l.requests <- req:
+	case <-ctx.Done():
+		l.mu.RUnlock()
+		return nil, false, ctx.Err()
+	}
+	l.mu.RUnlock()
+	// Once queued, wait for the outcome even if ctx ends: the committer may
+	// already be writing it, and an answer of "cancelled" for a stored event
+	// would lie.
+	r := <-req.done
+	return r.stored, r.duplicate, r.err
+}
+
+// committer runs the group commit: it takes every queued append, commits
+// them together and answers each.
+func (l *Log) committer() {
+	defer l.stopped.Done()
+	group := make([]*appendRequest, 0, l.maxGroup)
+	for {
+		select {
+		case req := <-l.requests:
+			group = append(group[:0], req)
+		case <-l.stop:
+			l.drain()
+			return
+		}
+	more:
+		for len(group) < l.maxGroup {
+			select {
+			case req := <-l.requests:
+				group = append(group, req)
+			default:
+				break more
+			}
+		}
+		for rest := group; len(rest) > 0; {
+			rest = rest[l.commitGroup(rest):]
+		}
+	}
+}
+
+// drain answers the appends still queued at Close.
+func (l *Log) drain() {
+	for {
+		select {
+		case req := <-l.requests:
+			l.commitGroup([]*appendRequest{req})
+		default:
+			return
+		}
+	}
+}
+
+// staged is one append's outcome inside a group, before the commit.
+type staged struct {
+	req       *appendRequest
+	stored    []events.Event
+	duplicate bool
+	err       error // a rejection of this append alone (version, idempotency)
+}
+
+// commitGroup stages as many of reqs as fit in one transaction, commits
+// them and answers them. It returns how many it consumed (at least one).
+func (l *Log) commitGroup(reqs []*appendRequest) int {
+	if _, failed := l.state(); failed != nil {
+		for _, r := range reqs {
+			r.done <- appendResult{err: fmt.Errorf("%w: %w", events.ErrLogFailed, failed)}
+		}
+		return len(reqs)
+	}
+	if err := l.checkFreeSpace(); err != nil {
+		for _, r := range reqs {
+			r.done <- appendResult{err: err}
+		}
+		return len(reqs)
+	}
+	txn := l.db.NewTransaction(true)
+	defer txn.Discard()
+	heads := make(map[string]uint64) // heads as of this group
+	keys := make(map[string]uint64)  // idempotency keys written by this group
+	global := l.global
+	results := make([]staged, 0, len(reqs))
+	for i, r := range reqs {
+		s, err := l.stage(txn, r, heads, keys, &global)
+		if errors.Is(err, badgerdb.ErrTxnTooBig) {
+			if i == 0 {
+				r.done <- appendResult{err: fmt.Errorf("cannot append %d events to %q: %w", len(r.batch), r.stream, events.ErrBatchTooLarge)}
+				return 1
+			}
+			// The transaction holds part of this append; redo the group
+			// without it.
+			txn.Discard()
+			return l.commitGroup(reqs[:i])
+		}
+		if err != nil { // a read failure: answer it alone
+			s = staged{req: r, err: err}
+		}
+		results = append(results, s)
+	}
+	if global != l.global {
+		if err := txn.Set([]byte(keyGlobal), u64(global)); err != nil {
+			if errors.Is(err, badgerdb.ErrTxnTooBig) && len(reqs) > 1 {
+				txn.Discard()
+				return l.commitGroup(reqs[:len(reqs)-1])
+			}
+			l.failAll(results, err)
+			return len(results)
+		}
+		if err := l.commit(txn); err != nil {
+			l.failAll(results, err)
+			return len(results)
+		}
+		l.global = global
+		if len(l.heads)+len(heads) > headCacheMax {
+			l.heads = make(map[string]uint64)
+		}
+		for s, h := range heads {
+			l.heads[s] = h
+		}
+	}
+	for _, s := range results {
+		s.req.done <- appendResult{stored: s.stored, duplicate: s.duplicate, err: s.err}
+	}
+	l.notifier.Notify()
+	return len(results)
+}
+
+// checkFreeSpace refuses a commit while the filesystem has less than
+// minFree bytes available. Nothing is written, so the log stays usable and
+// appends resume once space is freed.
+func (l *Log) checkFreeSpace() error {
+	if l.minFree < 0 {
+		return nil
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(l.dir, &st); err != nil {
+		return nil // cannot tell; let Badger report what it finds
+	}
+	if free := int64(st.Bavail) * int64(st.Bsize); free < l.minFree {
+		return fmt.Errorf("cannot append: %w: %d MiB free in %s, the log keeps %d MiB in reserve; free space or move the data directory",
+			events.ErrNoSpace, free>>20, l.dir, l.minFree>>20)
+	}
+	return nil
+}
+
+// failAll records a commit failure: no append of the group is acknowledged,
+// and the log refuses appends until it is reopened.
+func (l *Log) failAll(results []staged, err error) {
+	failure := events.ClassifyIOError("commit to the event log", err)
+	l.mu.Lock()
+	l.failed = failure
+	l.mu.Unlock()
+	l.log.Error("event log commit failed; refusing appends until reopened", "error", err, "appends", len(results))
+	for _, s := range results {
+		s.req.done <- appendResult{err: failure}
+	}
+}
+
+// stage validates one append against the database and the group so far and
+// adds its writes to txn. A rejection is returned in staged.err; an error
+// return means a read failed or the transaction is full.
+func (l *Log) stage(txn *badgerdb.Txn, r *appendRequest, heads, keys map[string]uint64, global *uint64) (staged, error) {
+	s := staged{req: r}
+	if err := r.ctx.Err(); err != nil {
+		s.err = err
+		return s, nil
+	}
+	dupSeqs, err := l.storedKeys(txn, r, keys)
+	if err != nil {
+		return s, err
+	}
+	switch {
+	case len(dupSeqs) == len(r.batch):
+		s.duplicate = true
+		s.stored, err = l.readSeqs(txn, r.stream, dupSeqs)
+		s.err = err
+		return s, nil
+	case len(dupSeqs) > 0:
+		s.err = fmt.Errorf("%w: %d of %d events of the batch for %q were stored before", events.ErrIdempotencyConflict, len(dupSeqs), len(r.batch), r.stream)
+		return s, nil
+	}
+	head, err := l.head(txn, r.stream, heads)
+	if err != nil {
+		return s, err
+	}
+	if !r.expected.Matches(head) {
+		s.err = &events.VersionError{Stream: r.stream, Expected: r.expected, Actual: head}
+		return s, nil
+	}
+	g := *global
+	stored := make([]events.Event, len(r.batch))
+	var buf []byte
+	for i, e := range r.batch {
+		e.Stream = r.stream
+		e.StreamSeq = head + uint64(i) + 1
+		e.GlobalSeq = g + uint64(i) + 1
+		buf = events.Encode(buf[:0], e)
+		if err := txn.Set(eventKey(e.GlobalSeq), append([]byte(nil), buf...)); err != nil {
+			return s, err
+		}
+		if err := txn.Set(streamKey(r.stream, e.StreamSeq), u64(e.GlobalSeq)); err != nil {
+			return s, err
+		}
+		if e.IdempotencyKey != "" {
+			if err := txn.Set(idempotencyKey(r.stream, e.IdempotencyKey), u64(e.StreamSeq)); err != nil {
+				return s, err
+			}
+		}
+		stored[i] = e
+	}
+	newHead := head + uint64(len(r.batch))
+	if err := txn.Set(headKey(r.stream), u64(newHead)); err != nil {
+		return s, err
+	}
+	for _, e := range stored {
+		if e.IdempotencyKey != "" {
+			keys[r.stream+"\x00"+e.IdempotencyKey] = e.StreamSeq
+		}
+	}
+	heads[r.stream] = newHead
+	*global = g + uint64(len(r.batch))
+	s.stored = stored
+	return s, nil
+}
+
+// storedKeys returns the stream seqs of the batch's idempotency keys that
+// are already stored (in the database or earlier in this group).
+func (l *Log) storedKeys(txn *badgerdb.Txn, r *appendRequest, group map[string]uint64) ([]uint64, error) {
+	var seqs []uint64
+	for _, e := range r.batch {
+		if e.IdempotencyKey == "" {
+			continue
+		}
+		if seq, ok := group[r.stream+"\x00"+e.IdempotencyKey]; ok {
+			seqs = append(seqs, seq)
+			continue
+		}
+		seq, err := readU64(txn, idempotencyKey(r.stream, e.IdempotencyKey))
+		if err != nil {
+			return nil, err
+		}
+		if seq != 0 {
+			seqs = append(seqs, seq)
+		}
+	}
+	return seqs, nil
+}
+
+func (l *Log) head(txn *badgerdb.Txn, stream string, group map[string]uint64) (uint64, error) {
+	if h, ok := group[stream]; ok {
+		return h, nil
+	}
+	if h, ok := l.heads[stream]; ok {
+		return h, nil
+	}
+	return readU64(txn, headKey(stream))
+}
+
+// readSeqs reads events of stream by stream seq.
+func (l *Log) readSeqs(txn *badgerdb.Txn, stream string, seqs []uint64) ([]events.Event, error) {
+	out := make([]events.Event, 0, len(seqs))
+	for _, seq := range seqs {
+		g, err := readU64(txn, streamKey(stream, seq))
+		if err != nil {
+			return nil, err
+		}
+		e, err := readEvent(txn, g)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// readU64 reads a big-endian counter; a missing key reads as 0.
+func readU64(txn *badgerdb.Txn, key []byte) (uint64, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badgerdb.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var v uint64
+	err = item.Value(func(b []byte) error {
+		if len(b) != 8 {
+			return fmt.Errorf("%w: counter %q holds %d bytes, want 8", events.ErrCorrupt, key, len(b))
+		}
+		v = binary.BigEndian.Uint64(b)
+		return nil
+	})
+	return v, err
+}
+
+// readEvent reads and checks the event at global seq g.
+func readEvent(txn *badgerdb.Txn, g uint64) (events.Event, error) {
+	item, err := txn.Get(eventKey(g))
+	if errors.Is(err, badgerdb.ErrKeyNotFound) {
+		return events.Event{}, &events.RecordError{GlobalSeq: g, Err: fmt.Errorf("%w: the record is missing", events.ErrCorrupt)}
+	}
+	if err != nil {
+		return events.Event{}, fmt.Errorf("cannot read event %d: %w", g, err)
+	}
+	var e events.Event
+	err = item.Value(func(b []byte) error {
+		e, err = decodeAt(g, b)
+		return err
+	})
+	return e, err
+}
+
+func decodeAt(g uint64, rec []byte) (events.Event, error) {
+	e, err := events.Decode(rec)
+	if err != nil {
+		return events.Event{}, &events.RecordError{GlobalSeq: g, Err: err}
+	}
+	if e.GlobalSeq != g {
+		return events.Event{}, &events.RecordError{GlobalSeq: g, Stream: e.Stream, StreamSeq: e.StreamSeq,
+			Err: fmt.Errorf("%w: record claims global sequence %d", events.ErrCorrupt, e.GlobalSeq)}
+	}
+	return e, nil
+}
+
+func (l *Log) view(ctx context.Context, fn func(*badgerdb.Txn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if closed, _ := l.state(); closed {
+		return events.ErrClosed
+	}
+	err := l.db.View(fn)
+	if errors.Is(err, badgerdb.ErrDBClosed) {
+		return events.ErrClosed
+	}
+	return err
+}
+
+// ReadStream implements events.Log.
+func (l *Log) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]events.Event, error) {
+	if err := events.ValidateStream(stream); err != nil {
+		return nil, err
+	}
+	if from == 0 {
+		from = 1
+	}
+	var out []events.Event
+	err := l.view(ctx, func(txn *badgerdb.Txn) error {
+		prefix := streamPrefix(stream)
+		it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		want := from
+		for it.Seek(streamKey(stream, from)); it.Valid() && (limit <= 0 || len(out) < limit); it.Next() {
+			seq := binary.BigEndian.Uint64(it.Item().Key()[len(prefix):])
+			if seq != want {
+				return &events.RecordError{Stream: stream, StreamSeq: want, Err: fmt.Errorf("%w: stream index jumps from %d to %d", events.ErrCorrupt, want, seq)}
+			}
+			var g uint64
+			if err := it.Item().Value(func(b []byte) error {
+				if len(b) != 8 {
+					return &events.RecordError{Stream: stream, StreamSeq: seq, Err: fmt.Errorf("%w: index entry of %d bytes", events.ErrCorrupt, len(b))}
+				}
+				g = binary.BigEndian.Uint64(b)
+				return nil
+			}); err != nil {
+				return err
+			}
+			e, err := readEvent(txn, g)
+			if err != nil {
+				return err
+			}
+			if e.Stream != stream || e.StreamSeq != seq {
+				return &events.RecordError{GlobalSeq: g, Stream: stream, StreamSeq: seq, Err: fmt.Errorf("%w: index points at %s/%d", events.ErrCorrupt, e.Stream, e.StreamSeq)}
+			}
+			out = append(out, e)
+			want++
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ReadAll implements events.Log.
+func (l *Log) ReadAll(ctx context.Context, from uint64, limit int) ([]events.Event, error) {
+	var out []events.Event
+	err := l.ScanAll(ctx, from, func(e events.Event) error {
+		out = append(out, e)
+		if limit > 0 && len(out) >= limit {
+			return errStopScan
+		}
+		return nil
+	})
+	return out, err
+}
+
+var errStopScan = errors.New("stop scan")
+
+// ScanAll calls fn for every event from global seq from, in order, inside
+// one read transaction, without collecting them: the fast path for replay.
+// An error from fn stops the scan and is returned.
+func (l *Log) ScanAll(ctx context.Context, from uint64, fn func(events.Event) error) error {
+	if from == 0 {
+		from = 1
+	}
+	err := l.view(ctx, func(txn *badgerdb.Txn) error {
+		it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: []byte{prefixEvent}, PrefetchValues: true, PrefetchSize: 256})
+		defer it.Close()
+		want := from
+		for it.Seek(eventKey(from)); it.Valid(); it.Next() {
+			g := binary.BigEndian.Uint64(it.Item().Key()[1:])
+			if g != want {
+				return &events.RecordError{GlobalSeq: want, Err: fmt.Errorf("%w: global log jumps from %d to %d", events.ErrCorrupt, want, g)}
+			}
+			var e events.Event
+			if err := it.Item().Value(func(b []byte) (err error) {
+				e, err = decodeAt(g, b)
+				return err
+			}); err != nil {
+				return err
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+			want++
+		}
+		return nil
+	})
+	if errors.Is(err, errStopScan) {
+		return nil
+	}
+	return err
+}
+
+// Head implements events.Log.
+func (l *Log) Head(ctx context.Context) (uint64, error) {
+	var h uint64
+	err := l.view(ctx, func(txn *badgerdb.Txn) (err error) {
+		h, err = readU64(txn, []byte(keyGlobal))
+		return err
+	})
+	return h, err
+}
+
+// StreamHead implements events.Log.
+func (l *Log) StreamHead(ctx context.Context, stream string) (uint64, error) {
+	if err := events.ValidateStream(stream); err != nil {
+		return 0, err
+	}
+	var h uint64
+	err := l.view(ctx, func(txn *badgerdb.Txn) (err error) {
+		h, err = readU64(txn, headKey(stream))
+		return err
+	})
+	return h, err
+}
+
+// Subscribe implements events.Log.
+func (l *Log) Subscribe(ctx context.Context, from uint64) (*events.Subscription, error) {
+	if closed, _ := l.state(); closed {
+		return nil, events.ErrClosed
+	}
+	return events.Follow(ctx, l.ReadAll, &l.notifier, from), nil
+}
+
+// collectGarbage runs value-log GC on a ticker until Close.
+func (l *Log) collectGarbage(interval time.Duration) {
+	defer l.stopped.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			for l.db.RunValueLogGC(0.5) == nil {
+			}
+		}
+	}
+}
+
+// badgerLogger routes Badger's messages through hclog.
+type badgerLogger struct{ l hclog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(fmt.Sprintf(f, a...)) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(fmt.Sprintf(f, a...)) }
+func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug(fmt.Sprintf(f, a...)) }
+func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Trace(fmt.Sprintf(f, a...)) }

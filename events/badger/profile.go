@@ -1,0 +1,67 @@
+package badger
+
+import (
+	"fmt"
+
+	badgerdb "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// Profile is a named set of Badger tunings.
+type Profile string
+
+// Storage profiles.
+const (
+	// ProfileBMC fits 256–512 MB devices: one 8 MB memtable, no block
+	// cache (hence no compression), a bounded index cache and 16 MB value
+	// log files. Measured: about 12 MiB of heap at open and under 40 MiB
+	// after 1M events (docs/PERFORMANCE.md).
+	ProfileBMC Profile = "bmc"
+	// ProfileServer is for machines with memory to spare: larger memtables
+	// and caches for faster replay.
+	ProfileServer Profile = "server"
+)
+
+// ParseProfile returns the profile named s.
+func ParseProfile(s string) (Profile, error) {
+	switch p := Profile(s); p {
+	case ProfileBMC, ProfileServer:
+		return p, nil
+	}
+	return "", fmt.Errorf("unknown storage profile %q: use %q or %q", s, ProfileBMC, ProfileServer)
+}
+
+// options returns Badger options for dir under profile p. SyncWrites is on
+// in every profile: an acknowledged event must survive power loss.
+func (p Profile) options(dir string) (badgerdb.Options, error) {
+	o := badgerdb.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil)
+	switch p {
+	case ProfileBMC:
+		o = o.WithMemTableSize(8 << 20).
+			WithNumMemtables(1).
+			WithNumLevelZeroTables(1).
+			WithNumLevelZeroTablesStall(2).
+			WithNumCompactors(2).
+			WithBaseTableSize(1 << 20).
+			WithBaseLevelSize(4 << 20).
+			WithBlockCacheSize(0).
+			WithCompression(options.None).
+			WithIndexCacheSize(8 << 20).
+			WithValueLogFileSize(16 << 20).
+			WithValueThreshold(64 << 10).
+			WithNumGoroutines(1).
+			WithMetricsEnabled(false)
+	case ProfileServer, "":
+		o = o.WithMemTableSize(64 << 20).
+			WithNumMemtables(3).
+			WithNumLevelZeroTables(3).
+			WithNumLevelZeroTablesStall(8).
+			WithNumCompactors(2).
+			WithIndexCacheSize(128 << 20).
+			WithValueLogFileSize(256 << 20).
+			WithNumGoroutines(4)
+	default:
+		return o, fmt.Errorf("unknown storage profile %q: use %q or %q", p, ProfileBMC, ProfileServer)
+	}
+	return o, nil
+}
