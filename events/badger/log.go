@@ -19,8 +19,8 @@ var _ events.Log = (*Log)(nil)
 
 // Options configure Open.
 type Options struct {
-	Dir     string      // data directory; created if missing
-	Profile Profile     // storage profile; "" means ProfileServer
+	Dir     string       // data directory; created if missing
+	Profile Profile      // storage profile; "" means ProfileServer
 	Logger  hclog.Logger // receives Badger's and the log's messages; nil = silent
 	// GCInterval is how often value-log garbage collection runs; 0 means
 	// 5 minutes, negative disables it.
@@ -45,7 +45,7 @@ type Log struct {
 	requests chan *appendRequest
 	maxGroup int
 	// commit commits a transaction; tests replace it to inject failures.
-	commit func(*badgerdb.Txn) error
+	commit  func(*badgerdb.Txn) error
 	dir     string
 	minFree int64
 
