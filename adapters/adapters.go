@@ -117,8 +117,8 @@ const (
 // Back-ends: raw SMBus over /dev/i2c-N, the kernel's hwmon/debugfs files,
 // and the simulated platform.
 type PMBus interface {
-	ReadByte(ctx context.Context, cmd byte) (byte, error)
-	WriteByte(ctx context.Context, cmd byte, v byte) error
+	ReadByteData(ctx context.Context, cmd byte) (byte, error)
+	WriteByteData(ctx context.Context, cmd byte, v byte) error
 	ReadWord(ctx context.Context, cmd byte) (uint16, error)
 	WriteWord(ctx context.Context, cmd byte, v uint16) error
 	// SendByte sends a command with no data (CLEAR_FAULTS).

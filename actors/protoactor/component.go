@@ -1,0 +1,397 @@
+package protoactor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/events"
+	"github.com/statemgr/statemgr/snapshots"
+)
+
+// Messages a component actor handles; System wraps them.
+type (
+	// inputMsg asks the actor to step its machine; the reply is *Outcome or
+	// *errorReply.
+	inputMsg struct{ in machine.Input }
+	// getMsg asks for the component's View.
+	getMsg struct{}
+	// tickMsg advances time; gen lets the actor ignore stale timer ticks.
+	tickMsg struct{ gen uint64 }
+	// panicMsg makes the actor panic, for tests of supervision.
+	panicMsg struct{ reason string }
+)
+
+type errorReply struct{ err error }
+
+// View is what a component reports about itself.
+type View struct {
+	ID      actors.ID      `json:"id"`
+	Status  machine.Status `json:"status"`
+	Allowed []string       `json:"allowed"` // requests allowed from here
+	Version uint64         `json:"version"` // stream head
+}
+
+// Outcome is the reply to an accepted input.
+type Outcome struct {
+	View      View             `json:"view"`
+	Stored    []events.Event   `json:"-"`         // the records as appended
+	Effects   []machine.Effect `json:"effects"`   // handed to the Effector
+	Duplicate bool             `json:"duplicate"` // a retried operation: the first outcome
+}
+
+// recentOps bounds the memory of operation outcomes kept for retries.
+const recentOps = 128
+
+// opResult is what a retried operation is answered with.
+type opResult struct {
+	Op      string           `json:"op"`
+	Seqs    []uint64         `json:"seqs"` // stream seqs of its records
+	State   string           `json:"state"`
+	Effects []machine.Effect `json:"effects,omitempty"`
+}
+
+// memory is the component's state beyond its machine status: what a
+// snapshot holds and replay rebuilds.
+type memory struct {
+	Status      machine.Status `json:"status"`
+	Recent      []opResult     `json:"recent,omitempty"`
+	Transitions []time.Time    `json:"transitions,omitempty"` // recent transition times, for thrashing
+	Alerts      []string       `json:"alerts,omitempty"`      // keys of alerts standing
+}
+
+// snapshotSchema is the schema of a component snapshot's state.
+const snapshotSchema = 1
+
+// component is the actor owning one component. A new instance is made for
+// every incarnation; it recovers in Started.
+type component struct {
+	id  actors.ID
+	m   *machine.Compiled
+	cfg *Config
+	log hclog.Logger
+
+	mem      memory
+	version  uint64 // stream head the actor last wrote or read
+	snapSeq  uint64 // seq of the newest snapshot
+	snapTime time.Time
+	timerGen uint64
+	stop     chan struct{} // closed when the incarnation stops, ends timer goroutines
+}
+
+func (c *component) Receive(ctx actor.Context) {
+	switch msg := ctx.Message().(type) {
+	case *actor.Started:
+		c.stop = make(chan struct{})
+		if err := c.recover(); err != nil {
+			// Handling nothing on an unknown state is the only safe answer;
+			// the supervisor retries with backoff.
+			panic(fmt.Errorf("cannot recover %s: %w", c.id, err))
+		}
+		c.arm(ctx)
+	case *actor.Stopping, *actor.Restarting:
+		close(c.stop)
+	case *inputMsg:
+		c.handle(ctx, msg.in)
+	case *tickMsg:
+		if msg.gen != 0 && msg.gen != c.timerGen {
+			return // a timer from before the last transition
+		}
+		c.handle(ctx, machine.Input{Kind: machine.KindTick})
+	case *getMsg:
+		ctx.Respond(c.view())
+	case *panicMsg:
+		panic(msg.reason)
+	}
+}
+
+func (c *component) view() *View {
+	return &View{ID: c.id, Status: c.mem.Status, Allowed: machine.Allowed(c.m, c.mem.Status, nil), Version: c.version}
+}
+
+// recover rebuilds the component from its newest good snapshot and the
+// records after it, creating the stream on first start.
+func (c *component) recover() error {
+	ctx := context.Background()
+	rec, err := snapshots.Recover(ctx, c.cfg.Snapshots, c.cfg.Log, string(c.id), snapshots.Replayer[memory]{
+		Empty:  func() memory { return memory{} },
+		Decode: decodeSnapshot,
+		Apply:  applyRecord,
+	})
+	if err != nil {
+		return err
+	}
+	for _, skipped := range rec.Skipped {
+		c.log.Warn("snapshot skipped, recovering from an older one or the full log", "error", skipped)
+	}
+	c.mem, c.version, c.snapSeq = rec.State, rec.Seq, rec.Snapshot
+	c.snapTime = c.cfg.Clock.Now()
+	if c.version > 0 {
+		c.log.Debug("recovered", "state", c.mem.Status.State, "version", c.version, "snapshot", rec.Snapshot, "replayed", rec.Replayed)
+		return nil
+	}
+	now := c.cfg.Clock.Now()
+	st := machine.NewStatus(c.m, now)
+	created := actors.Record{Event: machine.Event{Type: actors.EventCreated, Machine: c.m.Kind(), To: st.State, Cause: "component created", Time: now}, Status: st}
+	_, err = c.append(ctx, []actors.Record{created}, "")
+	return err
+}
+
+func decodeSnapshot(s snapshots.Snapshot) (memory, error) {
+	if s.Schema != snapshotSchema {
+		return memory{}, fmt.Errorf("%w: component snapshot schema %d, this build reads %d", snapshots.ErrUnknownVersion, s.Schema, snapshotSchema)
+	}
+	var m memory
+	if err := json.Unmarshal(s.State, &m); err != nil {
+		return memory{}, fmt.Errorf("%w: %w", snapshots.ErrCorrupt, err)
+	}
+	return m, nil
+}
+
+// applyRecord folds one logged record into memory; replay and live handling
+// share it, so the two cannot disagree.
+func applyRecord(m memory, e events.Event) (memory, error) {
+	r, err := actors.DecodeRecord(e)
+	if err != nil {
+		return m, err
+	}
+	if err := actors.Follows(m.Status, r); err != nil {
+		return m, fmt.Errorf("%s event %d: %w", e.Stream, e.StreamSeq, err)
+	}
+	m.Status = r.Status
+	switch r.Event.Type {
+	case machine.EventTransition:
+		if r.Event.From != r.Event.To {
+			m.Transitions = append(m.Transitions, r.Event.Time)
+			if len(m.Transitions) > 64 {
+				m.Transitions = m.Transitions[len(m.Transitions)-64:]
+			}
+		}
+	case machine.EventAlert:
+		m.Alerts = appendOnce(m.Alerts, r.Event.Key)
+	}
+	if op := r.Event.Operation; op != "" && r.Event.Input == machine.KindRequest {
+		if n := len(m.Recent); n > 0 && m.Recent[n-1].Op == op {
+			m.Recent[n-1].Seqs = append(m.Recent[n-1].Seqs, e.StreamSeq)
+			m.Recent[n-1].State = r.Status.State
+		} else {
+			m.Recent = append(m.Recent, opResult{Op: op, Seqs: []uint64{e.StreamSeq}, State: r.Status.State})
+			if len(m.Recent) > recentOps {
+				m.Recent = m.Recent[len(m.Recent)-recentOps:]
+			}
+		}
+	}
+	return m, nil
+}
+
+func appendOnce(keys []string, k string) []string {
+	for _, have := range keys {
+		if have == k {
+			return keys
+		}
+	}
+	return append(keys, k)
+}
+
+// handle steps the machine with in, persists the outcome, and only then
+// replies and hands over the effects.
+func (c *component) handle(ctx actor.Context, in machine.Input) {
+	if in.Operation != "" && in.Kind == machine.KindRequest {
+		for _, r := range c.mem.Recent {
+			if r.Op == in.Operation {
+				c.respond(ctx, c.retried(r))
+				return
+			}
+		}
+	}
+	now := c.cfg.Clock.Now()
+	// Step may return events together with an error: a timeout that came
+	// due fires before the input is refused. Persist what happened, then
+	// refuse.
+	st, evs, effects, stepErr := machine.Step(c.m, c.mem.Status, in, now)
+	if stepErr != nil {
+		stepErr = fmt.Errorf("%s: %w", c.id, stepErr)
+	}
+	records := make([]actors.Record, 0, len(evs)+1)
+	cur := c.mem.Status
+	for i, e := range evs {
+		// Each record carries the status right after it; only the last
+		// event of the step leaves the machine in st.
+		after := cur
+		if e.Type == machine.EventTransition {
+			after.State, after.Since = e.To, e.Time
+		}
+		if i == len(evs)-1 {
+			after = st
+		}
+		records = append(records, actors.Record{Event: e, Status: after})
+		cur = after
+	}
+	for _, a := range c.alerts(st, now) {
+		records = append(records, actors.Record{Event: a, Status: st})
+	}
+	if len(records) == 0 {
+		if stepErr != nil {
+			c.respond(ctx, &errorReply{stepErr})
+		} else {
+			c.respond(ctx, &Outcome{View: *c.view()})
+		}
+		c.arm(ctx)
+		return
+	}
+	stored, err := c.append(context.Background(), records, in.Operation)
+	if err != nil {
+		c.respond(ctx, &errorReply{err})
+		return
+	}
+	if stepErr != nil {
+		c.respond(ctx, &errorReply{stepErr})
+	} else {
+		if in.Operation != "" && len(c.mem.Recent) > 0 && c.mem.Recent[len(c.mem.Recent)-1].Op == in.Operation {
+			c.mem.Recent[len(c.mem.Recent)-1].Effects = effects
+		}
+		c.respond(ctx, &Outcome{View: *c.view(), Stored: stored, Effects: effects})
+	}
+	if len(effects) > 0 && c.cfg.Effects != nil {
+		c.cfg.Effects.Perform(c.id, effects)
+	}
+	c.maybeSnapshot()
+	c.arm(ctx)
+}
+
+// alerts returns the alert events that are new since the last check, and
+// forgets standing alerts whose condition has cleared.
+func (c *component) alerts(st machine.Status, now time.Time) []machine.Event {
+	found := machine.CheckAlerts(c.m, st, c.mem.Transitions, now, c.cfg.Thresholds)
+	standing := map[string]bool{}
+	var fresh []machine.Event
+	for _, a := range found {
+		standing[a.Key] = true
+		if !contains(c.mem.Alerts, a.Key) {
+			fresh = append(fresh, a)
+		}
+	}
+	kept := c.mem.Alerts[:0]
+	for _, k := range c.mem.Alerts {
+		if standing[k] {
+			kept = append(kept, k)
+		}
+	}
+	c.mem.Alerts = kept
+	return fresh
+}
+
+func contains(keys []string, k string) bool {
+	for _, have := range keys {
+		if have == k {
+			return true
+		}
+	}
+	return false
+}
+
+// append persists records and applies them to memory. A version conflict
+// means another incarnation wrote the stream: panic and recover from it.
+func (c *component) append(ctx context.Context, records []actors.Record, op string) ([]events.Event, error) {
+	batch := make([]events.Event, len(records))
+	for i, r := range records {
+		e, err := actors.EncodeRecord(r)
+		if err != nil {
+			return nil, err
+		}
+		// Only the request's own records carry its key: they are what
+		// the memory of recent operations answers retries from.
+		if op != "" && r.Event.Operation == op && r.Event.Input == machine.KindRequest {
+			e.IdempotencyKey = fmt.Sprintf("%s/%d", op, i)
+		}
+		batch[i] = e
+	}
+	stored, dup, err := c.cfg.Log.Append(ctx, string(c.id), events.ExpectVersion(c.version), batch)
+	var ve *events.VersionError
+	if errors.As(err, &ve) {
+		panic(fmt.Errorf("%s: another writer appended to the stream: %w", c.id, err))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot record %s's transition: %w", c.id, err)
+	}
+	if dup {
+		// Our memory missed an operation the log has: recover from the log.
+		panic(fmt.Errorf("%s: operation %s is in the log but not in memory", c.id, op))
+	}
+	for _, e := range stored {
+		if c.mem, err = applyRecord(c.mem, e); err != nil {
+			panic(fmt.Errorf("%s: a record just written does not apply: %w", c.id, err))
+		}
+		c.version = e.StreamSeq
+	}
+	return stored, nil
+}
+
+// retried answers a repeated operation with its first outcome.
+func (c *component) retried(r opResult) *Outcome {
+	out := &Outcome{View: *c.view(), Effects: r.Effects, Duplicate: true}
+	for _, seq := range r.Seqs {
+		evs, err := c.cfg.Log.ReadStream(context.Background(), string(c.id), seq, 1)
+		if err != nil {
+			c.log.Warn("cannot read a retried operation's record", "op", r.Op, "seq", seq, "error", err)
+			continue
+		}
+		out.Stored = append(out.Stored, evs...)
+	}
+	return out
+}
+
+func (c *component) respond(ctx actor.Context, reply any) {
+	if ctx.Sender() != nil {
+		ctx.Respond(reply)
+	}
+}
+
+// maybeSnapshot saves a snapshot when the policy says so. A failure is
+// logged, not fatal: snapshots only shorten recovery.
+func (c *component) maybeSnapshot() {
+	now := c.cfg.Clock.Now()
+	if !c.cfg.SnapshotPolicy.Due(c.snapSeq, c.snapTime, c.version, now) {
+		return
+	}
+	state, err := json.Marshal(c.mem)
+	if err == nil {
+		err = c.cfg.Snapshots.Save(context.Background(), snapshots.Snapshot{Stream: string(c.id), Seq: c.version, Schema: snapshotSchema, Time: now, State: state}, c.cfg.SnapshotPolicy.Keep)
+	}
+	if err != nil {
+		c.log.Warn("cannot save snapshot", "version", c.version, "error", err)
+		return
+	}
+	c.snapSeq, c.snapTime = c.version, now
+}
+
+// arm sets a timer for the next timeout or alert check; a timer firing
+// after a newer arm is ignored through its generation.
+func (c *component) arm(ctx actor.Context) {
+	c.timerGen++
+	now := c.cfg.Clock.Now()
+	next, ok := machine.NextDeadline(c.m, c.mem.Status)
+	if at, ok2 := machine.NextAlertCheck(c.m, c.mem.Status, now, c.cfg.Thresholds); ok2 && (!ok || at.Before(next)) {
+		next, ok = at, true
+	}
+	if !ok {
+		return
+	}
+	t := c.cfg.Clock.NewTimer(next.Sub(now))
+	gen, self, root, stop := c.timerGen, ctx.Self(), ctx.ActorSystem().Root, c.stop
+	go func() {
+		select {
+		case <-t.C():
+			root.Send(self, &tickMsg{gen: gen})
+		case <-stop:
+			t.Stop()
+		}
+	}()
+}

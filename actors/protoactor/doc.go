@@ -1,0 +1,23 @@
+// Package protoactor runs statemgr's components as protoactor-go actors:
+// one actor per component, named by its component id, under a supervisor of
+// ours.
+//
+// Contract:
+//
+//   - An actor recovers (newest good snapshot + the records after it)
+//     inside its Started handler, so it handles no message before its state
+//     is the logged state. A new component's first record is its creation.
+//   - Every accepted input is appended to the event log, expecting the
+//     stream version the actor last wrote, before the actor replies or hands
+//     effects to the Effector. A version conflict means another writer (a
+//     stale incarnation) exists; the actor panics and recovers from the log.
+//   - A retried request (same operation id) gets the first outcome, from
+//     the actor's memory of recent operations, rebuilt on recovery.
+//   - A panic restarts the actor after a capped exponential backoff with
+//     jitter (Backoff); past the restart budget the failure is escalated to
+//     Config.OnEscalate and restarts continue at the cap, so a component is
+//     never left without an owner.
+//   - Time comes from Config.Clock. Timeouts and alert checks arm clock
+//     timers; System.Tick delivers a tick synchronously for tests and the
+//     simulation on a virtual clock.
+package protoactor

@@ -1,0 +1,19 @@
+// Package gpiocdev implements adapters.GPIO on the Linux GPIO character
+// device (/dev/gpiochipN) through uAPI v2, using
+// github.com/warthog618/go-gpiocdev.
+//
+// Lines are found by name across every chip, as the device tree's
+// gpio-line-names give them (POWER_OUT, PS_PWROK...), so a platform file
+// never mentions chip numbers or offsets. Polarity is handed to the kernel
+// as the active-low flag, so values and edges are logical: 1 and a rising
+// edge mean asserted whatever the wiring. Inputs with a callback watch both
+// edges; the library's watcher goroutine calls the callback in order, with
+// the time taken from the injected clock.
+//
+// Contract: Pulse waits on the injected clock (never time.Sleep), and
+// deasserts the line before returning even when its context ends first.
+// Errors are *adapters.DeviceError naming the line; a line another process
+// holds (EBUSY) is adapters.ErrLineBusy and the message names that consumer
+// when the kernel reports one; a name no chip has is adapters.ErrNoLine.
+// Kernels before 5.10 (no uAPI v2) are not supported.
+package gpiocdev

@@ -1,0 +1,666 @@
+package platform
+
+import (
+	_ "embed"
+	"fmt"
+	"net"
+	"net/url"
+	"path"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/adapters"
+)
+
+//go:embed default.hcl
+var defaultHCL []byte
+
+// DefaultFile is the name Default's diagnostics and sources carry.
+const DefaultFile = "default.hcl"
+
+// Default returns the built-in platform: one chassis with two simulated
+// PSUs, hosts "0" and "1", the BMC and two thermal zones, parsed from the
+// embedded default.hcl. Each call returns a fresh copy.
+func Default() *Platform {
+	p, err := Parse(DefaultFile, defaultHCL)
+	if err != nil {
+		// default.hcl is part of the program; its test keeps it valid.
+		panic("platform: embedded default.hcl is invalid: " + err.Error())
+	}
+	return p
+}
+
+// DefaultSource returns the text of the embedded default.hcl, a starting
+// point for a board's own file.
+func DefaultSource() []byte { return append([]byte(nil), defaultHCL...) }
+
+var (
+	topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+		{Type: "timeouts"},
+		{Type: "bmc", LabelNames: []string{"name"}},
+		{Type: "chassis", LabelNames: []string{"name"}},
+		{Type: "host", LabelNames: []string{"name"}},
+		{Type: "thermal_zone", LabelNames: []string{"name"}},
+		{Type: "service", LabelNames: []string{"name"}},
+		{Type: "machine", LabelNames: []string{"target"}},
+	}}
+	timeoutsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "power_pulse"}, {Name: "force_off_hold"}, {Name: "reset_pulse"},
+		{Name: "power_good_timeout"}, {Name: "graceful_shutdown_timeout"},
+	}}
+	bmcSchema     = &hcl.BodySchema{}
+	chassisSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "sequence"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "psu", LabelNames: []string{"name"}}},
+	}
+	psuSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "bus", Required: true}, {Name: "address", Required: true},
+		{Name: "page"}, {Name: "backend", Required: true},
+	}}
+	hostSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "chassis"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "gpio", LabelNames: []string{"role"}}},
+	}
+	gpioSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "line", Required: true}, {Name: "polarity", Required: true},
+	}}
+	zoneSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "warning", Required: true}, {Name: "critical", Required: true}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "sensor", LabelNames: []string{"name"}}},
+	}
+	sensorSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "backend", Required: true}, {Name: "path"}, {Name: "index"}, {Name: "psu"},
+	}}
+	serviceSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{
+			{Name: "command", Required: true}, {Name: "args"}, {Name: "env"}, {Name: "working_dir"},
+			{Name: "user"}, {Name: "after"}, {Name: "before"}, {Name: "stop_signal"}, {Name: "stop_timeout"},
+		},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "restart"}, {Type: "start_limit"}, {Type: "readiness"}, {Type: "liveness"}},
+	}
+	restartSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "policy"}, {Name: "delay"}, {Name: "max_delay"},
+	}}
+	startLimitSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "interval"}}}
+	checkSchema      = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "kind", Required: true}, {Name: "command"}, {Name: "url"}, {Name: "address"},
+		{Name: "interval"}, {Name: "timeout"}, {Name: "threshold"},
+	}}
+	machineSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+		{Type: "state", LabelNames: []string{"name"}}, {Type: "transition"},
+	}}
+	stateSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "kind", Required: true}, {Name: "timeout"}, {Name: "timeout_to"},
+	}}
+	transitionSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "from", Required: true}, {Name: "trigger", Required: true}, {Name: "to", Required: true},
+		{Name: "guards"}, {Name: "effects"},
+	}}
+)
+
+// Parse reads a platform file. filename is used in diagnostics and in the
+// Source of machine extensions. On any problem it returns an *Error listing
+// them all.
+func Parse(filename string, src []byte) (*Platform, error) {
+	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, newError(filename, diags)
+	}
+	p := &parser{decoder: decoder{diags: diags}, lines: map[string]string{}, lineAt: map[string]hcl.Range{}}
+	plat := p.platform(file.Body)
+	if p.diags.HasErrors() {
+		return nil, newError(filename, p.diags)
+	}
+	return plat, nil
+}
+
+// parser holds the names seen so far, for references and duplicates.
+type parser struct {
+	decoder
+	chassisN *names
+	psuN     *names
+	hostN    *names
+	zoneN    *names
+	sensorN  *names
+	serviceN *names
+	bmc      string
+	lines    map[string]string // GPIO line name → "host 0 power_out"
+	lineAt   map[string]hcl.Range
+}
+
+func (p *parser) platform(body hcl.Body) *Platform {
+	c := p.content(body, topSchema)
+	byType := map[string]hcl.Blocks{}
+	for _, b := range c.Blocks {
+		byType[b.Type] = append(byType[b.Type], b)
+	}
+	plat := &Platform{}
+	plat.Timeouts = p.timeouts(p.single(byType["timeouts"]))
+	plat.BMC = BMC{Name: "0"}
+	if b := p.single(byType["bmc"]); b != nil {
+		p.content(b.Body, bmcSchema)
+		plat.BMC.Name = p.name(b, "bmc")
+	}
+	p.bmc = plat.BMC.Name
+
+	p.chassisN, p.psuN = newNames("chassis"), newNames("psu")
+	for _, b := range byType["chassis"] {
+		if ch, ok := p.chassisBlock(b); ok {
+			plat.Chassis = append(plat.Chassis, ch)
+		}
+	}
+	p.hostN = newNames("host")
+	for _, b := range byType["host"] {
+		if h, ok := p.host(b, plat.Chassis); ok {
+			plat.Hosts = append(plat.Hosts, h)
+		}
+	}
+	p.zoneN, p.sensorN = newNames("thermal zone"), newNames("sensor")
+	for _, b := range byType["thermal_zone"] {
+		if z, ok := p.zone(b); ok {
+			plat.Thermal = append(plat.Thermal, z)
+		}
+	}
+	plat.Services = p.services(byType["service"])
+	for _, b := range byType["machine"] {
+		plat.Extensions = append(plat.Extensions, p.extension(b))
+	}
+	return plat
+}
+
+func (p *parser) timeouts(b *hcl.Block) Timeouts {
+	t := Timeouts{
+		PowerPulse:       DefaultPowerPulse,
+		ForceOffHold:     DefaultForceOffHold,
+		ResetPulse:       DefaultResetPulse,
+		PowerGood:        DefaultPowerGood,
+		GracefulShutdown: DefaultGracefulShutdown,
+	}
+	if b == nil {
+		return t
+	}
+	c := p.content(b.Body, timeoutsSchema)
+	a := c.Attributes
+	t.PowerPulse = p.duration(a, "power_pulse", t.PowerPulse, false)
+	t.ForceOffHold = p.duration(a, "force_off_hold", t.ForceOffHold, false)
+	if t.ForceOffHold > MaxForceOffHold {
+		p.errorf(a["force_off_hold"].Expr.Range(), "force_off_hold %v is longer than the %v allowed", t.ForceOffHold, MaxForceOffHold)
+	}
+	t.ResetPulse = p.duration(a, "reset_pulse", t.ResetPulse, false)
+	t.PowerGood = p.duration(a, "power_good_timeout", t.PowerGood, false)
+	t.GracefulShutdown = p.duration(a, "graceful_shutdown_timeout", t.GracefulShutdown, false)
+	return t
+}
+
+func (p *parser) chassisBlock(b *hcl.Block) (Chassis, bool) {
+	ch := Chassis{Name: p.name(b, "chassis")}
+	ok := p.chassisN.add(&p.decoder, ch.Name, b.LabelRanges[0])
+	c := p.content(b.Body, chassisSchema)
+	local := map[string]bool{}
+	for _, pb := range c.Blocks {
+		psu := p.psu(pb)
+		// PSU names are unique across chassis: sensors and machine
+		// extensions name them alone.
+		if p.psuN.add(&p.decoder, psu.Name, pb.LabelRanges[0]) {
+			local[psu.Name] = true
+			ch.PSUs = append(ch.PSUs, psu)
+		}
+	}
+	if attr, given := c.Attributes["sequence"]; given {
+		ch.Sequence = p.strList(c.Attributes, "sequence")
+		seen := map[string]bool{}
+		for _, s := range ch.Sequence {
+			switch {
+			case !local[s]:
+				p.errorf(attr.Expr.Range(), "sequence names unknown psu %q (chassis %q has %s)", s, ch.Name, strings.Join(psuNames(ch.PSUs), ", "))
+			case seen[s]:
+				p.errorf(attr.Expr.Range(), "sequence lists psu %q twice", s)
+			}
+			seen[s] = true
+		}
+		for _, psu := range ch.PSUs {
+			if !seen[psu.Name] {
+				p.errorf(attr.Expr.Range(), "sequence leaves out psu %q; list every psu of the chassis", psu.Name)
+			}
+		}
+	} else {
+		ch.Sequence = psuNames(ch.PSUs)
+	}
+	return ch, ok
+}
+
+func psuNames(psus []PSU) []string {
+	out := make([]string, len(psus))
+	for i, p := range psus {
+		out[i] = p.Name
+	}
+	return out
+}
+
+func (p *parser) psu(b *hcl.Block) PSU {
+	psu := PSU{Name: p.name(b, "psu"), Page: -1}
+	c := p.content(b.Body, psuSchema)
+	a := c.Attributes
+	psu.Bus = p.integer(a, "bus", 0, 0, 1<<20)
+	psu.Address = p.address(a, "address")
+	psu.Page = p.integer(a, "page", -1, 0, 31)
+	psu.Backend = Backend(p.oneOf(a, "backend", "", string(BackendSMBus), string(BackendHwmon), string(BackendSim)))
+	return psu
+}
+
+// lineRoles are the GPIO roles a host block may wire.
+var lineRoles = []struct {
+	role     string
+	required bool
+	field    func(*HostLines) *adapters.LineConfig
+}{
+	{"power_out", true, func(l *HostLines) *adapters.LineConfig { return &l.PowerOut }},
+	{"reset_out", true, func(l *HostLines) *adapters.LineConfig { return &l.ResetOut }},
+	{"nmi_out", false, func(l *HostLines) *adapters.LineConfig { return &l.NMIOut }},
+	{"power_good", true, func(l *HostLines) *adapters.LineConfig { return &l.PowerGood }},
+	{"post_complete", false, func(l *HostLines) *adapters.LineConfig { return &l.PostComplete }},
+	{"power_button", false, func(l *HostLines) *adapters.LineConfig { return &l.PowerButton }},
+	{"reset_button", false, func(l *HostLines) *adapters.LineConfig { return &l.ResetButton }},
+	{"nmi_button", false, func(l *HostLines) *adapters.LineConfig { return &l.NMIButton }},
+	{"id_button", false, func(l *HostLines) *adapters.LineConfig { return &l.IDButton }},
+}
+
+func roleNames() string {
+	out := make([]string, len(lineRoles))
+	for i, r := range lineRoles {
+		out[i] = r.role
+	}
+	return strings.Join(out, ", ")
+}
+
+func (p *parser) host(b *hcl.Block, chassis []Chassis) (Host, bool) {
+	h := Host{Name: p.name(b, "host")}
+	ok := p.hostN.add(&p.decoder, h.Name, b.LabelRanges[0])
+	c := p.content(b.Body, hostSchema)
+	if attr, given := c.Attributes["chassis"]; given {
+		h.Chassis = p.str(c.Attributes, "chassis", "")
+		if !p.chassisN.has(h.Chassis) {
+			p.errorf(attr.Expr.Range(), "unknown chassis %q", h.Chassis)
+		}
+	} else {
+		switch len(chassis) {
+		case 0:
+			p.errorf(b.DefRange, "host %q has no chassis to power it: add a chassis block", h.Name)
+		case 1:
+			h.Chassis = chassis[0].Name
+		default:
+			p.errorf(b.DefRange, "host %q must name its chassis (chassis = \"...\"): the file has %d", h.Name, len(chassis))
+		}
+	}
+	wired := map[string]hcl.Range{}
+	for _, gb := range c.Blocks {
+		role := gb.Labels[0]
+		idx := -1
+		for i, r := range lineRoles {
+			if r.role == role {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			p.errorf(gb.LabelRanges[0], "unknown gpio role %q; roles are %s", role, roleNames())
+			continue
+		}
+		if first, dup := wired[role]; dup {
+			p.errorf(gb.LabelRanges[0], "duplicate gpio %q (first at %s)", role, pos(first))
+			continue
+		}
+		wired[role] = gb.LabelRanges[0]
+		*lineRoles[idx].field(&h.Lines) = p.line(gb, fmt.Sprintf("host %s %s", h.Name, role))
+	}
+	for _, r := range lineRoles {
+		if _, ok := wired[r.role]; r.required && !ok {
+			p.errorf(b.DefRange, "host %q has no gpio %q; every host needs power_out, reset_out and power_good", h.Name, r.role)
+		}
+	}
+	return h, ok
+}
+
+func (p *parser) line(b *hcl.Block, user string) adapters.LineConfig {
+	c := p.content(b.Body, gpioSchema)
+	a := c.Attributes
+	lc := adapters.LineConfig{
+		Name:     p.nonEmpty(a, "line", ""),
+		Polarity: adapters.Polarity(p.oneOf(a, "polarity", "", string(adapters.ActiveHigh), string(adapters.ActiveLow))),
+	}
+	if lc.Name != "" {
+		if other, dup := p.lines[lc.Name]; dup {
+			p.errorf(a["line"].Expr.Range(), "line %q is already used by %s at %s", lc.Name, other, pos(p.lineAt[lc.Name]))
+		} else {
+			p.lines[lc.Name], p.lineAt[lc.Name] = user, a["line"].Expr.Range()
+		}
+	}
+	return lc
+}
+
+func (p *parser) zone(b *hcl.Block) (ThermalZone, bool) {
+	z := ThermalZone{Name: p.name(b, "thermal zone")}
+	ok := p.zoneN.add(&p.decoder, z.Name, b.LabelRanges[0])
+	c := p.content(b.Body, zoneSchema)
+	z.Warning = p.number(c.Attributes, "warning", 0)
+	z.Critical = p.number(c.Attributes, "critical", 0)
+	if attr, given := c.Attributes["critical"]; given && z.Critical <= z.Warning {
+		p.errorf(attr.Expr.Range(), "critical limit %g °C must be above the warning limit %g °C", z.Critical, z.Warning)
+	}
+	if len(c.Blocks) == 0 {
+		p.errorf(b.DefRange, "thermal zone %q has no sensor", z.Name)
+	}
+	for _, sb := range c.Blocks {
+		z.Sensors = append(z.Sensors, p.sensor(sb))
+	}
+	return z, ok
+}
+
+func (p *parser) sensor(b *hcl.Block) Sensor {
+	s := Sensor{Name: p.name(b, "sensor")}
+	p.sensorN.add(&p.decoder, s.Name, b.LabelRanges[0])
+	c := p.content(b.Body, sensorSchema)
+	a := c.Attributes
+	s.Backend = SensorBackend(p.oneOf(a, "backend", "", string(SensorSim), string(SensorHwmon), string(SensorPSU)))
+	s.HwmonDir = p.str(a, "path", "")
+	s.Index = p.integer(a, "index", 0, 1, 1000)
+	s.PSU = p.str(a, "psu", "")
+	// Each back-end takes its own attributes and no other's.
+	needs := map[SensorBackend][]string{SensorHwmon: {"path"}, SensorPSU: {"psu"}}
+	allows := map[SensorBackend][]string{SensorHwmon: {"path", "index"}, SensorPSU: {"psu"}}
+	for _, n := range needs[s.Backend] {
+		if _, given := a[n]; !given {
+			p.errorf(b.DefRange, "sensor %q with backend %q needs %s", s.Name, s.Backend, n)
+		}
+	}
+	for _, n := range []string{"path", "index", "psu"} {
+		attr, given := a[n]
+		if given && !contains(allows[s.Backend], n) {
+			p.errorf(attr.NameRange, "%s does not apply to a sensor with backend %q", n, s.Backend)
+		}
+	}
+	if s.Backend == SensorHwmon && s.Index == 0 {
+		s.Index = 1
+	}
+	if attr, given := a["psu"]; given && s.Backend == SensorPSU && !p.psuN.has(s.PSU) {
+		p.errorf(attr.Expr.Range(), "unknown psu %q", s.PSU)
+	}
+	return s
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+var stopSignals = []string{"SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGKILL", "SIGUSR1", "SIGUSR2"}
+
+func (p *parser) services(blocks hcl.Blocks) []Service {
+	p.serviceN = newNames("service")
+	// Names first: dependencies may point forward.
+	var keep []*hcl.Block
+	for _, b := range blocks {
+		if p.serviceN.add(&p.decoder, p.name(b, "service"), b.LabelRanges[0]) {
+			keep = append(keep, b)
+		}
+	}
+	var out []Service
+	deps := map[string][]string{} // service → services that must start first
+	depAt := map[string]hcl.Range{}
+	for _, b := range keep {
+		s := p.service(b)
+		out = append(out, s)
+		depAt[s.Name] = b.DefRange
+		deps[s.Name] = append(deps[s.Name], s.After...)
+		for _, later := range s.Before {
+			deps[later] = append(deps[later], s.Name)
+		}
+	}
+	p.cycles(out, deps, depAt)
+	return out
+}
+
+// cycles reports each dependency cycle once, at its first service in file
+// order.
+func (p *parser) cycles(services []Service, deps map[string][]string, at map[string]hcl.Range) {
+	const (
+		unvisited = iota
+		active
+		done
+	)
+	state := map[string]int{}
+	var stack []string
+	var visit func(n string)
+	visit = func(n string) {
+		state[n] = active
+		stack = append(stack, n)
+		for _, m := range deps[n] {
+			if _, known := at[m]; !known || m == n {
+				continue // reported as unknown or as self-dependency already
+			}
+			switch state[m] {
+			case unvisited:
+				visit(m)
+			case active:
+				i := len(stack) - 1
+				for stack[i] != m {
+					i--
+				}
+				cycle := append(append([]string(nil), stack[i:]...), m)
+				p.errorf(at[m], "service dependency cycle: %s", strings.Join(cycle, " → "))
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[n] = done
+	}
+	for _, s := range services {
+		if state[s.Name] == unvisited {
+			visit(s.Name)
+		}
+	}
+}
+
+func (p *parser) service(b *hcl.Block) Service {
+	c := p.content(b.Body, serviceSchema)
+	a := c.Attributes
+	s := Service{
+		Name:        b.Labels[0],
+		Command:     p.nonEmpty(a, "command", ""),
+		Args:        p.strList(a, "args"),
+		Env:         p.strMap(a, "env"),
+		WorkingDir:  p.str(a, "working_dir", ""),
+		User:        p.nonEmpty(a, "user", ""),
+		After:       p.strList(a, "after"),
+		Before:      p.strList(a, "before"),
+		StopTimeout: p.duration(a, "stop_timeout", DefaultStopTimeout, false),
+		Restart:     RestartPolicy{Policy: RestartOnFailure, Delay: DefaultRestartDelay, MaxDelay: DefaultRestartMaxDelay},
+		StartLimit:  StartLimit{Count: DefaultStartLimitCount, Interval: DefaultStartLimitSpan},
+	}
+	for k := range s.Env {
+		if k == "" || strings.ContainsAny(k, "= \x00") {
+			p.errorf(a["env"].Expr.Range(), "environment variable name %q is invalid", k)
+		}
+	}
+	if attr, given := a["working_dir"]; given && !path.IsAbs(s.WorkingDir) {
+		p.errorf(attr.Expr.Range(), "working_dir %q must be an absolute path", s.WorkingDir)
+	}
+	for dep, list := range map[string][]string{"after": s.After, "before": s.Before} {
+		if attr, given := a[dep]; given {
+			p.refs(attr, list, p.serviceN)
+			if contains(list, s.Name) {
+				p.errorf(attr.Expr.Range(), "service %q cannot depend on itself", s.Name)
+			}
+		}
+	}
+	s.StopSignal = DefaultStopSignal
+	if attr, given := a["stop_signal"]; given {
+		sig := strings.ToUpper(p.str(a, "stop_signal", ""))
+		if !strings.HasPrefix(sig, "SIG") {
+			sig = "SIG" + sig
+		}
+		if contains(stopSignals, sig) {
+			s.StopSignal = sig
+		} else {
+			p.errorf(attr.Expr.Range(), "stop_signal %q is not one of %s", sig, strings.Join(stopSignals, ", "))
+		}
+	}
+	byType := map[string]hcl.Blocks{}
+	for _, blk := range c.Blocks {
+		byType[blk.Type] = append(byType[blk.Type], blk)
+	}
+	if rb := p.single(byType["restart"]); rb != nil {
+		rc := p.content(rb.Body, restartSchema)
+		r := &s.Restart
+		r.Policy = Restart(p.oneOf(rc.Attributes, "policy", string(r.Policy), string(RestartAlways), string(RestartOnFailure), string(RestartNever)))
+		r.Delay = p.duration(rc.Attributes, "delay", r.Delay, true)
+		r.MaxDelay = p.duration(rc.Attributes, "max_delay", r.MaxDelay, true)
+		if r.MaxDelay < r.Delay {
+			p.errorf(rb.DefRange, "restart max_delay %v is shorter than delay %v", r.MaxDelay, r.Delay)
+		}
+	}
+	if lb := p.single(byType["start_limit"]); lb != nil {
+		lc := p.content(lb.Body, startLimitSchema)
+		s.StartLimit.Count = p.integer(lc.Attributes, "count", s.StartLimit.Count, 1, 1000)
+		s.StartLimit.Interval = p.duration(lc.Attributes, "interval", s.StartLimit.Interval, false)
+	}
+	if cb := p.single(byType["readiness"]); cb != nil {
+		s.Readiness = p.check(cb)
+	}
+	if cb := p.single(byType["liveness"]); cb != nil {
+		s.Liveness = p.check(cb)
+		if s.Liveness.Kind == CheckReport {
+			p.errorf(cb.DefRange, "liveness cannot be of kind %q: a hung service does not report", CheckReport)
+		}
+	}
+	return s
+}
+
+func (p *parser) check(b *hcl.Block) *Check {
+	c := p.content(b.Body, checkSchema)
+	a := c.Attributes
+	ch := &Check{
+		Kind:      CheckKind(p.oneOf(a, "kind", "", string(CheckCommand), string(CheckHTTP), string(CheckTCP), string(CheckReport))),
+		Command:   p.strList(a, "command"),
+		URL:       p.str(a, "url", ""),
+		Address:   p.str(a, "address", ""),
+		Interval:  p.duration(a, "interval", DefaultCheckInterval, false),
+		Timeout:   p.duration(a, "timeout", DefaultCheckTimeout, false),
+		Threshold: p.integer(a, "threshold", DefaultCheckThreshold, 1, 100),
+	}
+	needs := map[CheckKind]string{CheckCommand: "command", CheckHTTP: "url", CheckTCP: "address"}
+	for _, n := range []string{"command", "url", "address"} {
+		attr, given := a[n]
+		if given && needs[ch.Kind] != n {
+			p.errorf(attr.NameRange, "%s does not apply to a %s check", n, b.Type)
+		}
+	}
+	if n := needs[ch.Kind]; n != "" {
+		if _, given := a[n]; !given {
+			p.errorf(b.DefRange, "a %q %s check needs %s", ch.Kind, b.Type, n)
+		}
+	}
+	if attr, given := a["command"]; given && ch.Kind == CheckCommand && len(ch.Command) == 0 {
+		p.errorf(attr.Expr.Range(), "command must list at least the program")
+	}
+	if attr, given := a["url"]; given && ch.Kind == CheckHTTP {
+		if u, err := url.Parse(ch.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.errorf(attr.Expr.Range(), "url %q must be an absolute http:// or https:// URL", ch.URL)
+		}
+	}
+	if attr, given := a["address"]; given && ch.Kind == CheckTCP {
+		if _, port, err := net.SplitHostPort(ch.Address); err != nil || port == "" {
+			p.errorf(attr.Expr.Range(), "address %q must be host:port", ch.Address)
+		}
+	}
+	if ch.Timeout > ch.Interval {
+		p.errorf(b.DefRange, "%s timeout %v is longer than its interval %v", b.Type, ch.Timeout, ch.Interval)
+	}
+	return ch
+}
+
+// machineKinds are the built-in machines an extension may name.
+var machineKinds = []string{machine.KindHost, machine.KindChassis, machine.KindBMC, machine.KindService}
+
+func (p *parser) extension(b *hcl.Block) machine.Extension {
+	target := b.Labels[0]
+	ext := machine.Extension{Machine: target, Source: source(b.DefRange)}
+	kind, id, hasID := strings.Cut(target, ".")
+	switch {
+	case !contains(machineKinds, kind):
+		p.errorf(b.LabelRanges[0], "machine %q: extend one of %s, or one component as \"<kind>.<name>\"", target, strings.Join(machineKinds, ", "))
+	case hasID && !p.component(kind, id):
+		p.errorf(b.LabelRanges[0], "machine %q: no %s named %q in this file", target, kind, id)
+	}
+	c := p.content(b.Body, machineSchema)
+	states := newNames("state")
+	for _, blk := range c.Blocks {
+		switch blk.Type {
+		case "state":
+			st := p.state(blk)
+			if states.add(&p.decoder, st.Name, blk.LabelRanges[0]) {
+				ext.States = append(ext.States, st)
+			}
+		case "transition":
+			ext.Transitions = append(ext.Transitions, p.transition(blk))
+		}
+	}
+	if len(ext.States) == 0 && len(ext.Transitions) == 0 {
+		p.errorf(b.DefRange, "machine %q adds no state and no transition", target)
+	}
+	return ext
+}
+
+// component reports whether this file defines the component kind.id.
+func (p *parser) component(kind, id string) bool {
+	switch kind {
+	case machine.KindHost:
+		return p.hostN.has(id)
+	case machine.KindChassis:
+		return p.chassisN.has(id)
+	case machine.KindBMC:
+		return p.bmc == id
+	case machine.KindService:
+		return p.serviceN.has(id)
+	}
+	return false
+}
+
+func (p *parser) state(b *hcl.Block) machine.State {
+	c := p.content(b.Body, stateSchema)
+	a := c.Attributes
+	st := machine.State{
+		Name:      b.Labels[0],
+		Kind:      machine.StateKind(p.oneOf(a, "kind", "", string(machine.Stable), string(machine.Transitional), string(machine.ErrorKind))),
+		Timeout:   p.duration(a, "timeout", 0, false),
+		TimeoutTo: p.str(a, "timeout_to", ""),
+		Source:    source(b.DefRange),
+	}
+	if st.Name == "" {
+		p.errorf(b.LabelRanges[0], "state name must not be empty")
+	}
+	_, hasTimeout := a["timeout"]
+	_, hasTo := a["timeout_to"]
+	if hasTimeout != hasTo {
+		p.errorf(b.DefRange, "state %q: timeout and timeout_to go together", st.Name)
+	}
+	return st
+}
+
+func (p *parser) transition(b *hcl.Block) machine.Transition {
+	c := p.content(b.Body, transitionSchema)
+	a := c.Attributes
+	return machine.Transition{
+		From:    p.nonEmpty(a, "from", ""),
+		Trigger: p.nonEmpty(a, "trigger", ""),
+		To:      p.nonEmpty(a, "to", ""),
+		Guards:  p.strList(a, "guards"),
+		Effects: p.strList(a, "effects"),
+		Source:  source(b.DefRange),
+	}
+}

@@ -1,0 +1,233 @@
+package pmbus
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/statemgr/statemgr/adapters"
+)
+
+// Device is one PMBus device, or one page (rail) of a multi-page device,
+// over an adapters.PMBus back-end. Its methods are safe for concurrent use;
+// each one's bus transactions run without interleaving with the others of
+// the same Device.
+type Device struct {
+	name string
+	bus  adapters.PMBus
+
+	mu   sync.Mutex
+	page int // -1: not paged
+}
+
+// Option configures a Device.
+type Option func(*Device)
+
+// WithPage makes the Device address one page of a multi-page device: it
+// writes PAGE before every command, so that Devices for different pages of
+// the same chip may share a bus.
+func WithPage(page byte) Option { return func(d *Device) { d.page = int(page) } }
+
+// NewDevice returns a Device named name (used in errors, e.g. "psu0") over
+// bus.
+func NewDevice(name string, bus adapters.PMBus, opts ...Option) *Device {
+	d := &Device{name: name, bus: bus, page: -1}
+	for _, o := range opts {
+		o(d)
+	}
+	return d
+}
+
+// Name returns the device's name.
+func (d *Device) Name() string { return d.name }
+
+// SelectPage writes PAGE now and makes page the one written before every
+// later command.
+func (d *Device) SelectPage(ctx context.Context, page byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.bus.WriteByteData(ctx, adapters.CmdPage, page); err != nil {
+		return fmt.Errorf("cannot select page %d on %s: %w", page, d.name, err)
+	}
+	d.page = int(page)
+	return nil
+}
+
+// locked runs f with the device locked and its page selected.
+func (d *Device) locked(ctx context.Context, f func() error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.page >= 0 {
+		if err := d.bus.WriteByteData(ctx, adapters.CmdPage, byte(d.page)); err != nil {
+			return fmt.Errorf("cannot select page %d on %s: %w", d.page, d.name, err)
+		}
+	}
+	return f()
+}
+
+func (d *Device) operation(ctx context.Context, v byte, what string) error {
+	return d.locked(ctx, func() error {
+		if err := d.bus.WriteByteData(ctx, adapters.CmdOperation, v); err != nil {
+			return fmt.Errorf("cannot write OPERATION 0x%02X (%s) to %s: %w", v, what, d.name, err)
+		}
+		return nil
+	})
+}
+
+// On writes OPERATION = 0x80: output on.
+func (d *Device) On(ctx context.Context) error {
+	return d.operation(ctx, adapters.OperationOn, "on")
+}
+
+// ImmediateOff writes OPERATION = 0x00: output off at once.
+func (d *Device) ImmediateOff(ctx context.Context) error {
+	return d.operation(ctx, adapters.OperationImmediateOff, "immediate off")
+}
+
+// SoftOff writes OPERATION = 0x40: output off following TOFF_DELAY and
+// TOFF_FALL.
+func (d *Device) SoftOff(ctx context.Context) error {
+	return d.operation(ctx, adapters.OperationSoftOff, "soft off")
+}
+
+// ClearFaults sends CLEAR_FAULTS, clearing every latched STATUS_* bit.
+func (d *Device) ClearFaults(ctx context.Context) error {
+	return d.locked(ctx, func() error {
+		if err := d.bus.SendByte(ctx, adapters.CmdClearFaults); err != nil {
+			return fmt.Errorf("cannot send CLEAR_FAULTS to %s: %w", d.name, err)
+		}
+		return nil
+	})
+}
+
+// Status reads STATUS_WORD and then each detail register whose summary bit
+// is set: STATUS_VOUT (VOUT or VOUT_OV_FAULT), STATUS_IOUT (IOUT_POUT or
+// IOUT_OC_FAULT), STATUS_INPUT (INPUT or VIN_UV_FAULT), STATUS_TEMPERATURE
+// and STATUS_CML.
+func (d *Device) Status(ctx context.Context) (Status, error) {
+	var st Status
+	err := d.locked(ctx, func() error {
+		w, err := d.bus.ReadWord(ctx, adapters.CmdStatusWord)
+		if err != nil {
+			return fmt.Errorf("cannot read STATUS_WORD from %s: %w", d.name, err)
+		}
+		st.Word = StatusWord(w)
+		details := []struct {
+			mask uint16
+			cmd  byte
+			dst  *byte
+		}{
+			{adapters.StatusVout | adapters.StatusVoutOV, adapters.CmdStatusVout, (*byte)(&st.Vout)},
+			{adapters.StatusIoutPout | adapters.StatusIoutOC, adapters.CmdStatusIout, (*byte)(&st.Iout)},
+			{adapters.StatusInput | adapters.StatusVinUV, adapters.CmdStatusInput, (*byte)(&st.Input)},
+			{adapters.StatusTemperature, adapters.CmdStatusTemperature, (*byte)(&st.Temperature)},
+			{adapters.StatusCML, adapters.CmdStatusCML, (*byte)(&st.CML)},
+		}
+		for _, r := range details {
+			if w&r.mask == 0 {
+				continue
+			}
+			v, err := d.bus.ReadByteData(ctx, r.cmd)
+			if err != nil {
+				return fmt.Errorf("cannot read %s from %s (STATUS_WORD 0x%04X): %w", adapters.CommandName(r.cmd), d.name, w, err)
+			}
+			*r.dst = v
+		}
+		return nil
+	})
+	return st, err
+}
+
+func (d *Device) readLinear11(ctx context.Context, cmd byte) (float64, error) {
+	var v float64
+	err := d.locked(ctx, func() error {
+		raw, err := d.bus.ReadWord(ctx, cmd)
+		if err != nil {
+			return fmt.Errorf("cannot read %s from %s: %w", adapters.CommandName(cmd), d.name, err)
+		}
+		v = DecodeLinear11(raw)
+		return nil
+	})
+	return v, err
+}
+
+// ReadVin returns the input voltage in volts (READ_VIN, LINEAR11).
+func (d *Device) ReadVin(ctx context.Context) (float64, error) {
+	return d.readLinear11(ctx, adapters.CmdReadVin)
+}
+
+// ReadIin returns the input current in amperes (READ_IIN, LINEAR11).
+func (d *Device) ReadIin(ctx context.Context) (float64, error) {
+	return d.readLinear11(ctx, adapters.CmdReadIin)
+}
+
+// ReadIout returns the output current in amperes (READ_IOUT, LINEAR11).
+func (d *Device) ReadIout(ctx context.Context) (float64, error) {
+	return d.readLinear11(ctx, adapters.CmdReadIout)
+}
+
+// ReadTemperature returns READ_TEMPERATURE_1 in degrees Celsius (LINEAR11).
+func (d *Device) ReadTemperature(ctx context.Context) (float64, error) {
+	return d.readLinear11(ctx, adapters.CmdReadTemperature1)
+}
+
+// ReadPout returns the output power in watts (READ_POUT, LINEAR11).
+func (d *Device) ReadPout(ctx context.Context) (float64, error) {
+	return d.readLinear11(ctx, adapters.CmdReadPout)
+}
+
+// ReadPin returns the input power in watts (READ_PIN, LINEAR11).
+func (d *Device) ReadPin(ctx context.Context) (float64, error) {
+	return d.readLinear11(ctx, adapters.CmdReadPin)
+}
+
+// ReadVout returns the output voltage in volts: READ_VOUT in LINEAR16 with
+// the exponent of VOUT_MODE, both read in the same locked sequence.
+func (d *Device) ReadVout(ctx context.Context) (float64, error) {
+	var v float64
+	err := d.locked(ctx, func() error {
+		m, err := d.bus.ReadByteData(ctx, adapters.CmdVoutMode)
+		if err != nil {
+			return fmt.Errorf("cannot read VOUT_MODE from %s: %w", d.name, err)
+		}
+		raw, err := d.bus.ReadWord(ctx, adapters.CmdReadVout)
+		if err != nil {
+			return fmt.Errorf("cannot read READ_VOUT from %s: %w", d.name, err)
+		}
+		v, err = DecodeLinear16(raw, VoutMode(m))
+		if err != nil {
+			return fmt.Errorf("cannot decode READ_VOUT 0x%04X from %s: %w", raw, d.name, err)
+		}
+		return nil
+	})
+	return v, err
+}
+
+func (d *Device) readString(ctx context.Context, cmd byte) (string, error) {
+	var s string
+	err := d.locked(ctx, func() error {
+		b, err := d.bus.BlockRead(ctx, cmd)
+		if err != nil {
+			return fmt.Errorf("cannot read %s from %s: %w", adapters.CommandName(cmd), d.name, err)
+		}
+		s = strings.TrimRight(string(b), " \x00")
+		return nil
+	})
+	return s, err
+}
+
+// MfrID returns MFR_ID (block read), trailing spaces and NULs removed.
+func (d *Device) MfrID(ctx context.Context) (string, error) {
+	return d.readString(ctx, adapters.CmdMfrID)
+}
+
+// Model returns MFR_MODEL (block read), trailing spaces and NULs removed.
+func (d *Device) Model(ctx context.Context) (string, error) {
+	return d.readString(ctx, adapters.CmdMfrModel)
+}
+
+// Serial returns MFR_SERIAL (block read), trailing spaces and NULs removed.
+func (d *Device) Serial(ctx context.Context) (string, error) {
+	return d.readString(ctx, adapters.CmdMfrSerial)
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/statemgr/statemgr/adapters/platform"
+)
+
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+func TestValidateDefault(t *testing.T) {
+	out, err := run(t, "validate")
+	if err != nil {
+		t.Fatalf("default platform: %v\n%s", err, out)
+	}
+	for _, id := range []string{"bmc.0", "chassis.0", "host.0", "host.1"} {
+		if !strings.Contains(out, "ok   "+id) {
+			t.Errorf("report lacks %s:\n%s", id, out)
+		}
+	}
+}
+
+func writeFile(t *testing.T, src string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "board.hcl")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const customStates = `
+service "sync" {
+  command = "/usr/bin/sync-agent"
+}
+machine "service" {
+  state "Syncing" {
+    kind       = "transitional"
+    timeout    = "5m"
+    timeout_to = "Error"
+  }
+  state "Synced" {
+    kind = "stable"
+  }
+  transition {
+    from    = "Running"
+    trigger = "sync_started"
+    to      = "Syncing"
+  }
+  transition {
+    from    = "Syncing"
+    trigger = "sync_done"
+    to      = "Synced"
+  }
+  transition {
+    from    = "Synced"
+    trigger = "Stop"
+    to      = "Stopping"
+  }
+}
+`
+
+func TestValidateCustomStatesAndDOT(t *testing.T) {
+	path := writeFile(t, string(platform.DefaultSource())+customStates)
+	out, err := run(t, "validate", path)
+	if err != nil || !strings.Contains(out, "ok   service.sync") {
+		t.Fatalf("file with custom states: %v\n%s", err, out)
+	}
+	out, err = run(t, "validate", "--dot", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "digraph statemgr {") || !strings.Contains(out, "Syncing") || strings.Count(out, "subgraph") != 4 {
+		t.Fatalf("DOT output (want 4 clusters: bmc, chassis, one host machine shared by both hosts, service):\n%s", out)
+	}
+}
+
+func TestValidateReportsProblemsWithLocation(t *testing.T) {
+	// Synced has no way out: the validator must say so, at the file's line.
+	broken := strings.Replace(customStates, "  transition {\n    from    = \"Synced\"\n    trigger = \"Stop\"\n    to      = \"Stopping\"\n  }\n", "", 1)
+	path := writeFile(t, string(platform.DefaultSource())+broken)
+	out, err := run(t, "validate", path)
+	if !errors.Is(err, errInvalid) {
+		t.Fatalf("broken file: %v, want errInvalid\n%s", err, out)
+	}
+	if !strings.Contains(err.Error()+out, "board.hcl:") || !strings.Contains(err.Error()+out, "Synced") {
+		t.Fatalf("report does not locate the problem:\n%v\n%s", err, out)
+	}
+	path = writeFile(t, "host \"0\" {\n  chassis = \"nope\"\n}\n")
+	if _, err := run(t, "validate", path); !errors.Is(err, errInvalid) || !strings.Contains(err.Error(), "board.hcl:") {
+		t.Fatalf("bad platform file: %v", err)
+	}
+	if _, err := run(t, "validate", filepath.Join(t.TempDir(), "missing.hcl")); err == nil || !strings.Contains(err.Error(), "cannot read platform file") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
