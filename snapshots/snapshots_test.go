@@ -55,11 +55,11 @@ func TestPolicyDue(t *testing.T) {
 		age           time.Duration
 		want          bool
 	}{
-		{0, 0, time.Hour, false},        // nothing to snapshot
-		{0, 9, 0, false},                // too few events, too young
-		{0, 10, 0, true},                // enough events
-		{5, 6, time.Minute, true},       // old enough, with new events
-		{5, 5, time.Hour, false},        // old but nothing new
+		{0, 0, time.Hour, false},         // nothing to snapshot
+		{0, 9, 0, false},                 // too few events, too young
+		{0, 10, 0, true},                 // enough events
+		{5, 6, time.Minute, true},        // old enough, with new events
+		{5, 5, time.Hour, false},         // old but nothing new
 		{5, 14, 59 * time.Second, false}, // neither
 	}
 	for _, c := range cases {
@@ -146,8 +146,8 @@ func TestRecoverFallsBackPastBadSnapshots(t *testing.T) {
 	}
 	save(10, 1, "55")
 	save(20, 1, "210")
-	save(25, 2, "325")  // a schema this build does not know
-	save(40, 1, "820")  // ahead of the stream
+	save(25, 2, "325") // a schema this build does not know
+	save(40, 1, "820") // ahead of the stream
 	store.Corrupt("host.0", 20)
 
 	got, err := snapshots.Recover(ctx, store, l, "host.0", sumReplayer)
@@ -217,7 +217,7 @@ func TestRecoveryMatchesModel(t *testing.T) {
 					}
 				}
 				streams := []string{"host.0", "host.1", "chassis.0"}
-				model := map[string][]int{}        // acknowledged values per stream
+				model := map[string][]int{}          // acknowledged values per stream
 				keyed := map[string]map[string]int{} // stream -> key -> value first stored
 				var keys []string
 				rt.Repeat(map[string]func(*rapid.T){

@@ -44,10 +44,10 @@ type Config struct {
 
 // System runs one actor per component.
 type System struct {
-	sys     *actor.ActorSystem
-	parent  *actor.PID
-	pids    map[actors.ID]*actor.PID
-	ids     []actors.ID
+	sys      *actor.ActorSystem
+	parent   *actor.PID
+	pids     map[actors.ID]*actor.PID
+	ids      []actors.ID
 	kinds    map[actors.ID]*machine.Compiled
 	timeout  time.Duration
 	strategy *strategy

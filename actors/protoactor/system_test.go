@@ -80,7 +80,7 @@ func (e *env) config(t testing.TB) protoactor.Config {
 	return protoactor.Config{
 		Log: e.log, Snapshots: e.snaps, SnapshotPolicy: snapshots.Policy{EveryEvents: 3, Keep: 2},
 		Clock: e.clock, Logger: hclog.NewNullLogger(), Effects: e.fx, Seed: 1,
-		Backoff:    protoactor.Backoff{Initial: time.Second, Max: 8 * time.Second, Multiplier: 2, Jitter: 0.1, Budget: 2, Window: time.Minute},
+		Backoff: protoactor.Backoff{Initial: time.Second, Max: 8 * time.Second, Multiplier: 2, Jitter: 0.1, Budget: 2, Window: time.Minute},
 		OnEscalate: func(x protoactor.Escalation) {
 			select { // OnEscalate must not block the supervisor
 			case e.esc <- x:
