@@ -29,10 +29,15 @@ type SystemResult struct {
 type AppendLevel struct {
 	Appenders int            `json:"appenders"`
 	Systems   []SystemResult `json:"systems"` // in Systems order
-	// VsRaw and VsNaive are Statemgr's median throughput over Raw's and
-	// Naive's.
+	// VsRaw and VsNaive compare Statemgr's throughput with Raw's and
+	// Naive's: the median over the rounds of the ratio within each round,
+	// whose runs followed one another, so that a slow spell of the disk
+	// weighs on both sides of a ratio.
 	VsRaw   float64 `json:"statemgr_vs_raw"`
 	VsNaive float64 `json:"statemgr_vs_naive"`
+	// RoundsVsRaw and RoundsVsNaive are the ratios of each round.
+	RoundsVsRaw   []float64 `json:"rounds_statemgr_vs_raw"`
+	RoundsVsNaive []float64 `json:"rounds_statemgr_vs_naive"`
 }
 
 // System returns the level's result for sys.
@@ -87,9 +92,11 @@ func RunAppend(ctx context.Context, cfg Config) (*AppendReport, error) {
 		for _, sys := range Systems {
 			level.Systems = append(level.Systems, summarize(sys, runs[sys]))
 		}
-		ours := level.System(Statemgr).EventsPerSec
-		level.VsRaw = ratio(ours, level.System(Raw).EventsPerSec)
-		level.VsNaive = ratio(ours, level.System(Naive).EventsPerSec)
+		for r, ours := range runs[Statemgr] {
+			level.RoundsVsRaw = append(level.RoundsVsRaw, ratio(ours.EventsPerSec, runs[Raw][r].EventsPerSec))
+			level.RoundsVsNaive = append(level.RoundsVsNaive, ratio(ours.EventsPerSec, runs[Naive][r].EventsPerSec))
+		}
+		level.VsRaw, level.VsNaive = Median(level.RoundsVsRaw), Median(level.RoundsVsNaive)
 		rep.Levels = append(rep.Levels, level)
 		if n == TargetAppenders {
 			rep.Verdicts = appendVerdicts(level)

@@ -44,6 +44,11 @@ func TestRunSmallSuite(t *testing.T) {
 	if len(rep.Append.Levels) != 2 || len(rep.Append.Verdicts) != 3 {
 		t.Fatalf("append report %+v", rep.Append)
 	}
+	for _, l := range rep.Append.Levels {
+		if len(l.RoundsVsRaw) != cfg.Repeat || l.VsRaw != l.RoundsVsRaw[0] || l.VsNaive <= 0 {
+			t.Fatalf("ratios of level %d: %+v", l.Appenders, l)
+		}
+	}
 	if rep.Replay.ScanAll.EventsPerSec <= 0 || rep.Replay.ReadAll.EventsPerSec <= 0 {
 		t.Fatalf("replay report %+v", rep.Replay)
 	}
