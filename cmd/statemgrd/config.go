@@ -1,0 +1,201 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hclsimple"
+
+	"github.com/statemgr/statemgr/events/badger"
+)
+
+// Config is the daemon's configuration: built-in defaults, then the config
+// file (HCL, like the platform file), then flags.
+// Attributes absent from the file keep their defaults.
+type Config struct {
+	DataDir        string `hcl:"data_dir,optional"`
+	StorageProfile string `hcl:"storage_profile,optional"`
+	PlatformFile   string `hcl:"platform_file,optional"`
+	LogFormat      string `hcl:"log_format,optional"`  // text or json
+	LogLevel       string `hcl:"log_level,optional"`   // trace, debug, info, warn, error
+	HTTPListen     string `hcl:"http_listen,optional"` // metrics and health; "" disables
+	// ShutdownGrace bounds how long a SIGTERM waits for in-flight work.
+	ShutdownGrace string      `hcl:"shutdown_grace,optional"`
+	NATS          *NATSConfig `hcl:"nats,block"`
+}
+
+// NATSConfig says where the NATS API is served.
+type NATSConfig struct {
+	// URL of an external NATS server; empty runs the embedded one.
+	URL string `hcl:"url,optional"`
+	// Listen is the embedded server's client address (default
+	// 127.0.0.1:4222). Without users it must be a loopback address.
+	Listen string `hcl:"listen,optional"`
+	// Credentials for an external server (a .creds file) or for the
+	// daemon's own connection.
+	CredsFile string       `hcl:"creds_file,optional"`
+	TLS       *TLSConfig   `hcl:"tls,block"`
+	Users     []UserConfig `hcl:"user,block"`
+}
+
+// TLSConfig enables TLS on the embedded server's client port.
+type TLSConfig struct {
+	Cert string `hcl:"cert"`
+	Key  string `hcl:"key"`
+	CA   string `hcl:"ca,optional"` // verify client certificates against it
+}
+
+// UserConfig is one account of the embedded server.
+type UserConfig struct {
+	Name     string `hcl:"name,label"`
+	Password string `hcl:"password"`
+	// Role is viewer (read and subscribe), operator (also control) or
+	// service (report the self-state of Service only).
+	Role    string `hcl:"role"`
+	Service string `hcl:"service,optional"`
+}
+
+const defaultNATSListen = "127.0.0.1:4222"
+
+// errConfig marks a configuration mistake; the message says what to fix.
+var errConfig = errors.New("invalid configuration")
+
+func defaultConfig() Config {
+	return Config{
+		DataDir:        defaultDataDir(),
+		StorageProfile: string(badger.ProfileBMC),
+		LogFormat:      "text",
+		LogLevel:       "info",
+		HTTPListen:     "127.0.0.1:9090",
+		NATS:           &NATSConfig{Listen: defaultNATSListen},
+		ShutdownGrace:  "10s",
+	}
+}
+
+// defaultDataDir follows systemd's StateDirectory, then the FHS for root,
+// then the XDG state directory.
+func defaultDataDir() string {
+	if dir := os.Getenv("STATE_DIRECTORY"); dir != "" {
+		return strings.Split(dir, ":")[0]
+	}
+	if os.Geteuid() == 0 {
+		return "/var/lib/statemgr"
+	}
+	if dir := os.Getenv("XDG_STATE_HOME"); dir != "" {
+		return filepath.Join(dir, "statemgr")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "statemgr")
+	}
+	return "statemgr-data"
+}
+
+// options are the parsed command line.
+type options struct {
+	configFile string
+	version    bool
+	overrides  map[string]string // flag name -> value, only flags given
+}
+
+func parseFlags(args []string) (options, error) {
+	fs := flag.NewFlagSet("statemgrd", flag.ContinueOnError)
+	fs.SetOutput(os.Stderr)
+	o := options{overrides: map[string]string{}}
+	fs.StringVar(&o.configFile, "config", "", "configuration file (HCL); flags override it")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	for _, f := range []struct{ name, usage string }{
+		{"data-dir", "data directory (event log and snapshots)"},
+		{"storage-profile", "storage profile: bmc (256-512 MB devices) or server"},
+		{"platform", "platform file (HCL); the built-in simulated platform without one"},
+		{"nats-url", "external NATS server URL; without one the embedded server runs"},
+		{"nats-listen", "embedded NATS server client address"},
+		{"http-listen", `metrics and health address ("" disables)`},
+		{"log-format", "log format: text or json"},
+		{"log-level", "log level: trace, debug, info, warn or error"},
+	} {
+		fs.Func(f.name, f.usage, func(v string) error { o.overrides[f.name] = v; return nil })
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, fmt.Errorf("%w: %w", errConfig, err)
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("%w: unexpected argument %q (statemgrd takes flags only; see -h)", errConfig, fs.Arg(0))
+	}
+	return o, nil
+}
+
+// load builds the configuration from defaults, the file and the flags, and
+// checks it.
+func load(o options) (Config, error) {
+	cfg := defaultConfig()
+	if o.configFile != "" {
+		if err := hclsimple.DecodeFile(o.configFile, nil, &cfg); err != nil {
+			return cfg, fmt.Errorf("%w: %w", errConfig, err)
+		}
+		if cfg.NATS == nil {
+			cfg.NATS = &NATSConfig{}
+		}
+		if cfg.NATS.Listen == "" {
+			cfg.NATS.Listen = defaultNATSListen
+		}
+	}
+	for name, v := range o.overrides {
+		switch name {
+		case "data-dir":
+			cfg.DataDir = v
+		case "storage-profile":
+			cfg.StorageProfile = v
+		case "platform":
+			cfg.PlatformFile = v
+		case "nats-url":
+			cfg.NATS.URL = v
+		case "nats-listen":
+			cfg.NATS.Listen = v
+		case "http-listen":
+			cfg.HTTPListen = v
+		case "log-format":
+			cfg.LogFormat = v
+		case "log-level":
+			cfg.LogLevel = v
+		}
+	}
+	return cfg, cfg.check()
+}
+
+func (c Config) check() error {
+	var problems []string
+	if c.DataDir == "" {
+		problems = append(problems, "data_dir is empty: give a directory for the event log")
+	}
+	if _, err := badger.ParseProfile(c.StorageProfile); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		problems = append(problems, fmt.Sprintf("log format %q: use text or json", c.LogFormat))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if _, err := time.ParseDuration(c.ShutdownGrace); err != nil {
+		problems = append(problems, fmt.Sprintf("shutdown_grace %q: %v", c.ShutdownGrace, err))
+	}
+	for _, u := range c.NATS.Users {
+		switch {
+		case u.Role != "viewer" && u.Role != "operator" && u.Role != "service":
+			problems = append(problems, fmt.Sprintf("user %q: role %q: use viewer, operator or service", u.Name, u.Role))
+		case u.Role == "service" && u.Service == "":
+			problems = append(problems, fmt.Sprintf("user %q: a service user names the service it reports for (service = \"...\")", u.Name))
+		case u.Password == "":
+			problems = append(problems, fmt.Sprintf("user %q: empty password", u.Name))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w:\n  %s", errConfig, strings.Join(problems, "\n  "))
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestConfigLayers(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "statemgrd.hcl")
+	if err := os.WriteFile(file, []byte(`
+data_dir        = "/srv/statemgr"
+storage_profile = "server"
+log_format      = "json"
+log_level       = "debug"
+nats {
+  listen = "0.0.0.0:4222"
+  user "alice" {
+    password = "s3cret"
+    role     = "operator"
+  }
+  user "sync" {
+    password = "x"
+    role     = "service"
+    service  = "sync"
+  }
+}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseFlags([]string{"-config", file, "-log-level", "warn", "-http-listen", ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := load(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DataDir != "/srv/statemgr" || cfg.StorageProfile != "server" || cfg.LogFormat != "json" {
+		t.Errorf("file not applied: %+v", cfg)
+	}
+	if cfg.LogLevel != "warn" || cfg.HTTPListen != "" {
+		t.Errorf("flags must override the file: level %q, http %q", cfg.LogLevel, cfg.HTTPListen)
+	}
+	if cfg.NATS.Listen != "0.0.0.0:4222" || len(cfg.NATS.Users) != 2 || cfg.NATS.Users[1].Service != "sync" {
+		t.Errorf("nats block: %+v", cfg.NATS)
+	}
+	if cfg.ShutdownGrace != "10s" {
+		t.Errorf("defaults lost: shutdown grace %q", cfg.ShutdownGrace)
+	}
+}
+
+func TestConfigErrorsSayWhatToFix(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string]struct {
+		file  string
+		flags []string
+		want  string
+	}{
+		"bad profile":       {flags: []string{"-storage-profile", "tiny"}, want: `unknown storage profile "tiny"`},
+		"bad log format":    {flags: []string{"-log-format", "xml"}, want: `log format "xml"`},
+		"bad level":         {flags: []string{"-log-level", "loud"}, want: `log level "loud"`},
+		"unknown flag":      {flags: []string{"-colour"}, want: "flag provided but not defined"},
+		"stray argument":    {flags: []string{"run"}, want: `unexpected argument "run"`},
+		"service no name":   {file: "nats {\n user \"s\" {\n password = \"p\"\n role = \"service\"\n }\n}\n", want: "names the service"},
+		"unknown role":      {file: "nats {\n user \"s\" {\n password = \"p\"\n role = \"admin\"\n }\n}\n", want: `role "admin"`},
+		"syntax error":      {file: "data_dir = \n", want: "statemgrd.hcl:"},
+		"unknown attribute": {file: "dta_dir = \"x\"\n", want: "dta_dir"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			flags := c.flags
+			if c.file != "" {
+				path := filepath.Join(dir, "statemgrd.hcl")
+				if err := os.WriteFile(path, []byte(c.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				flags = append([]string{"-config", path}, flags...)
+			}
+			o, err := parseFlags(flags)
+			if err == nil {
+				_, err = load(o)
+			}
+			if !errors.Is(err, errConfig) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got %v, want errConfig mentioning %q", err, c.want)
+			}
+		})
+	}
+}

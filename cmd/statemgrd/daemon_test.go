@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// syncBuffer collects the daemon's log from its goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitHTTP(t *testing.T, url string) *http.Response {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		resp, err := http.Get(url)
+		if err == nil {
+			return resp
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered", url)
+	return nil
+}
+
+func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
+	dir, addr := t.TempDir(), freeAddr(t)
+	args := []string{"-data-dir", dir, "-http-listen", addr, "-nats-listen", freeAddr(t)}
+	for round := 1; round <= 2; round++ {
+		var stderr syncBuffer
+		code := make(chan int, 1)
+		go func() { code <- run(args, &bytes.Buffer{}, &stderr) }()
+		resp := waitHTTP(t, "http://"+addr+"/readyz")
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("round %d: /readyz %d", round, resp.StatusCode)
+		}
+		resp = waitHTTP(t, "http://"+addr+"/metrics")
+		var body bytes.Buffer
+		_, _ = body.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(body.String(), `statemgr_component_state{component="host.0",state="Off"} 1`) {
+			t.Fatalf("round %d: metrics lack host.0's state:\n%.2000s", round, body.String())
+		}
+		if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case c := <-code:
+			if c != 0 {
+				t.Fatalf("round %d: exit %d\n%s", round, c, stderr.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("round %d: no exit after SIGTERM\n%s", round, stderr.String())
+		}
+		// The second start recovers what the first created.
+		want := "version=1"
+		if !strings.Contains(stderr.String(), "recovered: component=host.0 state=Off "+want) {
+			t.Fatalf("round %d: log lacks the recovery line:\n%s", round, stderr.String())
+		}
+	}
+}
+
+func TestRunRefusesABadPlatform(t *testing.T) {
+	var stderr syncBuffer
+	code := run([]string{"-data-dir", t.TempDir(), "-platform", "/nonexistent/board.hcl", "-http-listen", ""}, &bytes.Buffer{}, &stderr)
+	if code == 0 || !strings.Contains(stderr.String(), "cannot read platform file") {
+		t.Fatalf("exit %d, log:\n%s", code, stderr.String())
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"-version"}, &out, &bytes.Buffer{}); code != 0 || out.String() != fmt.Sprintf("statemgrd %s\n", version) {
+		t.Fatalf("exit %d, %q", code, out.String())
+	}
+}

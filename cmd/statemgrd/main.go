@@ -1,0 +1,71 @@
+// Command statemgrd is the statemgr daemon: it recovers every component
+// from the event log, reconciles it with the hardware (the simulated
+// platform when none is configured) and serves the NATS API, metrics and
+// health. With no arguments it runs on embedded defaults.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+var (
+	errNotStarted = errors.New("components not started")
+	errNotReady   = errors.New("not ready: recovering, reconciling or shutting down")
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run is main without os.Exit, so tests can drive the daemon in process.
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args)
+	if err != nil {
+		fmt.Fprintln(stderr, "statemgrd:", err)
+		return 2
+	}
+	if o.version {
+		fmt.Fprintln(stdout, "statemgrd", version)
+		return 0
+	}
+	cfg, err := load(o)
+	if err != nil {
+		fmt.Fprintln(stderr, "statemgrd:", err)
+		return 2
+	}
+	logger := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(signals)
+
+	d, err := start(ctx, cfg, logger)
+	if err != nil {
+		logger.Error("cannot start", "error", err)
+		return 1
+	}
+	sig := <-signals
+	logger.Info("shutting down; a second signal exits at once", "signal", sig.String())
+	go func() {
+		<-signals
+		logger.Warn("second signal: exiting without an orderly shutdown")
+		os.Exit(1)
+	}()
+	grace, _ := time.ParseDuration(cfg.ShutdownGrace)
+	if err := d.shutdown(grace); err != nil {
+		logger.Error("shutdown finished with errors", "error", err)
+		return 1
+	}
+	logger.Info("stopped")
+	return 0
+}
