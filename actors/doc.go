@@ -14,7 +14,7 @@
 //  2. The actor runs the machine's pure Step on its status.
 //  3. It appends the resulting records to its stream, expecting the version
 //     it last wrote, with the operation id as idempotency key.
-//  4. Only then does it reply, and hand the effects (press the power
+//  4. Only then does it hand the effects (press the power
 //     button, start a process) to their performer. Subscribers of the log
 //     see the records as soon as they are durable.
 //

@@ -296,20 +296,34 @@ func Service(cfg ServiceConfig) *Machine {
 			tr(stopped, RequestStart, starting, start, "clear_failure"),
 
 			tr(starting, ObservedInitialized, running),
-			tr(starting, ObservedInitializationFailed, failed, "record_failure(what=initialization)"),
-			tr(starting, ObservedStopped, failed, "record_failure(what=initialization)"),
+			tr(starting, ObservedInitializationFailed, failed, "record_failure(what=initialization)").when("!restart_pending"),
+			tr(starting, ObservedInitializationFailed, restarting, "record_failure(what=initialization)").when("restart_pending"),
+			tr(starting, ObservedStopped, failed, "record_failure(what=initialization)").when("!restart_pending"),
+			tr(starting, ObservedStopped, restarting, "record_failure(what=initialization)").when("restart_pending"),
 			tr(starting, RequestStop, stopping, stop),
 
+			// An unexpected exit goes to Restarting when the supervisor's
+			// policy restarts the process (it says so with the
+			// restart_pending fact), to Error when it does not.
 			tr(running, RequestStop, stopping, stop),
 			tr(running, RequestRestart, restarting, stop),
-			tr(running, ObservedRuntimeError, failed, "record_failure(what=runtime)"),
-			tr(running, ObservedStopped, failed, "record_failure(what=runtime)"),
+			tr(running, ObservedRuntimeError, failed, "record_failure(what=runtime)").when("!restart_pending"),
+			tr(running, ObservedRuntimeError, restarting, "record_failure(what=runtime)").when("restart_pending"),
+			tr(running, ObservedStopped, failed, "record_failure(what=runtime)").when("!restart_pending"),
+			tr(running, ObservedStopped, restarting, "record_failure(what=runtime)").when("restart_pending"),
 
 			tr(stopping, ObservedStopped, stopped),
 			tr(stopping, ObservedStopFailed, failed, "record_failure(what=stop)"),
 
+			// A requested restart stops the process, then starts it; a
+			// restart by policy is the supervisor's, which reports the new
+			// process ready or failing.
 			tr(restarting, ObservedStopped, starting, start),
 			tr(restarting, ObservedStopFailed, failed, "record_failure(what=stop)"),
+			tr(restarting, ObservedInitialized, running, "clear_failure"),
+			tr(restarting, ObservedInitializationFailed, restarting, "record_failure(what=initialization)").when("restart_pending"),
+			tr(restarting, ObservedInitializationFailed, failed, "record_failure(what=initialization)").when("!restart_pending"),
+			tr(restarting, RequestStop, stopping, stop),
 
 			tr(failed, RequestReset, stopped, kill, "clear_failure"),
 		},

@@ -177,6 +177,17 @@ func TestServiceTransitions(t *testing.T) {
 		{name: "restart: stop fails", state: StateRestarting, in: obs(ObservedStopFailed), want: StateError, check: failure("stop", "no cause reported")},
 		{name: "restart: stop times out", state: StateRestarting, in: tick(), after: 31 * time.Second, want: StateError,
 			effects: []string{"stop_process(force=true)"}},
+		{name: "policy restart after initialization fails", state: StateStarting, in: because(obs(ObservedInitializationFailed), "exit code 3").with("restart_pending"),
+			want: StateRestarting, check: failure("initialization", "exit code 3")},
+		{name: "policy restart after exit while starting", state: StateStarting, in: obs(ObservedStopped).with("restart_pending"), want: StateRestarting},
+		{name: "policy restart after runtime error", state: StateRunning, in: because(obs(ObservedRuntimeError), "exit code 2").with("restart_pending"),
+			want: StateRestarting, check: failure("runtime", "exit code 2")},
+		{name: "policy restart after exit", state: StateRunning, in: obs(ObservedStopped).with("restart_pending"), want: StateRestarting},
+		{name: "policy restart: ready again", state: StateRestarting, setup: broken, in: obs(ObservedInitialized), want: StateRunning, check: noFailure},
+		{name: "policy restart: fails again, will retry", state: StateRestarting, in: obs(ObservedInitializationFailed).with("restart_pending"), want: StateRestarting},
+		{name: "policy restart: start limit reached", state: StateRestarting, in: because(obs(ObservedInitializationFailed), "thrashing"), want: StateError,
+			check: failure("initialization", "thrashing")},
+		{name: "Stop while restarting", state: StateRestarting, in: req(RequestStop), want: StateStopping, effects: []string{"stop_process"}},
 		{name: "Reset", state: StateError, setup: broken, in: req(RequestReset), want: StateStopped, effects: []string{"stop_process(force=true)"}, check: noFailure},
 	})
 }

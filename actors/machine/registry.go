@@ -45,6 +45,9 @@ var guardRegistry = map[string]guardSpec{
 	"auto_reboot": factGuard("auto_reboot",
 		"automatic reboot is disabled or its attempts are used up", "enable automatic reboot",
 		"automatic reboot is enabled", "disable automatic reboot"),
+	"restart_pending": factGuard("restart_pending",
+		"the supervisor will not restart the service (policy never, or start limit reached)", "fix the service, then Reset it",
+		"the supervisor restarts the service by its policy", "Stop the service to end the restarts"),
 	"restart_requested": {
 		holds:     restartRequested,
 		whenFalse: "the request in flight does not ask for a restart", hintFalse: "request GracefulRestart or PowerCycle",

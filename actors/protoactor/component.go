@@ -251,6 +251,11 @@ func (c *component) handle(ctx actor.Context, in machine.Input) {
 		c.respond(ctx, &errorReply{err})
 		return
 	}
+	// Effects are handed over before the reply, so that whoever hears the
+	// reply (a simulation about to move its clock) knows they are under way.
+	if len(effects) > 0 && c.cfg.Effects != nil {
+		c.cfg.Effects.Perform(c.id, effects)
+	}
 	if stepErr != nil {
 		c.respond(ctx, &errorReply{stepErr})
 	} else {
@@ -258,9 +263,6 @@ func (c *component) handle(ctx actor.Context, in machine.Input) {
 			c.mem.Recent[len(c.mem.Recent)-1].Effects = effects
 		}
 		c.respond(ctx, &Outcome{View: *c.view(), Stored: stored, Effects: effects})
-	}
-	if len(effects) > 0 && c.cfg.Effects != nil {
-		c.cfg.Effects.Perform(c.id, effects)
 	}
 	c.maybeSnapshot()
 	c.arm(ctx)

@@ -1,0 +1,286 @@
+package process
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// pidRecord is the content of <PIDDir>/<name>.pid: enough to find the
+// process group again after the daemon died, and to tell it from an
+// unrelated process that got the same pid later.
+type pidRecord struct {
+	Service     string `json:"service"`
+	PID         int    `json:"pid"`
+	PGID        int    `json:"pgid"`
+	StartTicks  uint64 `json:"start_ticks"` // /proc/<pid>/stat field 22
+	BootID      string `json:"boot_id"`
+	StopSignal  string `json:"stop_signal"`
+	StopTimeout string `json:"stop_timeout"`
+	Command     string `json:"command"`
+}
+
+const pidSuffix = ".pid"
+
+func pidPath(dir, name string) string { return filepath.Join(dir, name+pidSuffix) }
+
+func (p *Process) writePIDFile() error {
+	st, err := readStat(p.pid)
+	if err != nil {
+		return fmt.Errorf("%w: cannot read the start time of pid %d: %w", ErrPIDFile, p.pid, err)
+	}
+	boot, err := bootID()
+	if err != nil {
+		return fmt.Errorf("%w: cannot read the boot id: %w", ErrPIDFile, err)
+	}
+	rec := pidRecord{
+		Service: p.spec.Name, PID: p.pid, PGID: p.pid, StartTicks: st.StartTicks, BootID: boot,
+		StopSignal: signalName(p.spec.StopSignal), StopTimeout: p.spec.StopTimeout.String(), Command: p.spec.Command,
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrPIDFile, err)
+	}
+	if err := os.MkdirAll(p.opts.PIDDir, 0o755); err != nil {
+		return fmt.Errorf("%w: %w", ErrPIDFile, err)
+	}
+	path := pidPath(p.opts.PIDDir, p.spec.Name)
+	if err := writeFileAtomic(path, append(b, '\n')); err != nil {
+		return fmt.Errorf("%w: %w", ErrPIDFile, err)
+	}
+	p.pidFile = path
+	return nil
+}
+
+// writeFileAtomic writes b to a temporary file, syncs it and renames it
+// over path, so a crash leaves either the old file or the new one.
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name()) // best effort: a stray temporary file is harmless
+	}
+	return err
+}
+
+// removePIDFile removes the pid file once the group is gone; safe to call
+// more than once and from the waiter and a stop at the same time.
+func (p *Process) removePIDFile() {
+	if p.pidFile == "" {
+		return
+	}
+	if err := os.Remove(p.pidFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		p.log.Warn("cannot remove pid file", "path", p.pidFile, "error", err)
+	}
+}
+
+// OrphanAction is what CleanupOrphans did about one pid file.
+type OrphanAction string
+
+// Orphan actions.
+const (
+	OrphanStopped    OrphanAction = "stopped"    // the group stopped on its stop signal
+	OrphanKilled     OrphanAction = "killed"     // the group needed SIGKILL
+	OrphanGone       OrphanAction = "gone"       // nothing of the group was left
+	OrphanReused     OrphanAction = "reused"     // the pid now belongs to another process, left alone
+	OrphanStaleBoot  OrphanAction = "stale-boot" // the file is from an earlier boot
+	OrphanUnkillable OrphanAction = "unkillable" // the group survived SIGKILL; the file is kept
+	OrphanMalformed  OrphanAction = "malformed"  // the file could not be read as a pid file
+)
+
+// Orphan is one pid file CleanupOrphans handled.
+type Orphan struct {
+	File    string
+	Service string
+	PID     int
+	PGID    int
+	Action  OrphanAction
+	Members []int // live group members found before stopping
+}
+
+// CleanupOrphans finds the processes a previous daemon left behind in dir
+// (one <name>.pid file per service it had started), stops each group with
+// its stop signal, then SIGKILL after its stop timeout (at most
+// opts.KillWait more for it to vanish), logs each, and removes the pid
+// files. A pid file whose process has another start time, or which comes
+// from an earlier boot, names a process that is not ours: it is left alone
+// and the file removed. Call it at startup, before starting any service.
+// The error joins every pid file that could not be handled; the others are
+// still cleaned up.
+func CleanupOrphans(ctx context.Context, dir string, opts Options) ([]Orphan, error) {
+	opts = opts.withDefaults()
+	log := opts.Logger.Named("orphans")
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, serviceErr("*", "cleanup", fmt.Errorf("%w: %w", ErrPIDFile, err))
+	}
+	boot, err := bootID()
+	if err != nil {
+		return nil, serviceErr("*", "cleanup", fmt.Errorf("%w: cannot read the boot id: %w", ErrPIDFile, err))
+	}
+	type outcome struct {
+		orphan Orphan
+		err    error
+	}
+	results := make(chan outcome)
+	n := 0
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, pidSuffix) || strings.HasPrefix(name, ".") {
+			continue
+		}
+		n++
+		go func() {
+			o, err := cleanupOne(ctx, filepath.Join(dir, name), boot, opts)
+			results <- outcome{o, err}
+		}()
+	}
+	var orphans []Orphan
+	var errs []error
+	for range n {
+		r := <-results
+		orphans = append(orphans, r.orphan)
+		if r.err != nil {
+			errs = append(errs, r.err)
+			log.Error("cannot clean up after a previous run", "file", r.orphan.File, "error", r.err)
+			continue
+		}
+		log.Warn("process left by a previous run", "service", r.orphan.Service, "pid", r.orphan.PID,
+			"pgid", r.orphan.PGID, "members", r.orphan.Members, "action", string(r.orphan.Action))
+	}
+	return orphans, errors.Join(errs...)
+}
+
+func cleanupOne(ctx context.Context, path, boot string, opts Options) (Orphan, error) {
+	o := Orphan{File: path, Service: strings.TrimSuffix(filepath.Base(path), pidSuffix), Action: OrphanMalformed}
+	rec, err := readPIDFile(path)
+	if err != nil {
+		return o, serviceErr(o.Service, "cleanup", errors.Join(err, removeFile(path)))
+	}
+	o.Service, o.PID, o.PGID = rec.Service, rec.PID, rec.PGID
+	ours, action := owns(rec, boot)
+	if !ours {
+		o.Action = action
+		return o, removeFile(path)
+	}
+	members, err := groupMembers(rec.PGID)
+	if err != nil {
+		return o, serviceErr(o.Service, "cleanup", err)
+	}
+	o.Members = members
+	if len(members) == 0 {
+		o.Action = OrphanGone
+		return o, removeFile(path)
+	}
+	sig := unix.SignalNum(rec.StopSignal)
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	timeout, err := time.ParseDuration(rec.StopTimeout)
+	if err != nil || timeout <= 0 {
+		timeout = opts.KillWait
+	}
+	o.Action = OrphanStopped
+	if !stopGroup(ctx, opts, rec, sig, timeout) {
+		o.Action = OrphanKilled
+		if !stopGroup(context.Background(), opts, rec, syscall.SIGKILL, opts.KillWait) {
+			o.Action = OrphanUnkillable
+			left, _ := groupMembers(rec.PGID)
+			return o, serviceErr(o.Service, "cleanup", fmt.Errorf("%w: group %d, live members %v", ErrUnkillable, rec.PGID, left))
+		}
+	}
+	return o, removeFile(path)
+}
+
+// owns reports whether rec still describes a process of ours, and if not,
+// why.
+func owns(rec pidRecord, boot string) (bool, OrphanAction) {
+	if rec.BootID != boot {
+		return false, OrphanStaleBoot
+	}
+	st, err := readStat(rec.PID)
+	if err != nil {
+		// The leader is gone. While any member of its group lives, the
+		// kernel keeps its pid (the group id) allocated, so a live group
+		// with that id is still ours.
+		return true, ""
+	}
+	if st.StartTicks != rec.StartTicks {
+		return false, OrphanReused
+	}
+	return true, ""
+}
+
+// stopGroup sends sig to the group (and to its recorded leader, should it
+// have left the group) and waits up to timeout for it to vanish.
+func stopGroup(ctx context.Context, opts Options, rec pidRecord, sig syscall.Signal, timeout time.Duration) bool {
+	if st, err := readStat(rec.PID); err == nil && st.StartTicks == rec.StartTicks && st.PGID != rec.PGID && rec.PID > 1 {
+		_ = syscall.Kill(rec.PID, sig) // best effort: the group signal below is the main one
+	}
+	if err := signalGroup(rec.PGID, sig); err != nil {
+		return false
+	}
+	t := opts.Clock.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		if members, err := groupMembers(rec.PGID); err == nil && len(members) == 0 {
+			return true
+		}
+		poll := opts.Clock.NewTimer(groupPoll)
+		select {
+		case <-poll.C():
+		case <-t.C():
+			poll.Stop()
+			return false
+		case <-ctx.Done():
+			poll.Stop()
+			return false
+		}
+	}
+}
+
+func readPIDFile(path string) (pidRecord, error) {
+	var rec pidRecord
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return rec, fmt.Errorf("%w: %w", ErrPIDFile, err)
+	}
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return rec, fmt.Errorf("%w: %s: %w", ErrPIDFile, path, err)
+	}
+	if rec.PID <= 1 || rec.PGID <= 1 {
+		return rec, fmt.Errorf("%w: %s: implausible pid %d / pgid %d", ErrPIDFile, path, rec.PID, rec.PGID)
+	}
+	return rec, nil
+}
+
+func removeFile(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %w", ErrPIDFile, err)
+	}
+	return nil
+}
