@@ -17,7 +17,9 @@ import (
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
+	"github.com/statemgr/statemgr/adapters/devices"
 	"github.com/statemgr/statemgr/adapters/platform"
+	"github.com/statemgr/statemgr/adapters/process"
 	"github.com/statemgr/statemgr/events/badger"
 	"github.com/statemgr/statemgr/sim/clock"
 	"github.com/statemgr/statemgr/snapshots"
@@ -30,6 +32,10 @@ type statemgrd struct {
 	cancel  context.CancelFunc
 	log     *badger.Log
 	sys     *protoactor.System
+	hw      *devices.Hardware
+	plat    *platform.Platform
+	sups    map[string]*process.Supervisor
+	stopOrd []string // services in stop order
 	health  *health
 	metrics *metrics
 	http    *http.Server
@@ -100,14 +106,28 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	if err != nil {
 		return d, err
 	}
+	d.plat = plat
 	compiled, errorStates, err := compileComponents(plat)
 	if err != nil {
 		return d, err
+	}
+	bootNew, bootID, err := hostBoot.newBoot(cfg.DataDir)
+	if err != nil {
+		logger.Warn("cannot tell a BMC boot from a daemon restart; assuming a restart", "error", err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return d, fmt.Errorf("cannot create data directory: %w", err)
 	}
 	d.log, err = badger.Open(badger.Options{Dir: filepath.Join(cfg.DataDir, "events"), Profile: profile, Logger: logger.Named("log")})
+	if err != nil {
+		return d, err
+	}
+	obs := &observer{}
+	d.hw, err = devices.New(devices.Config{Platform: plat, Clock: clock.Real{}, Logger: logger})
+	if err != nil {
+		return d, err
+	}
+	workers, err := d.superviseServices(ctx, cfg.DataDir, obs, logger)
 	if err != nil {
 		return d, err
 	}
@@ -118,11 +138,16 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		SnapshotPolicy: snapshots.DefaultPolicy,
 		Clock:          clock.Real{},
 		Logger:         logger.Named("components"),
+		Effects:        &effectRouter{hw: d.hw, services: workers},
 	}, compiled)
 	if err != nil {
 		return d, err
 	}
+	obs.sys.Store(d.sys)
 	d.health.sys.Store(d.sys)
+	for _, w := range workers {
+		go w.run(ctx)
+	}
 	views := map[actors.ID]machine.Status{}
 	for _, id := range d.sys.IDs() {
 		v, err := d.sys.Get(ctx, id)
@@ -133,6 +158,32 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		logger.Info("recovered", "component", id, "state", v.Status.State, "version", v.Version)
 	}
 	d.metrics.seed(views)
+	bmc := actors.ID(actors.KindBMC + "." + plat.BMC.Name)
+	if bootNew {
+		cause := hostBoot.rebootCause()
+		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedBooted, Value: cause,
+			Cause: fmt.Sprintf("BMC boot %s (reboot cause %s)", bootID, cause)}
+		if _, err := d.sys.Request(ctx, bmc, in); err != nil {
+			return d, fmt.Errorf("cannot record the BMC boot: %w", err)
+		}
+		if err := recordBoot(cfg.DataDir, bootID); err != nil {
+			return d, err
+		}
+	}
+	notify(logger, "STATUS=reconciling with the hardware")
+	drifts, err := d.hw.Reconcile(ctx, views)
+	if err != nil {
+		return d, fmt.Errorf("cannot reconcile with the hardware: %w", err)
+	}
+	for _, dr := range drifts {
+		logger.Warn("hardware differs from the log; recorded", "component", dr.Component, "device", dr.Device, "log", dr.Recorded, "hardware", dr.Observed)
+	}
+	if err := d.hw.Run(ctx, obs); err != nil {
+		return d, err
+	}
+	if err := resumeServices(ctx, d.sys, d.startOrder(), workers, logger); err != nil {
+		return d, err
+	}
 	head, err := d.log.Head(ctx)
 	if err != nil {
 		return d, err
@@ -151,6 +202,12 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		}()
 		logger.Info("serving metrics and health", "address", d.httpLn.Addr().String())
 	}
+	if v, err := d.sys.Get(ctx, bmc); err == nil && v.Status.State == machine.StateNotReady {
+		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedServicesReady, Cause: "statemgrd recovered, reconciled and serving"}
+		if _, err := d.sys.Request(ctx, bmc, in); err != nil {
+			return d, fmt.Errorf("cannot record the BMC ready: %w", err)
+		}
+	}
 	d.health.ready.Store(true)
 	notify(logger, daemon.SdNotifyReady)
 	go watchdog(ctx, d.health, logger)
@@ -158,16 +215,72 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	return d, nil
 }
 
-// shutdown stops the daemon in order: refuse new work, stop the component
-// actors after their queued messages, sync and close the log.
+// superviseServices stops what a previous daemon left running (it died
+// without stopping its children) and makes a supervisor per platform
+// service, reporting to its component through a worker.
+func (d *statemgrd) superviseServices(ctx context.Context, dataDir string, obs *observer, logger hclog.Logger) (map[actors.ID]*serviceWorker, error) {
+	pidDir := filepath.Join(dataDir, "services")
+	orphans, err := process.CleanupOrphans(ctx, pidDir, process.Options{Logger: logger.Named("services")})
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range orphans {
+		logger.Warn("process left by a previous daemon", "service", o.Service, "pid", o.PID, "action", o.Action)
+	}
+	if d.stopOrd, err = process.StopOrder(d.plat.Services); err != nil {
+		return nil, err
+	}
+	workers := map[actors.ID]*serviceWorker{}
+	d.sups = map[string]*process.Supervisor{}
+	for _, svc := range d.plat.Services {
+		id := actors.ID(actors.KindService + "." + svc.Name)
+		w := newServiceWorker(id, obs, logger.Named(string(id)))
+		sup, err := process.NewSupervisor(process.SupervisorConfig{Service: svc, Observe: w.observe, Logger: logger.Named(string(id)),
+			Clock: clock.Real{}, PIDDir: pidDir})
+		if err != nil {
+			return nil, err
+		}
+		w.sup, d.sups[svc.Name], workers[id] = sup, sup, w
+	}
+	return workers, nil
+}
+
+// startOrder is the reverse of the stop order.
+func (d *statemgrd) startOrder() []string {
+	order := make([]string, len(d.stopOrd))
+	for i, name := range d.stopOrd {
+		order[len(order)-1-i] = name
+	}
+	return order
+}
+
+// shutdown stops the daemon in order: stop the services through their
+// machines, release the hardware, stop the component actors after their
+// queued messages, stop what is left of the services, sync and close the
+// log.
 func (d *statemgrd) shutdown(grace time.Duration) error {
 	notify(d.logger, daemon.SdNotifyStopping)
 	d.health.ready.Store(false)
 	var errs []error
+	if d.sys != nil && len(d.stopOrd) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		stopServices(ctx, d.sys, d.stopOrd, d.logger)
+		cancel()
+	}
+	if d.hw != nil {
+		errs = append(errs, d.hw.Close())
+	}
 	if d.sys != nil {
 		d.sys.Stop()
 	}
 	d.cancel()
+	if len(d.sups) > 0 {
+		// Whatever did not stop through its machine is stopped now:
+		// children never outlive the daemon.
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		errs = append(errs, process.CloseAll(ctx, d.stopOrd, d.sups))
+		cancel()
+	}
 	if d.log != nil {
 		errs = append(errs, d.log.Close())
 	}

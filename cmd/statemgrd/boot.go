@@ -1,0 +1,82 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/statemgr/statemgr/actors/machine"
+)
+
+// Linux watchdog bootstatus bits (linux/watchdog.h).
+const (
+	wdiofCardReset = 0x0020 // the last reboot was caused by the watchdog
+	wdiofExtern1   = 0x0004 // external signal 1: a software-requested reset
+)
+
+// bootFacts are the paths the daemon reads to tell a BMC boot from a daemon
+// restart; tests point them elsewhere.
+type bootFacts struct {
+	bootIDFile     string // the kernel's id of this boot
+	bootStatusFile string // the watchdog's reason for the last reset
+}
+
+var hostBoot = bootFacts{
+	bootIDFile:     "/proc/sys/kernel/random/boot_id",
+	bootStatusFile: "/sys/class/watchdog/watchdog0/bootstatus",
+}
+
+// newBoot reports whether the BMC has booted since the daemon last ran on
+// dataDir (the kernel's boot id differs from the one recorded), and the
+// current boot id to record once the boot is logged. A daemon restart
+// within one boot is not a BMC reboot: power-restore policies and the BMC
+// state must not react to it.
+func (b bootFacts) newBoot(dataDir string) (booted bool, id string, err error) {
+	raw, err := os.ReadFile(b.bootIDFile)
+	if err != nil {
+		return false, "", fmt.Errorf("cannot read the kernel boot id: %w", err)
+	}
+	id = strings.TrimSpace(string(raw))
+	last, err := os.ReadFile(filepath.Join(dataDir, "boot_id"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, id, nil
+	}
+	if err != nil {
+		return false, "", fmt.Errorf("cannot read the recorded boot id: %w", err)
+	}
+	return strings.TrimSpace(string(last)) != id, id, nil
+}
+
+// record stores the boot id after the boot has been logged.
+func recordBoot(dataDir, id string) error {
+	tmp := filepath.Join(dataDir, "boot_id.tmp")
+	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o640); err != nil {
+		return fmt.Errorf("cannot record the boot id: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(dataDir, "boot_id"))
+}
+
+// rebootCause reads why the BMC last reset, as phosphor-state-manager does:
+// the watchdog's bootstatus says watchdog or software; a watchdog with no
+// reason bit means power-on reset; no watchdog means unknown.
+func (b bootFacts) rebootCause() string {
+	raw, err := os.ReadFile(b.bootStatusFile)
+	if err != nil {
+		return machine.RebootCauseUnknown
+	}
+	bits, err := strconv.ParseUint(strings.TrimSpace(string(raw)), 0, 32)
+	switch {
+	case err != nil:
+		return machine.RebootCauseUnknown
+	case bits&wdiofCardReset != 0:
+		return machine.RebootCauseWatchdog
+	case bits&wdiofExtern1 != 0:
+		return machine.RebootCauseSoftware
+	default:
+		return machine.RebootCausePOR
+	}
+}

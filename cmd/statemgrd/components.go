@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/actors/protoactor"
+	"github.com/statemgr/statemgr/adapters/devices"
+	"github.com/statemgr/statemgr/adapters/process"
+)
+
+// observer feeds what hardware and processes report to the component
+// actors. It is bound to the System once that has started (the System needs
+// the effect router first).
+type observer struct{ sys atomic.Pointer[protoactor.System] }
+
+// Observe implements devices.Observer.
+func (o *observer) Observe(ctx context.Context, id actors.ID, in machine.Input) error {
+	sys := o.sys.Load()
+	if sys == nil {
+		return errNotStarted
+	}
+	_, err := sys.Request(ctx, id, in)
+	return err
+}
+
+// Status implements devices.Observer.
+func (o *observer) Status(ctx context.Context, id actors.ID) (machine.Status, error) {
+	sys := o.sys.Load()
+	if sys == nil {
+		return machine.Status{}, errNotStarted
+	}
+	v, err := sys.Get(ctx, id)
+	if err != nil {
+		return machine.Status{}, err
+	}
+	return v.Status, nil
+}
+
+// effectRouter performs component effects: hosts, chassis and the BMC on
+// the hardware, services through their supervisors.
+type effectRouter struct {
+	hw       *devices.Hardware
+	services map[actors.ID]*serviceWorker
+}
+
+// Perform implements protoactor.Effector.
+func (r *effectRouter) Perform(id actors.ID, effects []machine.Effect) {
+	if w, ok := r.services[id]; ok {
+		w.enqueue(effects)
+		return
+	}
+	r.hw.Perform(id, effects)
+}
+
+// queue hands items from producers that must not block to one consumer
+// goroutine, in order.
+type queue[T any] struct {
+	mu    sync.Mutex
+	items []T
+	wake  chan struct{}
+}
+
+func newQueue[T any]() *queue[T] { return &queue[T]{wake: make(chan struct{}, 1)} }
+
+func (q *queue[T]) push(items ...T) {
+	q.mu.Lock()
+	q.items = append(q.items, items...)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run passes every item to fn, in order, until ctx ends.
+func (q *queue[T]) run(ctx context.Context, fn func(T)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wake:
+		}
+		for {
+			q.mu.Lock()
+			if len(q.items) == 0 {
+				q.mu.Unlock()
+				break
+			}
+			item := q.items[0]
+			q.items = q.items[1:]
+			q.mu.Unlock()
+			fn(item)
+		}
+	}
+}
+
+// serviceWorker connects one service's component and its supervisor: it
+// performs the component's effects on the supervisor, and delivers the
+// supervisor's observations to the component, each in order on its own
+// goroutine, so neither side ever waits for the other.
+type serviceWorker struct {
+	id           actors.ID
+	sup          *process.Supervisor
+	obs          *observer
+	logger       hclog.Logger
+	effects      *queue[machine.Effect]
+	observations *queue[machine.Input]
+}
+
+func newServiceWorker(id actors.ID, obs *observer, logger hclog.Logger) *serviceWorker {
+	return &serviceWorker{id: id, obs: obs, logger: logger, effects: newQueue[machine.Effect](), observations: newQueue[machine.Input]()}
+}
+
+func (w *serviceWorker) enqueue(effects []machine.Effect) { w.effects.push(effects...) }
+
+// observe is the supervisor's Observe callback.
+func (w *serviceWorker) observe(o process.Observation) { w.observations.push(o.Input()) }
+
+// run serves both queues until ctx ends.
+func (w *serviceWorker) run(ctx context.Context) {
+	go w.observations.run(ctx, func(in machine.Input) {
+		if err := w.obs.Observe(ctx, w.id, in); err != nil && ctx.Err() == nil {
+			w.logger.Error("cannot record a service observation", "trigger", in.Trigger, "cause", in.Cause, "error", err)
+		}
+	})
+	w.effects.run(ctx, func(e machine.Effect) { w.perform(ctx, e) })
+}
+
+// perform runs one effect. A failure the supervisor did not report itself
+// reaches the component as an observation, never only a log line.
+func (w *serviceWorker) perform(ctx context.Context, e machine.Effect) {
+	var err error
+	failed := machine.ObservedInitializationFailed
+	switch {
+	case e.Name == "start_process":
+		err = w.sup.Start(ctx)
+	case e.Name == "stop_process" && e.Params["force"] == "true":
+		err = w.sup.Reset(ctx)
+		failed = machine.ObservedStopFailed
+	case e.Name == "stop_process":
+		err = w.sup.Stop(ctx)
+		failed = machine.ObservedStopFailed
+	default:
+		w.logger.Debug("effect needs no process action", "effect", e.Name)
+		return
+	}
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	w.logger.Error("service effect failed", "effect", e.Name, "error", err)
+	in := machine.Input{Kind: machine.KindObservation, Trigger: failed, Cause: fmt.Sprintf("%s failed: %v", e.Name, err)}
+	if oerr := w.obs.Observe(ctx, w.id, in); oerr != nil {
+		w.logger.Error("cannot report the failed effect", "effect", e.Name, "error", oerr)
+	}
+}
+
+// resumeServices brings the services back to what the log says when the
+// daemon starts. A service the log shows running lost its process with the
+// previous daemon (orphan cleanup stopped what was left): that is recorded
+// with its evidence, taking the machine to Restarting, and the supervisor
+// starts it again. A service never asked to stop is started. A service an
+// operator stopped stays stopped.
+func resumeServices(ctx context.Context, sys *protoactor.System, order []string, workers map[actors.ID]*serviceWorker, logger hclog.Logger) error {
+	for _, name := range order {
+		id := actors.ID(actors.KindService + "." + name)
+		v, err := sys.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		switch st := v.Status; {
+		case st.State == machine.StateRunning || st.State == machine.StateStarting || st.State == machine.StateRestarting:
+			lost := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedStopped, Facts: machine.Facts{"restart_pending": true},
+				Cause: "reconciliation at startup: the process of the previous daemon is gone; starting it again"}
+			if st.State == machine.StateRestarting {
+				lost.Trigger = machine.ObservedInitializationFailed
+			}
+			if _, err := sys.Request(ctx, id, lost); err != nil {
+				return fmt.Errorf("cannot record %s's lost process: %w", id, err)
+			}
+			if err := workers[id].sup.Start(ctx); err != nil {
+				return fmt.Errorf("cannot restart %s: %w", id, err)
+			}
+		case st.State == machine.StateStopped && st.Requested == nil:
+			start := machine.Input{Kind: machine.KindRequest, Trigger: machine.RequestStart, Requester: "statemgrd", Cause: "started with the daemon"}
+			if _, err := sys.Request(ctx, id, start); err != nil {
+				return fmt.Errorf("cannot start %s: %w", id, err)
+			}
+		default:
+			logger.Info("service left as the log has it", "service", name, "state", st.State)
+		}
+	}
+	return nil
+}
+
+// stopServices asks each running service's machine to stop, in stop
+// order, and waits (up to the deadline) for it to reach Stopped, so the log
+// records the daemon's shutdown as an intentional stop.
+func stopServices(ctx context.Context, sys *protoactor.System, order []string, logger hclog.Logger) {
+	for _, name := range order {
+		id := actors.ID(actors.KindService + "." + name)
+		v, err := sys.Get(ctx, id)
+		if err != nil || v.Status.State == machine.StateStopped || v.Status.State == machine.StateError {
+			continue
+		}
+		in := machine.Input{Kind: machine.KindRequest, Trigger: machine.RequestStop, Requester: "statemgrd", Cause: "daemon shutting down"}
+		if _, err := sys.Request(ctx, id, in); err != nil {
+			logger.Warn("cannot stop service through its machine", "service", name, "error", err)
+			continue
+		}
+		for ctx.Err() == nil {
+			if v, err := sys.Get(ctx, id); err != nil || v.Status.State == machine.StateStopped || v.Status.State == machine.StateError {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
