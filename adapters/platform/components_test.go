@@ -20,8 +20,8 @@ func TestDefaultComponents(t *testing.T) {
 			t.Errorf("%s: %v", c.ID, problems)
 		}
 	}
-	if got := strings.Join(ids, " "); got != "bmc.0 chassis.0 host.0 host.1" {
-		t.Fatalf("default components %q, want bmc.0 chassis.0 host.0 host.1", got)
+	if got := strings.Join(ids, " "); got != "bmc.0 chassis.0 host.0 host.1 service.demo" {
+		t.Fatalf("default components %q, want bmc.0 chassis.0 host.0 host.1 service.demo", got)
 	}
 }
 

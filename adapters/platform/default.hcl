@@ -107,3 +107,21 @@ thermal_zone "zone1" {
     backend = "sim"
   }
 }
+
+# A supervised service. "statemgrd" as the command means the daemon's own
+# binary, which carries a small demo service ("statemgrd demo-service"), so
+# a fresh checkout supervises a real process with nothing else built.
+service "demo" {
+  command      = "statemgrd"
+  args         = ["demo-service", "--ready-after", "200ms"]
+  stop_timeout = "10s"
+  restart {
+    policy    = "on-failure"
+    delay     = "1s"
+    max_delay = "30s"
+  }
+  start_limit {
+    count    = 5
+    interval = "1m"
+  }
+}

@@ -35,6 +35,10 @@ func TestDefault(t *testing.T) {
 			{Name: "zone0", Warning: 75, Critical: 90, Sensors: []Sensor{{Name: "zone0", Backend: SensorSim}}},
 			{Name: "zone1", Warning: 75, Critical: 90, Sensors: []Sensor{{Name: "zone1", Backend: SensorSim}}},
 		},
+		Services: []Service{{Name: "demo", Command: "statemgrd", Args: []string{"demo-service", "--ready-after", "200ms"},
+			StopSignal: DefaultStopSignal, StopTimeout: 10 * time.Second,
+			Restart:    RestartPolicy{Policy: RestartOnFailure, Delay: time.Second, MaxDelay: 30 * time.Second},
+			StartLimit: StartLimit{Count: 5, Interval: time.Minute}}},
 	}
 	if !reflect.DeepEqual(p, want) {
 		t.Errorf("Default() =\n%+v\nwant\n%+v", p, want)

@@ -162,12 +162,17 @@ func (w *serviceWorker) perform(ctx context.Context, e machine.Effect) {
 	}
 }
 
+// daemonRequester names the daemon as the requester of what it asks for
+// itself (starting services at boot, stopping them at shutdown).
+const daemonRequester = "statemgrd"
+
 // resumeServices brings the services back to what the log says when the
 // daemon starts. A service the log shows running lost its process with the
 // previous daemon (orphan cleanup stopped what was left): that is recorded
 // with its evidence, taking the machine to Restarting, and the supervisor
 // starts it again. A service never asked to stop is started. A service an
-// operator stopped stays stopped.
+// operator stopped stays stopped; one the daemon stopped at its last
+// shutdown starts again.
 func resumeServices(ctx context.Context, sys *protoactor.System, order []string, workers map[actors.ID]*serviceWorker, logger hclog.Logger) error {
 	for _, name := range order {
 		id := actors.ID(actors.KindService + "." + name)
@@ -188,8 +193,8 @@ func resumeServices(ctx context.Context, sys *protoactor.System, order []string,
 			if err := workers[id].sup.Start(ctx); err != nil {
 				return fmt.Errorf("cannot restart %s: %w", id, err)
 			}
-		case st.State == machine.StateStopped && st.Requested == nil:
-			start := machine.Input{Kind: machine.KindRequest, Trigger: machine.RequestStart, Requester: "statemgrd", Cause: "started with the daemon"}
+		case st.State == machine.StateStopped && (st.Requested == nil || st.Requested.Requester == daemonRequester):
+			start := machine.Input{Kind: machine.KindRequest, Trigger: machine.RequestStart, Requester: daemonRequester, Cause: "started with the daemon"}
 			if _, err := sys.Request(ctx, id, start); err != nil {
 				return fmt.Errorf("cannot start %s: %w", id, err)
 			}
@@ -210,7 +215,7 @@ func stopServices(ctx context.Context, sys *protoactor.System, order []string, l
 		if err != nil || v.Status.State == machine.StateStopped || v.Status.State == machine.StateError {
 			continue
 		}
-		in := machine.Input{Kind: machine.KindRequest, Trigger: machine.RequestStop, Requester: "statemgrd", Cause: "daemon shutting down"}
+		in := machine.Input{Kind: machine.KindRequest, Trigger: machine.RequestStop, Requester: daemonRequester, Cause: "daemon shutting down"}
 		if _, err := sys.Request(ctx, id, in); err != nil {
 			logger.Warn("cannot stop service through its machine", "service", name, "error", err)
 			continue

@@ -158,6 +158,14 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		logger.Info("recovered", "component", id, "state", v.Status.State, "version", v.Version)
 	}
 	d.metrics.seed(views)
+	// Follow from the head the views were read at, before anything new is
+	// logged (boot, reconciliation, services), so no transition is missed.
+	head, err := d.log.Head(ctx)
+	if err != nil {
+		return d, err
+	}
+	d.metrics.head.Set(float64(head))
+	go d.metrics.follow(ctx, d.log, head+1, errorStates, logger.Named("metrics"))
 	bmc := actors.ID(actors.KindBMC + "." + plat.BMC.Name)
 	if bootNew {
 		cause := hostBoot.rebootCause()
@@ -184,12 +192,6 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	if err := resumeServices(ctx, d.sys, d.startOrder(), workers, logger); err != nil {
 		return d, err
 	}
-	head, err := d.log.Head(ctx)
-	if err != nil {
-		return d, err
-	}
-	d.metrics.head.Set(float64(head))
-	go d.metrics.follow(ctx, d.log, head+1, errorStates, logger.Named("metrics"))
 	if cfg.HTTPListen != "" {
 		if d.httpLn, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
 			return d, fmt.Errorf("cannot listen for metrics and health on %s: %w", cfg.HTTPListen, err)
@@ -230,9 +232,16 @@ func (d *statemgrd) superviseServices(ctx context.Context, dataDir string, obs *
 	if d.stopOrd, err = process.StopOrder(d.plat.Services); err != nil {
 		return nil, err
 	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("cannot find the daemon's own binary: %w", err)
+	}
 	workers := map[actors.ID]*serviceWorker{}
 	d.sups = map[string]*process.Supervisor{}
 	for _, svc := range d.plat.Services {
+		if svc.Command == selfCommand {
+			svc.Command = self
+		}
 		id := actors.ID(actors.KindService + "." + svc.Name)
 		w := newServiceWorker(id, obs, logger.Named(string(id)))
 		sup, err := process.NewSupervisor(process.SupervisorConfig{Service: svc, Observe: w.observe, Logger: logger.Named(string(id)),
@@ -244,6 +253,9 @@ func (d *statemgrd) superviseServices(ctx context.Context, dataDir string, obs *
 	}
 	return workers, nil
 }
+
+// selfCommand, as a service's command, names the daemon's own binary.
+const selfCommand = "statemgrd"
 
 // startOrder is the reverse of the stop order.
 func (d *statemgrd) startOrder() []string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -72,6 +73,7 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 		if !strings.Contains(body.String(), `statemgr_component_state{component="host.0",state="Off"} 1`) {
 			t.Fatalf("round %d: metrics lack host.0's state:\n%.2000s", round, body.String())
 		}
+		waitMetric(t, "http://"+addr+"/metrics", `statemgr_component_state{component="service.demo",state="Running"} 1`)
 		if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
@@ -83,12 +85,34 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 		case <-time.After(20 * time.Second):
 			t.Fatalf("round %d: no exit after SIGTERM\n%s", round, stderr.String())
 		}
+		// The daemon stopped its service: no pid file, no process.
+		if left, _ := filepath.Glob(filepath.Join(dir, "services", "*.pid")); len(left) > 0 {
+			t.Fatalf("round %d: pid files left after shutdown: %v", round, left)
+		}
 		// The second start recovers what the first created.
 		want := "version=1"
 		if !strings.Contains(stderr.String(), "recovered: component=host.0 state=Off "+want) {
 			t.Fatalf("round %d: log lacks the recovery line:\n%s", round, stderr.String())
 		}
 	}
+}
+
+// waitMetric polls the metrics until a line appears.
+func waitMetric(t *testing.T, url, line string) {
+	t.Helper()
+	var last string
+	for i := 0; i < 200; i++ {
+		if resp, err := http.Get(url); err == nil {
+			var body bytes.Buffer
+			_, _ = body.ReadFrom(resp.Body)
+			resp.Body.Close()
+			if last = body.String(); strings.Contains(last, line) {
+				return
+			}
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("metrics never showed %s:\n%s", line, grepLines(last, "statemgr_component_state"))
 }
 
 func TestRunRefusesABadPlatform(t *testing.T) {
@@ -104,4 +128,14 @@ func TestVersion(t *testing.T) {
 	if code := run([]string{"-version"}, &out, &bytes.Buffer{}); code != 0 || out.String() != fmt.Sprintf("statemgrd %s\n", version) {
 		t.Fatalf("exit %d, %q", code, out.String())
 	}
+}
+
+func grepLines(text, substr string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

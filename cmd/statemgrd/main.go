@@ -13,7 +13,13 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/statemgr/statemgr/adapters/process/demo"
 )
+
+// demoServiceCommand runs the built-in demo service instead of the daemon:
+// a platform service whose command is "statemgrd" runs this binary.
+const demoServiceCommand = "demo-service"
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
@@ -27,6 +33,9 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 // run is main without os.Exit, so tests can drive the daemon in process.
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == demoServiceCommand {
+		return demo.Main(args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args)
 	if err != nil {
 		fmt.Fprintln(stderr, "statemgrd:", err)

@@ -1,0 +1,23 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// childDaemonEnv holds the arguments of a daemon run as a child process.
+const childDaemonEnv = "STATEMGRD_CHILD"
+
+// TestMain lets this test binary stand in for the statemgrd binary: the
+// default platform's demo service runs "<own binary> demo-service".
+// With STATEMGRD_CHILD set it is a whole daemon, for tests that SIGKILL it.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == demoServiceCommand {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	if args := os.Getenv(childDaemonEnv); args != "" {
+		os.Exit(run(strings.Fields(args), os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
