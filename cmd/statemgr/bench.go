@@ -114,7 +114,8 @@ func printBenchLog(out io.Writer, rep *logbench.Report) error {
 	w.printf("statemgr bench log — %s, %s %s/%s, %d CPUs (%s), %s on %s, profile %s, %.0f s\n",
 		rep.Started.Format("2006-01-02 15:04 UTC"), e.GoVersion, e.OS, e.Arch, e.NumCPU, e.CPUModel, e.Dir, e.Filesystem, e.Profile, rep.Seconds)
 	if a := rep.Append; a != nil {
-		w.printf("\nAppend: %d-byte payloads, %.1f s per run, medians of %d interleaved rounds\n\n", a.PayloadBytes, a.RunSeconds, a.Repeat)
+		w.printf("\nAppend: %d-byte payloads, %.1f s per run, medians of %d interleaved rounds;\n", a.PayloadBytes, a.RunSeconds, a.Repeat)
+		w.printf("ratios are the median of each round's statemgr/raw and statemgr/naive\n\n")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "appenders\tsystem\tevents/s\tp50\tp99\tstatemgr/raw\tstatemgr/naive\t")
 		for _, l := range a.Levels {
@@ -153,6 +154,13 @@ func printBenchLog(out io.Writer, rep *logbench.Report) error {
 		}
 		printVerdicts(w, r.Verdicts)
 	}
+	met, all := 0, rep.Verdicts()
+	for _, v := range all {
+		if v.Met {
+			met++
+		}
+	}
+	w.printf("\n%d of %d targets met.\n", met, len(all))
 	return w.err
 }
 

@@ -19,7 +19,9 @@ import (
 // observer feeds what hardware and processes report to the component
 // actors. It is bound to the System once that has started (the System needs
 // the effect router first).
-type observer struct{ sys atomic.Pointer[protoactor.System] }
+type observer struct {
+	sys atomic.Pointer[protoactor.System]
+}
 
 // Observe implements devices.Observer.
 func (o *observer) Observe(ctx context.Context, id actors.ID, in machine.Input) error {

@@ -67,6 +67,9 @@ func ReadPages(ctx context.Context, l *badger.Log, page int) (int, error) {
 // RunReplay measures full replays of the log Build wrote in dir: Repeat
 // rounds of ScanAll then ReadAll paging, on one open log.
 func RunReplay(ctx context.Context, cfg Config, dir string, built BuildStats) (rep *ReplayReport, err error) {
+	if cfg.Repeat < 1 {
+		return nil, fmt.Errorf("%w: %d repetitions; pass at least 1", ErrConfig, cfg.Repeat)
+	}
 	t0 := time.Now()
 	l, err := cfg.Options.openLog(dir)
 	if err != nil {
