@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -91,6 +93,9 @@ func Open(opts Options) (*Log, error) {
 		logger = hclog.NewNullLogger()
 	}
 	bo = bo.WithLogger(badgerLogger{logger.Named("badger")})
+	if err := removeEmptyValueLogs(opts.Dir, logger); err != nil {
+		return nil, err
+	}
 	db, err := badgerdb.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open event log in %s: %w", opts.Dir, err)
@@ -130,6 +135,31 @@ func Open(opts Options) (*Log, error) {
 		go l.collectGarbage(interval)
 	}
 	return l, nil
+}
+
+// removeEmptyValueLogs deletes zero-length value-log files before Badger
+// opens the directory. Badger creates a new value log on every open; a kill
+// between creating the file and sizing it leaves it empty, and Badger
+// v4.9.6 then refuses to open the directory ("Open existing file ... Create
+// a new file": logFile.open returns z.NewFile for an existing empty file and
+// valueLog.open treats it as fatal). An empty file holds no value, not even
+// its header, so removing it loses nothing. Found by TestCrashKill9.
+func removeEmptyValueLogs(dir string, logger hclog.Logger) error {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.vlog"))
+	if err != nil {
+		return fmt.Errorf("cannot list value logs in %s: %w", dir, err)
+	}
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Size() != 0 {
+			continue
+		}
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("cannot remove the empty value log %s left by a crash: %w", p, err)
+		}
+		logger.Warn("removed an empty value log left by a crash", "file", p)
+	}
+	return nil
 }
 
 // DB returns the underlying database, for stores that keep their data
