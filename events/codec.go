@@ -133,7 +133,8 @@ func (r *reader) varint() int64 {
 	return v
 }
 
-func (r *reader) bytes() []byte {
+// field returns the next length-prefixed field without copying it.
+func (r *reader) field() []byte {
 	n := r.uvarint()
 	if r.err != nil {
 		return nil
@@ -142,13 +143,19 @@ func (r *reader) bytes() []byte {
 		r.err = fmt.Errorf("field of %d bytes with only %d left", n, len(r.buf))
 		return nil
 	}
-	if n == 0 {
-		return nil
-	}
-	out := make([]byte, n)
-	copy(out, r.buf)
+	f := r.buf[:n]
 	r.buf = r.buf[n:]
-	return out
+	return f
 }
 
-func (r *reader) string() string { return string(r.bytes()) }
+// bytes copies the next field, so the event never aliases the record.
+func (r *reader) bytes() []byte {
+	f := r.field()
+	if len(f) == 0 {
+		return nil
+	}
+	return append([]byte(nil), f...)
+}
+
+// string copies the next field straight into a string: one allocation.
+func (r *reader) string() string { return string(r.field()) }

@@ -288,8 +288,13 @@ func (l *Log) commitGroup(reqs []*appendRequest) int {
 	keys := make(map[string]uint64)  // idempotency keys written by this group
 	global := l.global
 	results := make([]staged, 0, len(reqs))
+	// One arena for the group's encoded records. It must not move while the
+	// transaction holds slices of it: size it for the group up front, and
+	// let a record that does not fit start a new arena (the old one stays
+	// alive through the slices the transaction holds).
+	arena := make([]byte, 0, groupArenaSize(reqs))
 	for i, r := range reqs {
-		s, err := l.stage(txn, r, heads, keys, &global)
+		s, err := l.stage(txn, r, heads, keys, &global, &arena)
 		if errors.Is(err, badgerdb.ErrTxnTooBig) {
 			if i == 0 {
 				r.done <- appendResult{err: fmt.Errorf("cannot append %d events to %q: %w", len(r.batch), r.stream, events.ErrBatchTooLarge)}
@@ -351,6 +356,17 @@ func (l *Log) checkFreeSpace() error {
 	return nil
 }
 
+// groupArenaSize estimates the bytes the group's encoded records need.
+func groupArenaSize(reqs []*appendRequest) int {
+	n := 0
+	for _, r := range reqs {
+		for _, e := range r.batch {
+			n += 64 + len(r.stream) + len(e.Type) + len(e.Cause) + len(e.Requester) + len(e.Operation) + len(e.IdempotencyKey) + len(e.Payload)
+		}
+	}
+	return n
+}
+
 // failAll records a commit failure: no append of the group is acknowledged,
 // and the log refuses appends until it is reopened.
 func (l *Log) failAll(results []staged, err error) {
@@ -367,7 +383,7 @@ func (l *Log) failAll(results []staged, err error) {
 // stage validates one append against the database and the group so far and
 // adds its writes to txn. A rejection is returned in staged.err; an error
 // return means a read failed or the transaction is full.
-func (l *Log) stage(txn *badgerdb.Txn, r *appendRequest, heads, keys map[string]uint64, global *uint64) (staged, error) {
+func (l *Log) stage(txn *badgerdb.Txn, r *appendRequest, heads, keys map[string]uint64, global *uint64, arena *[]byte) (staged, error) {
 	s := staged{req: r}
 	if err := r.ctx.Err(); err != nil {
 		s.err = err
@@ -397,13 +413,15 @@ func (l *Log) stage(txn *badgerdb.Txn, r *appendRequest, heads, keys map[string]
 	}
 	g := *global
 	stored := make([]events.Event, len(r.batch))
-	var buf []byte
 	for i, e := range r.batch {
 		e.Stream = r.stream
 		e.StreamSeq = head + uint64(i) + 1
 		e.GlobalSeq = g + uint64(i) + 1
-		buf = events.Encode(buf[:0], e)
-		if err := txn.Set(eventKey(e.GlobalSeq), append([]byte(nil), buf...)); err != nil {
+		// Badger keeps the value slice until the commit: encode each record
+		// into its own region of one arena instead of a copy per event.
+		start := len(*arena)
+		*arena = events.Encode(*arena, e)
+		if err := txn.Set(eventKey(e.GlobalSeq), (*arena)[start:len(*arena):len(*arena)]); err != nil {
 			return s, err
 		}
 		if err := txn.Set(streamKey(r.stream, e.StreamSeq), u64(e.GlobalSeq)); err != nil {
@@ -555,7 +573,9 @@ func (l *Log) ReadStream(ctx context.Context, stream string, from uint64, limit 
 	var out []events.Event
 	err := l.view(ctx, func(txn *badgerdb.Txn) error {
 		prefix := streamPrefix(stream)
-		it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+		// Records are stored inline in the LSM tree (far below the value
+		// threshold): prefetching only costs a goroutine per item.
+		it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix})
 		defer it.Close()
 		want := from
 		for it.Seek(streamKey(stream, from)); it.Valid() && (limit <= 0 || len(out) < limit); it.Next() {
@@ -611,7 +631,7 @@ func (l *Log) ScanAll(ctx context.Context, from uint64, fn func(events.Event) er
 		from = 1
 	}
 	err := l.view(ctx, func(txn *badgerdb.Txn) error {
-		it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: []byte{prefixEvent}, PrefetchValues: true, PrefetchSize: 256})
+		it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: []byte{prefixEvent}})
 		defer it.Close()
 		want := from
 		for it.Seek(eventKey(from)); it.Valid(); it.Next() {

@@ -46,7 +46,10 @@ func ParseProfile(s string) (Profile, error) {
 // options returns Badger options for dir under profile p. SyncWrites is on
 // in every profile: an acknowledged event must survive power loss.
 func (p Profile) options(dir string) (badgerdb.Options, error) {
-	o := badgerdb.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil)
+	// Conflict detection guards concurrent read-write transactions; here
+	// the committer is the only writer of the log's keys (and the directory
+	// lock keeps a second log out), so it would only cost time per key.
+	o := badgerdb.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil).WithDetectConflicts(false)
 	switch p {
 	case ProfileBMC:
 		o = o.WithMemTableSize(8 << 20).
