@@ -93,7 +93,7 @@ func Open(opts Options) (*Log, error) {
 		logger = hclog.NewNullLogger()
 	}
 	bo = bo.WithLogger(badgerLogger{logger.Named("badger")})
-	if err := removeEmptyValueLogs(opts.Dir, logger); err != nil {
+	if err := removeEmptyLogFiles(opts.Dir, logger); err != nil {
 		return nil, err
 	}
 	db, err := badgerdb.Open(bo)
@@ -137,27 +137,31 @@ func Open(opts Options) (*Log, error) {
 	return l, nil
 }
 
-// removeEmptyValueLogs deletes zero-length value-log files before Badger
-// opens the directory. Badger creates a new value log on every open; a kill
-// between creating the file and sizing it leaves it empty, and Badger
-// v4.9.6 then refuses to open the directory ("Open existing file ... Create
-// a new file": logFile.open returns z.NewFile for an existing empty file and
-// valueLog.open treats it as fatal). An empty file holds no value, not even
-// its header, so removing it loses nothing. Found by TestCrashKill9.
-func removeEmptyValueLogs(dir string, logger hclog.Logger) error {
-	paths, err := filepath.Glob(filepath.Join(dir, "*.vlog"))
-	if err != nil {
-		return fmt.Errorf("cannot list value logs in %s: %w", dir, err)
-	}
-	for _, p := range paths {
-		fi, err := os.Stat(p)
-		if err != nil || fi.Size() != 0 {
-			continue
+// removeEmptyLogFiles deletes zero-length value logs (.vlog) and memtable
+// write-ahead logs (.mem) before Badger opens the directory. Badger
+// creates both files on open and when a memtable fills, and sizes them
+// after creating them; a kill in between leaves an empty file, and Badger
+// v4.9.6 then refuses to open the directory ("Create a new file": its log
+// file open returns z.NewFile for an existing empty file, and both
+// valueLog.open and openMemTables treat that as fatal). An empty file holds
+// no entry, not even its header, so removing it loses nothing. Found by
+// TestCrashKill9.
+func removeEmptyLogFiles(dir string, logger hclog.Logger) error {
+	for _, pattern := range []string{"*.vlog", "*.mem"} {
+		paths, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			return fmt.Errorf("cannot list %s files in %s: %w", pattern, dir, err)
 		}
-		if err := os.Remove(p); err != nil {
-			return fmt.Errorf("cannot remove the empty value log %s left by a crash: %w", p, err)
+		for _, p := range paths {
+			fi, err := os.Stat(p)
+			if err != nil || fi.Size() != 0 {
+				continue
+			}
+			if err := os.Remove(p); err != nil {
+				return fmt.Errorf("cannot remove the empty log file %s left by a crash: %w", p, err)
+			}
+			logger.Warn("removed an empty log file left by a crash", "file", p)
 		}
-		logger.Warn("removed an empty value log left by a crash", "file", p)
 	}
 	return nil
 }

@@ -205,29 +205,30 @@ func TestDamagedRecordIsReported(t *testing.T) {
 	}
 }
 
-// TestOpensAfterKillDuringValueLogCreation reproduces what a kill between
-// Badger creating its next value log and sizing it leaves behind: an empty
-// .vlog file. Badger v4.9.6 alone refuses to open such a directory.
-func TestOpensAfterKillDuringValueLogCreation(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir)
-	if _, _, err := l.Append(ctx, "host.0", events.AnyVersion(), []events.Event{eventstest.Ev("a", "1")}); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	vlogs, _ := filepath.Glob(filepath.Join(dir, "*.vlog"))
-	if len(vlogs) == 0 {
-		t.Fatal("no value log to imitate")
-	}
-	torn := filepath.Join(dir, fmt.Sprintf("%06d.vlog", 999999))
-	if err := os.WriteFile(torn, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	l = openLog(t, dir)
-	defer l.Close()
-	if all, err := l.ReadAll(ctx, 1, 0); err != nil || len(all) != 1 {
-		t.Fatalf("after reopening over an empty value log: %d events, %v", len(all), err)
+// TestOpensAfterKillDuringLogFileCreation reproduces what a kill between
+// Badger creating its next value log or memtable log and sizing it leaves
+// behind: an empty .vlog or .mem file. Badger v4.9.6 alone refuses to open
+// such a directory.
+func TestOpensAfterKillDuringLogFileCreation(t *testing.T) {
+	for _, ext := range []string{"vlog", "mem"} {
+		t.Run(ext, func(t *testing.T) {
+			dir := t.TempDir()
+			l := openLog(t, dir)
+			if _, _, err := l.Append(ctx, "host.0", events.AnyVersion(), []events.Event{eventstest.Ev("a", "1")}); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			torn := filepath.Join(dir, fmt.Sprintf("%06d.%s", 999999, ext))
+			if err := os.WriteFile(torn, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			l = openLog(t, dir)
+			defer l.Close()
+			if all, err := l.ReadAll(ctx, 1, 0); err != nil || len(all) != 1 {
+				t.Fatalf("after reopening over an empty .%s: %d events, %v", ext, len(all), err)
+			}
+		})
 	}
 }
