@@ -13,6 +13,8 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/hashicorp/go-hclog"
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/machine"
@@ -21,6 +23,7 @@ import (
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/adapters/process"
 	"github.com/statemgr/statemgr/events/badger"
+	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/sim/clock"
 	"github.com/statemgr/statemgr/snapshots"
 	snapbadger "github.com/statemgr/statemgr/snapshots/badger"
@@ -36,6 +39,9 @@ type statemgrd struct {
 	plat    *platform.Platform
 	sups    map[string]*process.Supervisor
 	stopOrd []string // services in stop order
+	ns      *natsserver.Server
+	nc      *nats.Conn
+	api     *server.Server
 	health  *health
 	metrics *metrics
 	http    *http.Server
@@ -204,6 +210,18 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		}()
 		logger.Info("serving metrics and health", "address", d.httpLn.Addr().String())
 	}
+	notify(logger, "STATUS=starting the NATS API")
+	if d.ns, d.nc, err = connectNATS(cfg.NATS, logger); err != nil {
+		return d, err
+	}
+	d.api, err = server.New(server.Config{Conn: d.nc, System: d.sys, Log: d.log, Platform: plat, Clock: clock.Real{},
+		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0})
+	if err != nil {
+		return d, err
+	}
+	if err := d.api.Start(); err != nil {
+		return d, err
+	}
 	if v, err := d.sys.Get(ctx, bmc); err == nil && v.Status.State == machine.StateNotReady {
 		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedServicesReady, Cause: "statemgrd recovered, reconciled and serving"}
 		if _, err := d.sys.Request(ctx, bmc, in); err != nil {
@@ -266,14 +284,18 @@ func (d *statemgrd) startOrder() []string {
 	return order
 }
 
-// shutdown stops the daemon in order: stop the services through their
-// machines, release the hardware, stop the component actors after their
+// shutdown stops the daemon in order: stop taking requests, stop the
+// services through their machines, release the hardware, stop the component actors after their
 // queued messages, stop what is left of the services, sync and close the
 // log.
 func (d *statemgrd) shutdown(grace time.Duration) error {
 	notify(d.logger, daemon.SdNotifyStopping)
 	d.health.ready.Store(false)
 	var errs []error
+	if d.api != nil {
+		// No new requests; in-flight ones finish.
+		errs = append(errs, d.api.Stop())
+	}
 	if d.sys != nil && len(d.stopOrd) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), grace)
 		stopServices(ctx, d.sys, d.stopOrd, d.logger)
@@ -295,6 +317,13 @@ func (d *statemgrd) shutdown(grace time.Duration) error {
 	}
 	if d.log != nil {
 		errs = append(errs, d.log.Close())
+	}
+	if d.nc != nil {
+		errs = append(errs, d.nc.Drain())
+	}
+	if d.ns != nil {
+		d.ns.Shutdown()
+		d.ns.WaitForShutdown()
 	}
 	if d.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), grace)

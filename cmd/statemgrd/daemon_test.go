@@ -61,12 +61,8 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 		var stderr syncBuffer
 		code := make(chan int, 1)
 		go func() { code <- run(args, &bytes.Buffer{}, &stderr) }()
-		resp := waitHTTP(t, "http://"+addr+"/readyz")
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("round %d: /readyz %d", round, resp.StatusCode)
-		}
-		resp = waitHTTP(t, "http://"+addr+"/metrics")
+		waitReady(t, "http://"+addr+"/readyz")
+		resp := waitHTTP(t, "http://"+addr+"/metrics")
 		var body bytes.Buffer
 		_, _ = body.ReadFrom(resp.Body)
 		resp.Body.Close()
@@ -95,6 +91,21 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 			t.Fatalf("round %d: log lacks the recovery line:\n%s", round, stderr.String())
 		}
 	}
+}
+
+// waitReady polls /readyz until it answers 200: it answers 503 while the
+// daemon recovers, reconciles and starts its API.
+func waitReady(t *testing.T, url string) {
+	t.Helper()
+	for i := 0; i < 400; i++ {
+		resp := waitHTTP(t, url)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("%s never became ready", url)
 }
 
 // waitMetric polls the metrics until a line appears.

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/spf13/cobra"
+
+	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/server"
+	"github.com/statemgr/statemgr/server/client"
+)
+
+// credentials are the flags that authenticate to the NATS server; every
+// client command has them.
+type credentials struct {
+	user     string
+	password string
+	creds    string // NATS credentials file (JWT + nkey seed)
+	nkey     string // nkey seed file
+	tlsCA    string // CA certificate to verify the server's TLS certificate
+}
+
+// clientCommands returns the commands that talk to a statemgr server, with
+// the credential flags they share.
+func clientCommands(g *globals) []*cobra.Command {
+	cred := &credentials{}
+	cmds := []*cobra.Command{
+		newListCommand(g, cred), newGetCommand(g, cred), newPowerCommand(g, cred), newResetCommand(g, cred),
+		newBMCCommand(g, cred), newServiceCommand(g, cred), newHistoryCommand(g, cred), newStatusCommand(g, cred),
+		newOperationCommand(g, cred), newTailCommand(g, cred),
+	}
+	for _, c := range cmds {
+		f := c.PersistentFlags()
+		f.StringVar(&cred.user, "user", os.Getenv("STATEMGR_USER"), "NATS user name (env STATEMGR_USER)")
+		f.StringVar(&cred.password, "password", os.Getenv("STATEMGR_PASSWORD"), "NATS password (env STATEMGR_PASSWORD; prefer it to the flag)")
+		f.StringVar(&cred.creds, "creds", "", "NATS credentials file")
+		f.StringVar(&cred.nkey, "nkey", "", "file holding an nkey seed")
+		f.StringVar(&cred.tlsCA, "tls-ca", "", "CA certificate that signed the server's TLS certificate")
+	}
+	return cmds
+}
+
+// session is a connection to a statemgr server for one command.
+type session struct {
+	g      *globals
+	nc     *nats.Conn
+	client *client.Client
+
+	mu         sync.Mutex
+	permission func(error) // cancels the request in flight on a permissions violation
+}
+
+// connect opens the connection, turning the usual failures into advice.
+func connect(g *globals, cred *credentials) (*session, error) {
+	s := &session{g: g}
+	opts := []nats.Option{nats.Name("statemgr-cli"), nats.Timeout(g.timeout),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { s.asyncError(err) })}
+	switch {
+	case cred.creds != "":
+		opts = append(opts, nats.UserCredentials(cred.creds))
+	case cred.nkey != "":
+		opt, err := nats.NkeyOptionFromSeed(cred.nkey)
+		if err != nil {
+			return nil, fmt.Errorf("%w: cannot read --nkey %s: %w", errUsage, cred.nkey, err)
+		}
+		opts = append(opts, opt)
+	case cred.user != "":
+		opts = append(opts, nats.UserInfo(cred.user, cred.password))
+	}
+	if cred.tlsCA != "" {
+		opts = append(opts, nats.RootCAs(cred.tlsCA))
+	}
+	nc, err := nats.Connect(g.server, opts...)
+	switch {
+	case errors.Is(err, nats.ErrAuthorization) || (err != nil && strings.Contains(strings.ToLower(err.Error()), "authorization")):
+		return nil, fmt.Errorf("the NATS server at %s refused the credentials (%w): pass --user and --password (or STATEMGR_PASSWORD), --creds or --nkey", g.server, err)
+	case err != nil:
+		return nil, fmt.Errorf("no statemgr server at %s (%w): is statemgrd running? start it with `go run ./cmd/statemgrd`", g.server, err)
+	}
+	s.nc, s.client = nc, client.New(nc)
+	return s, nil
+}
+
+func (s *session) close() { s.nc.Close() }
+
+// asyncError hears the connection's asynchronous errors; a permissions
+// violation ends the request in flight at once instead of at its timeout.
+func (s *session) asyncError(err error) {
+	if !errors.Is(err, nats.ErrPermissionViolation) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.permission != nil {
+		s.permission(err)
+	}
+}
+
+// request sends one request and decodes its reply, within --timeout (plus
+// wait, for control requests that wait for their outcome).
+func (s *session) request(ctx context.Context, subject string, req, reply any) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	ctx, cancelTimeout := context.WithTimeout(ctx, s.g.timeout+waitOf(req))
+	defer cancelTimeout()
+	s.mu.Lock()
+	s.permission = func(err error) {
+		cancel(fmt.Errorf("permission denied: your NATS user may not send %s (a viewer cannot control; log in as an operator): %w", subject, err))
+	}
+	s.mu.Unlock()
+	err := s.client.Request(ctx, subject, req, reply)
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.DeadlineExceeded) && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return describe(s.g.server, err)
+}
+
+// waitOf returns how long a control request asks to wait.
+func waitOf(req any) time.Duration {
+	var wait string
+	switch r := req.(type) {
+	case server.ControlRequest:
+		wait = r.Wait
+	case server.MaintenanceRequest:
+		wait = r.Wait
+	}
+	d, err := time.ParseDuration(wait)
+	if err != nil || d < 0 {
+		return 0 // the server refuses a bad wait
+	}
+	return d
+}
+
+// describe turns a request error into advice for the command line.
+func describe(url string, err error) error {
+	var apiErr *server.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &apiErr):
+		msg := fmt.Sprintf("%s (%s, code %d)", apiErr.Error(), apiErr.Kind.Name(), apiErr.Kind.Code)
+		if len(apiErr.Allowed) > 0 {
+			msg += fmt.Sprintf("\n  state: %s; allowed: %s", apiErr.State, strings.Join(apiErr.Allowed, ", "))
+		}
+		if hint := apiErr.EffectiveHint(); hint != "" {
+			msg += "\n  hint: " + hint
+		}
+		return errors.New(msg)
+	case errors.Is(err, client.ErrNoServer):
+		return fmt.Errorf("no statemgr server answers at %s (%w): is statemgrd running? start it with `go run ./cmd/statemgrd`", url, err)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		return fmt.Errorf("the statemgr server at %s did not answer in time (%w): the outcome is unknown; retry with the same --operation, or raise --timeout", url, err)
+	}
+	return err
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// componentArg checks a component id argument, naming the kinds allowed.
+func componentArg(arg string, kinds ...string) (actors.ID, error) {
+	id, err := actors.ParseID(arg)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", errUsage, err)
+	}
+	for _, k := range kinds {
+		if id.Kind() == k {
+			return id, nil
+		}
+	}
+	return "", fmt.Errorf("%w: %s is a %s; this command takes %s components", errUsage, id, id.Kind(), strings.Join(kinds, " or "))
+}
+
+// serviceArg accepts a service as "sync" or "service.sync".
+func serviceArg(arg string) (actors.ID, error) {
+	if !strings.HasPrefix(arg, actors.KindService+".") {
+		arg = actors.KindService + "." + arg
+	}
+	return componentArg(arg, actors.KindService)
+}
+
+// controlFlags are the flags of every control command.
+type controlFlags struct {
+	wait      time.Duration
+	operation string
+}
+
+func (cf *controlFlags) add(cmd *cobra.Command) {
+	cmd.Flags().DurationVar(&cf.wait, "wait", 0, "wait up to this long for the final outcome (e.g. 30s)")
+	cmd.Flags().StringVar(&cf.operation, "operation", "", "operation id, for a safe retry (default: generated by the server)")
+}
+
+// request builds a control request for id.
+func (cf *controlFlags) request(id actors.ID, typ string) server.ControlRequest {
+	req := server.ControlRequest{ID: string(id), Type: typ, Operation: cf.operation}
+	if cf.wait > 0 {
+		req.Wait = cf.wait.String()
+	}
+	return req
+}
+
+// runControl sends a control request and prints the reply.
+func runControl(cmd *cobra.Command, g *globals, cred *credentials, subject string, req any) error {
+	s, err := connect(g, cred)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	var reply server.ControlReply
+	if err := s.request(cmd.Context(), subject, req, &reply); err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	if g.output == outputJSON {
+		return printJSON(w, reply)
+	}
+	dup := ""
+	if reply.Duplicate {
+		dup = " (a retry: first outcome)"
+	}
+	fmt.Fprintf(w, "%s: %s accepted%s, state %s, operation %s\n", reply.ID, reply.Request, dup, reply.State, reply.Operation)
+	if o := reply.Outcome; o != nil {
+		fmt.Fprintf(w, "outcome: %s, state %s", o.Result, o.State)
+		if o.Cause != "" {
+			fmt.Fprintf(w, " (%s)", o.Cause)
+		}
+		fmt.Fprintln(w)
+		if o.Result == server.ResultFailed {
+			return fmt.Errorf("%s failed: %s entered %s", reply.Operation, reply.ID, o.State)
+		}
+	}
+	return nil
+}

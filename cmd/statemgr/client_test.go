@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/server"
+	"github.com/statemgr/statemgr/server/servertest"
+)
+
+// syncBuffer is a bytes.Buffer safe for a command writing while the test
+// reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runCLI executes the CLI with args against the server at url.
+func runCLI(ctx context.Context, url string, out *syncBuffer, args ...string) error {
+	root := newRootCommand()
+	root.SetArgs(append([]string{"-s", url, "--timeout", "3s"}, args...))
+	root.SetOut(out)
+	root.SetErr(out)
+	return root.ExecuteContext(ctx)
+}
+
+func mustRun(t *testing.T, url string, args ...string) string {
+	t.Helper()
+	var out syncBuffer
+	if err := runCLI(context.Background(), url, &out, args...); err != nil {
+		t.Fatalf("statemgr %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
+}
+
+func TestCLIPowerOnAndTail(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+
+	// tail -f from the start runs while the host is powered on.
+	ctx, cancel := context.WithCancel(context.Background())
+	var tailOut syncBuffer
+	tailDone := make(chan error, 1)
+	go func() { tailDone <- runCLI(ctx, env.URL, &tailOut, "tail", "-f", "--from", "start", "-o", "json") }()
+
+	out := mustRun(t, env.URL, "power", "on", "host.0", "--operation", "cli-op-1")
+	if !strings.Contains(out, "host.0: On accepted, state TransitioningToRunning, operation cli-op-1") {
+		t.Fatalf("power on printed %q", out)
+	}
+	env.Observe(t, "host.0", machine.ObservedPowerGoodAsserted)
+
+	var comp server.Component
+	if err := json.Unmarshal([]byte(mustRun(t, env.URL, "get", "host.0", "-o", "json")), &comp); err != nil || comp.State != "Running" {
+		t.Fatalf("get host.0: %+v, %v", comp, err)
+	}
+	if out := mustRun(t, env.URL, "list"); !strings.Contains(out, "host.0") || !strings.Contains(out, "Running") || !strings.Contains(out, "chassis.0") {
+		t.Fatalf("list printed %q", out)
+	}
+	if out := mustRun(t, env.URL, "operation", "cli-op-1"); !strings.Contains(out, "outcome:   succeeded, state Running") {
+		t.Fatalf("operation printed %q", out)
+	}
+	if out := mustRun(t, env.URL, "history", "host.0"); !strings.Contains(out, "TransitioningToRunning") || !strings.Contains(out, "2 state changes") {
+		t.Fatalf("history printed %q", out)
+	}
+	if out := mustRun(t, env.URL, "status"); !strings.Contains(out, "statemgr 0.1.0") {
+		t.Fatalf("status printed %q", out)
+	}
+
+	head, _ := env.Log.Head(context.Background())
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(tailOut.String(), `"seq":`+itoa(head)+`,`) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-tailDone; err != nil {
+		t.Fatalf("tail: %v", err)
+	}
+	var seqs []uint64
+	var tos []string
+	for _, line := range strings.Split(strings.TrimSpace(tailOut.String()), "\n") {
+		var ev server.Event
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("tail -o json line %q: %v", line, err)
+		}
+		seqs = append(seqs, ev.Seq)
+		if ev.ID == "host.0" && ev.Type == "transition" {
+			tos = append(tos, ev.To)
+		}
+	}
+	for i, s := range seqs {
+		if s != uint64(i+1) {
+			t.Fatalf("tail seqs %v: gap or duplicate at %d", seqs, i)
+		}
+	}
+	if uint64(len(seqs)) != head || strings.Join(tos, ",") != "TransitioningToRunning,Running" {
+		t.Fatalf("tail printed seqs %v, host.0 transitions %v (head %d)", seqs, tos, head)
+	}
+
+	// Human lines, no colour off a terminal.
+	text := mustRun(t, env.URL, "tail", "--component", "host.0", "--type", "transition")
+	if !strings.Contains(text, "Off -> TransitioningToRunning") || strings.Contains(text, "\x1b[") {
+		t.Fatalf("tail text printed %q", text)
+	}
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+func TestCLIErrors(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Users: []server.User{
+		{Name: "vera", Password: "pw", Role: server.RoleViewer},
+		{Name: "otto", Password: "pw", Role: server.RoleOperator},
+	}})
+	ctx := context.Background()
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-s", "nats://127.0.0.1:1", "list"}, []string{"no statemgr server at nats://127.0.0.1:1", "is statemgrd running?", "go run ./cmd/statemgrd"}},
+		{[]string{"list"}, []string{"refused the credentials", "--user"}},
+		{[]string{"--user", "otto", "--password", "pw", "get", "host.9"}, []string{"unknown_component", "code 10006", "hint: statemgr list"}},
+		{[]string{"--user", "otto", "--password", "pw", "power", "off", "host.0"}, []string{"rejected", "state: Off; allowed:", "hint:"}},
+		{[]string{"--user", "vera", "--password", "pw", "power", "on", "host.0"}, []string{"permission denied", "statemgr.host.power.on"}},
+		{[]string{"--user", "otto", "--password", "pw", "reset", "host.0", "--type", "Reboot"}, []string{"--type \"Reboot\""}},
+		{[]string{"get", "chassis0"}, []string{"invalid component id"}},
+		{[]string{"--user", "otto", "--password", "pw", "service", "start", "nope"}, []string{"unknown_component"}},
+	}
+	for _, tc := range cases {
+		var out syncBuffer
+		args := tc.args
+		url := env.URL
+		if args[0] == "-s" {
+			url, args = args[1], args[2:]
+		}
+		err := runCLI(ctx, url, &out, args...)
+		if err == nil {
+			t.Errorf("statemgr %v succeeded: %s", tc.args, out.String())
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("statemgr %v: error %q lacks %q", tc.args, err, w)
+			}
+		}
+	}
+	if head, _ := env.Log.StreamHead(ctx, "host.0"); head != 1 {
+		t.Fatalf("host.0 changed by refused commands: head %d", head)
+	}
+}
+
+func TestCLIControlCommands(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	env.Observe(t, "bmc.0", machine.ObservedServicesReady)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bmc", "maintenance", "on", "--wait", "1s"}, "bmc.0: EnterMaintenance accepted, state Maintenance"},
+		{[]string{"bmc", "maintenance", "off", "bmc.0"}, "bmc.0: ExitMaintenance accepted, state Ready"},
+		{[]string{"power", "on", "chassis.0"}, "chassis.0: On accepted, state TransitioningToOn"},
+		{[]string{"reset", "host.1", "--type", "ForceOn"}, "host.1: ForceOn accepted, state TransitioningToRunning"},
+		{[]string{"power", "off", "host.1", "--force"}, "host.1: ForceOff accepted, state TransitioningToOff"},
+		{[]string{"reset", "bmc.0", "--type", "ForceRestart"}, "bmc.0: ForceRestart accepted, state Rebooting"},
+	} {
+		if out := mustRun(t, env.URL, tc.args...); !strings.Contains(out, tc.want) {
+			t.Errorf("statemgr %v printed %q, want %q", tc.args, out, tc.want)
+		}
+	}
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		if out := mustRun(t, env.URL, "completion", shell); !strings.Contains(out, "statemgr") {
+			t.Errorf("completion %s printed nothing useful", shell)
+		}
+	}
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/statemgr/statemgr/server"
+)
+
+func newListCommand(g *globals, cred *credentials) *cobra.Command {
+	var kind string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the components and their states",
+		Example: `  statemgr list
+  statemgr list --kind host -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := connect(g, cred)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			var list server.ComponentList
+			if err := s.request(cmd.Context(), server.SubjectComponentsList, server.ListRequest{Kind: kind}, &list); err != nil {
+				return err
+			}
+			if g.output == outputJSON {
+				return printJSON(cmd.OutOrStdout(), list)
+			}
+			return printComponents(cmd.OutOrStdout(), list.Components)
+		},
+	}
+	cmd.Flags().StringVar(&kind, "kind", "", "only components of this kind: host, chassis, bmc or service")
+	_ = cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"host", "chassis", "bmc", "service"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// printComponents writes a table of components.
+func printComponents(w io.Writer, comps []server.Component) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tSINCE\tALLOWED")
+	for _, c := range comps {
+		state := c.State
+		if c.Code != "" {
+			state += " (" + c.Code + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID, state, c.Since.UTC().Format(time.RFC3339), strings.Join(c.Allowed, ", "))
+	}
+	return tw.Flush()
+}

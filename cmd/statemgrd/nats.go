@@ -1,0 +1,91 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+
+	"github.com/hashicorp/go-hclog"
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/statemgr/statemgr/server"
+)
+
+// connectNATS runs the embedded NATS server and connects to it in process,
+// or, with an external URL, connects there. It returns the server (nil when
+// external) and the daemon's connection.
+func connectNATS(cfg *NATSConfig, logger hclog.Logger) (*natsserver.Server, *nats.Conn, error) {
+	opts := []nats.Option{nats.Name("statemgrd"), server.LogAsyncErrors(logger), nats.MaxReconnects(-1)}
+	if cfg.URL != "" {
+		if cfg.CredsFile != "" {
+			opts = append(opts, nats.UserCredentials(cfg.CredsFile))
+		}
+		nc, err := nats.Connect(cfg.URL, opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot connect to NATS at %s: %w", cfg.URL, err)
+		}
+		return nil, nc, nil
+	}
+	nsCfg, err := embeddedNATSConfig(cfg, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	ns, err := server.StartNATS(nsCfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	nc, err := server.ConnectInProcess(ns, opts...)
+	if err != nil {
+		ns.Shutdown()
+		return nil, nil, err
+	}
+	logger.Info("embedded NATS server listening", "address", ns.ClientURL(), "users", len(cfg.Users), "tls", cfg.TLS != nil)
+	return ns, nc, nil
+}
+
+// embeddedNATSConfig turns the daemon's configuration into the embedded
+// server's.
+func embeddedNATSConfig(cfg *NATSConfig, logger hclog.Logger) (server.NATSConfig, error) {
+	host, portStr, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return server.NATSConfig{}, fmt.Errorf("%w: nats listen %q: %w (want host:port, e.g. 127.0.0.1:4222)", errConfig, cfg.Listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return server.NATSConfig{}, fmt.Errorf("%w: nats listen %q: bad port", errConfig, cfg.Listen)
+	}
+	out := server.NATSConfig{Host: host, Port: port, Logger: logger.Named("nats")}
+	for _, u := range cfg.Users {
+		out.Users = append(out.Users, server.User{Name: u.Name, Password: u.Password, Role: server.Role(u.Role), Service: u.Service})
+	}
+	if cfg.TLS != nil {
+		if out.TLS, err = loadTLS(cfg.TLS); err != nil {
+			return server.NATSConfig{}, err
+		}
+	}
+	return out, nil
+}
+
+func loadTLS(c *TLSConfig) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(c.Cert, c.Key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: nats tls: %w", errConfig, err)
+	}
+	t := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if c.CA != "" {
+		pem, err := os.ReadFile(c.CA)
+		if err != nil {
+			return nil, fmt.Errorf("%w: nats tls ca: %w", errConfig, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: nats tls ca %s holds no PEM certificate", errConfig, c.CA)
+		}
+		t.ClientCAs, t.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return t, nil
+}

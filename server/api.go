@@ -1,0 +1,284 @@
+package server
+
+import (
+	"strings"
+	"time"
+
+	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/machine"
+)
+
+// Subjects of the statemgr service. docs/API.md documents each one; the
+// contract test checks the two against each other.
+const (
+	SubjectComponentsList = "statemgr.components.list"
+	SubjectHostsList      = "statemgr.hosts.list"
+	SubjectHostGet        = "statemgr.host.get"
+	SubjectChassisGet     = "statemgr.chassis.get"
+	SubjectBMCGet         = "statemgr.bmc.get"
+	SubjectServicesList   = "statemgr.services.list"
+	SubjectServiceGet     = "statemgr.service.get"
+	SubjectSystemStatus   = "statemgr.system.status"
+	SubjectHistory        = "statemgr.history"
+	SubjectOperationGet   = "statemgr.operation.get"
+	SubjectEventsReplay   = "statemgr.events.replay"
+	SubjectValidate       = "statemgr.validate"
+
+	SubjectHostPowerOn     = "statemgr.host.power.on"
+	SubjectHostPowerOff    = "statemgr.host.power.off"
+	SubjectHostReset       = "statemgr.host.reset"
+	SubjectChassisPowerOn  = "statemgr.chassis.power.on"
+	SubjectChassisPowerOff = "statemgr.chassis.power.off"
+	SubjectChassisCycle    = "statemgr.chassis.power.cycle"
+	SubjectBMCMaintenance  = "statemgr.bmc.maintenance"
+	SubjectBMCReset        = "statemgr.bmc.reset"
+	SubjectServiceStart    = "statemgr.service.start"
+	SubjectServiceStop     = "statemgr.service.stop"
+	SubjectServiceRestart  = "statemgr.service.restart"
+	SubjectServiceReset    = "statemgr.service.reset"
+	SubjectServiceEnable   = "statemgr.service.enable"
+	SubjectServiceDisable  = "statemgr.service.disable"
+
+	// SubjectServiceSelfState is where a supervised service reports its own
+	// state; the service role may publish only its own subject.
+	SubjectServiceSelfState = "statemgr.service.*.selfstate"
+)
+
+// Event subjects, published after each record is durable.
+const (
+	SubjectEventsPrefix      = "statemgr.events."
+	SubjectEventsTransitions = "statemgr.events.transitions"
+	SubjectEventsErrors      = "statemgr.events.errors"
+	SubjectEventsAlerts      = "statemgr.events.alerts"
+	// SubjectEventsComponents matches every per-component subject
+	// (statemgr.events.<kind>.<name>): each event is published on exactly
+	// one of them, so a subscriber sees every event once.
+	SubjectEventsComponents = "statemgr.events.*.*"
+)
+
+// EventsSubject returns the event subject of a stream "<kind>.<name>":
+// statemgr.events.<kind>.<name>. Further dots in a stream id (a future saga
+// stream) become '_', so that every event matches SubjectEventsComponents.
+func EventsSubject(stream string) string {
+	kind, name, ok := strings.Cut(stream, ".")
+	if !ok {
+		kind, name = "other", stream
+	}
+	return SubjectEventsPrefix + kind + "." + strings.ReplaceAll(name, ".", "_")
+}
+
+// ServiceControlSubject is where statemgr forwards enable and disable
+// requests to the service named name.
+func ServiceControlSubject(name string) string { return "statemgr.service." + name + ".control" }
+
+// ServiceSelfStateSubject is where the service named name reports its state.
+func ServiceSelfStateSubject(name string) string { return "statemgr.service." + name + ".selfstate" }
+
+// Event headers.
+const (
+	// HeaderMsgID is "<stream>/<stream seq>", for subscribers' dedupe.
+	HeaderMsgID = "Nats-Msg-Id"
+	// HeaderSeq is the event's global sequence.
+	HeaderSeq = "Statemgr-Seq"
+)
+
+// Request bodies. Every body is a JSON object; unknown fields are refused.
+type (
+	// IDRequest names one component.
+	IDRequest struct {
+		ID string `json:"id"`
+	}
+	// ListRequest optionally narrows a list to one kind.
+	ListRequest struct {
+		Kind string `json:"kind,omitempty"`
+	}
+	// ControlRequest asks a component for a transition. Type picks the
+	// request where a subject allows several (host.power.off takes
+	// GracefulShutdown or ForceOff; host.reset takes every Redfish
+	// ResetType). Operation makes the request idempotent: the same id
+	// returns the first outcome. Wait ("30s") asks the reply to wait for
+	// the final outcome.
+	ControlRequest struct {
+		ID        string `json:"id"`
+		Type      string `json:"type,omitempty"`
+		Operation string `json:"operation,omitempty"`
+		Wait      string `json:"wait,omitempty"`
+	}
+	// MaintenanceRequest enters (Enable true) or leaves maintenance.
+	MaintenanceRequest struct {
+		ID        string `json:"id"`
+		Enable    *bool  `json:"enable"`
+		Operation string `json:"operation,omitempty"`
+		Wait      string `json:"wait,omitempty"`
+	}
+	// HistoryRequest pages a component's transitions from stream sequence
+	// From (0 = the start), at most Limit (0 = 100, at most 1000).
+	HistoryRequest struct {
+		ID    string `json:"id"`
+		From  uint64 `json:"from,omitempty"`
+		Limit int    `json:"limit,omitempty"`
+	}
+	// OperationRequest names an operation.
+	OperationRequest struct {
+		Operation string `json:"operation"`
+	}
+	// ReplayRequest pages the whole log from global sequence From (0 = the
+	// start), at most Limit matching events (0 = 256, at most 1000).
+	ReplayRequest struct {
+		From   uint64      `json:"from,omitempty"`
+		Limit  int         `json:"limit,omitempty"`
+		Filter EventFilter `json:"filter,omitempty"`
+	}
+	// ValidateRequest carries a platform file to check.
+	ValidateRequest struct {
+		Name   string `json:"name,omitempty"` // file name for diagnostics
+		Source string `json:"source"`         // the HCL text
+	}
+	// SelfStateRequest is a service's report about itself: one of the
+	// service observations (initialized, initialization_failed,
+	// runtime_error, stop_failed, stopped) and why.
+	SelfStateRequest struct {
+		State string `json:"state"`
+		Cause string `json:"cause,omitempty"`
+	}
+)
+
+// EventFilter selects events; empty fields match everything.
+type EventFilter struct {
+	Component string `json:"component,omitempty"` // "host.0"
+	Kind      string `json:"kind,omitempty"`      // "host"
+	Type      string `json:"type,omitempty"`      // "transition", "alert", "created", "ignored_observation"
+}
+
+// Match reports whether e passes the filter.
+func (f EventFilter) Match(e Event) bool {
+	return (f.Component == "" || f.Component == e.ID) &&
+		(f.Kind == "" || f.Kind == e.Kind) &&
+		(f.Type == "" || f.Type == e.Type)
+}
+
+// Replies.
+type (
+	// Component is what statemgr says about one component: its machine
+	// status, what it may be asked next and, for services, the four-value
+	// code and status line.
+	Component struct {
+		ID              string           `json:"id"`
+		Kind            string           `json:"kind"`
+		Name            string           `json:"name"`
+		State           string           `json:"state"`
+		Since           time.Time        `json:"since"`
+		Cause           string           `json:"cause,omitempty"`
+		Requested       *machine.Request `json:"requested,omitempty"`
+		Allowed         []string         `json:"allowed"`
+		Version         uint64           `json:"version"`
+		Transitions     uint64           `json:"transitions"`
+		BootProgress    string           `json:"boot_progress,omitempty"`
+		PowerStatus     string           `json:"power_status,omitempty"`
+		LastRebootCause string           `json:"last_reboot_cause,omitempty"`
+		Failure         *machine.Failure `json:"failure,omitempty"`
+		Code            string           `json:"code,omitempty"`        // services only
+		StatusLine      string           `json:"status_line,omitempty"` // services only
+	}
+	// ComponentList is the reply of the list subjects.
+	ComponentList struct {
+		Components []Component `json:"components"`
+	}
+	// ControlReply is the reply of a control subject: the operation was
+	// accepted and is durable, and the component is in State. Outcome is
+	// set when the request asked to wait.
+	ControlReply struct {
+		Operation string   `json:"operation"`
+		ID        string   `json:"id"`
+		Request   string   `json:"request"`
+		State     string   `json:"state"`
+		Accepted  bool     `json:"accepted"`
+		Duplicate bool     `json:"duplicate,omitempty"` // a retried operation: its first outcome
+		Outcome   *Outcome `json:"outcome,omitempty"`
+	}
+	// Outcome is how an operation ended, or that it has not yet.
+	Outcome struct {
+		Result string    `json:"result"` // ResultSucceeded, ResultFailed, ResultTimedOut or ResultInProgress
+		State  string    `json:"state"`
+		Cause  string    `json:"cause,omitempty"`
+		Seq    uint64    `json:"seq,omitempty"` // stream seq of the record that ended it
+		Time   time.Time `json:"time,omitzero"`
+	}
+	// SystemStatus is the reply of statemgr.system.status.
+	SystemStatus struct {
+		Service    string      `json:"service"`
+		Version    string      `json:"version"`
+		Started    time.Time   `json:"started"`
+		LogHead    uint64      `json:"log_head"`
+		Published  uint64      `json:"published"` // global seq of the last event published
+		Components []Component `json:"components"`
+	}
+	// HistoryReply is a page of a component's transitions with statistics
+	// over its whole history.
+	HistoryReply struct {
+		ID          string              `json:"id"`
+		Transitions []actors.Transition `json:"transitions"`
+		Next        uint64              `json:"next"` // stream seq to ask for next; 0 when done
+		Statistics  actors.Stats        `json:"statistics"`
+	}
+	// OperationReply is what the log says about an operation.
+	OperationReply struct {
+		Operation string  `json:"operation"`
+		ID        string  `json:"id"`
+		Request   string  `json:"request"`
+		Requester string  `json:"requester,omitempty"`
+		Records   []Event `json:"records"`
+		Outcome   Outcome `json:"outcome"`
+	}
+	// ReplayReply is a page of the log. Next is the global seq to ask for
+	// next (every event before it was scanned); Head is the log's head when
+	// the page was read.
+	ReplayReply struct {
+		Events []Event `json:"events"`
+		Next   uint64  `json:"next"`
+		Head   uint64  `json:"head"`
+	}
+	// ValidateReply reports on a platform file.
+	ValidateReply struct {
+		Platform   string            `json:"platform"`
+		OK         bool              `json:"ok"`
+		Errors     []string          `json:"errors,omitempty"` // parse problems, "file:line:col: message"
+		Components []ComponentReport `json:"components,omitempty"`
+	}
+	// ComponentReport is one component's validation result.
+	ComponentReport struct {
+		ID          string   `json:"id"`
+		States      int      `json:"states"`
+		Transitions int      `json:"transitions"`
+		Problems    []string `json:"problems,omitempty"`
+	}
+)
+
+// Outcome results.
+const (
+	ResultSucceeded  = "succeeded"   // the component left its transitional state for a stable one
+	ResultFailed     = "failed"      // the component entered an error state
+	ResultTimedOut   = "timed_out"   // the wait ended first; the operation goes on
+	ResultInProgress = "in_progress" // operation.get: still transitional
+)
+
+// Event is one log record as published and replayed: the envelope plus the
+// component record's fields, flattened for subscribers.
+type Event struct {
+	Seq       uint64    `json:"seq"`        // global sequence
+	ID        string    `json:"id"`         // stream: the component id
+	StreamSeq uint64    `json:"stream_seq"` // position in the component's stream
+	Kind      string    `json:"kind"`
+	Type      string    `json:"type"` // transition, created, alert, ignored_observation
+	Time      time.Time `json:"time"`
+	From      string    `json:"from,omitempty"`
+	To        string    `json:"to,omitempty"`
+	Trigger   string    `json:"trigger,omitempty"`
+	State     string    `json:"state"` // the component's state right after the record
+	Cause     string    `json:"cause,omitempty"`
+	Requester string    `json:"requester,omitempty"`
+	Operation string    `json:"operation,omitempty"`
+	Alert     string    `json:"alert,omitempty"`
+	Message   string    `json:"message,omitempty"`
+	Error     bool      `json:"error,omitempty"` // entered an error state
+}

@@ -1,0 +1,272 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/adapters/platform"
+	"github.com/statemgr/statemgr/events"
+	"github.com/statemgr/statemgr/events/badger"
+	"github.com/statemgr/statemgr/server"
+	"github.com/statemgr/statemgr/server/client"
+	"github.com/statemgr/statemgr/server/servertest"
+)
+
+const echoSubject = "bench.echo"
+
+// startEcho registers a trivial responder on the server's own connection:
+// the baseline every figure is compared with, in the same run.
+func startEcho(b *testing.B, nc *nats.Conn) {
+	sub, err := nc.Subscribe(echoSubject, func(m *nats.Msg) { _ = m.Respond(m.Data) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = sub.Unsubscribe() })
+	if err := nc.Flush(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
+}
+
+// BenchmarkHostGetVsEcho measures statemgr.host.get and the echo responder
+// alternately over one client connection, and reports both latencies'
+// p50/p99 and their ratios (targets: p50 <= 1.3x, p99 <= 1.5x).
+func BenchmarkHostGetVsEcho(b *testing.B) {
+	env := servertest.Start(b, servertest.Options{})
+	startEcho(b, env.Conn)
+	nc := env.Connect(b)
+	body := []byte(`{"id":"host.0"}`)
+	get := make([]time.Duration, 0, b.N)
+	echo := make([]time.Duration, 0, b.N)
+	for range 200 { // warm up both paths
+		if _, err := nc.Request(server.SubjectHostGet, body, time.Second); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := nc.Request(echoSubject, body, time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		msg, err := nc.Request(server.SubjectHostGet, body, time.Second)
+		if err != nil || client.DecodeError(msg) != nil {
+			b.Fatal(err, client.DecodeError(msg))
+		}
+		get = append(get, time.Since(start))
+		start = time.Now()
+		if _, err := nc.Request(echoSubject, body, time.Second); err != nil {
+			b.Fatal(err)
+		}
+		echo = append(echo, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(get)
+	slices.Sort(echo)
+	gp50, gp99, ep50, ep99 := percentile(get, .5), percentile(get, .99), percentile(echo, .5), percentile(echo, .99)
+	b.ReportMetric(float64(gp50.Microseconds()), "get-p50-µs")
+	b.ReportMetric(float64(gp99.Microseconds()), "get-p99-µs")
+	b.ReportMetric(float64(ep50.Microseconds()), "echo-p50-µs")
+	b.ReportMetric(float64(ep99.Microseconds()), "echo-p99-µs")
+	b.ReportMetric(float64(gp50)/float64(ep50), "p50-ratio")
+	b.ReportMetric(float64(gp99)/float64(ep99), "p99-ratio")
+}
+
+// manyHostsPlatform is the default platform with n hosts, so that n
+// clients can each drive their own component.
+func manyHostsPlatform(b *testing.B, n int) *platform.Platform {
+	var src strings.Builder
+	src.WriteString("bmc \"0\" {}\nchassis \"0\" {\n  psu \"p\" {\n    bus = 1\n    address = \"0x58\"\n    backend = \"sim\"\n  }\n}\n")
+	for i := range n {
+		fmt.Fprintf(&src, "host \"%d\" {\n  chassis = \"0\"\n", i)
+		for _, role := range []string{"power_out", "reset_out", "power_good"} {
+			fmt.Fprintf(&src, "  gpio %q {\n    line = \"%s_%d\"\n    polarity = \"active-high\"\n  }\n", role, strings.ToUpper(role), i)
+		}
+		src.WriteString("}\n")
+	}
+	p, err := platform.Parse("bench.hcl", []byte(src.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+func openBadger(b *testing.B) *badger.Log {
+	log, err := badger.Open(badger.Options{Dir: b.TempDir(), GCInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = log.Close() })
+	return log
+}
+
+// cpuTime returns the process's user+system CPU time so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// run64 runs fn from 64 goroutines for d and returns completed calls per
+// second and the process's CPU time per call (server, NATS and clients
+// together: they share the machine).
+func run64(b *testing.B, d time.Duration, fn func(client int) error) (rate float64, cpuPerCall time.Duration) {
+	cpu0 := cpuTime(b)
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	stop := time.Now().Add(d)
+	start := time.Now()
+	for c := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stop) {
+				if err := fn(c); err != nil {
+					b.Error(err)
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	n := max(done.Load(), 1)
+	return float64(n) / time.Since(start).Seconds(), (cpuTime(b) - cpu0) / time.Duration(n)
+}
+
+// BenchmarkControlVsEcho64 measures durable control requests per second
+// from 64 concurrent clients (ForceRestart on a Running host: one durable
+// record per request, on the Badger log) against the echo responder's rate
+// at 64 clients in the same run (target >= 0.3x).
+func BenchmarkControlVsEcho64(b *testing.B) {
+	env := servertest.Start(b, servertest.Options{Platform: manyHostsPlatform(b, 64), Log: openBadger(b)})
+	startEcho(b, env.Conn)
+	for i := range 64 {
+		id := fmt.Sprintf("host.%d", i)
+		env.Observe(b, id, machine.ObservedPowerGoodAsserted) // Off → Running
+	}
+	conns := make([]*nats.Conn, 8)
+	for i := range conns {
+		conns[i] = env.Connect(b)
+	}
+	bodies := make([][]byte, 64)
+	for i := range bodies {
+		bodies[i] = []byte(fmt.Sprintf(`{"id":"host.%d","type":"ForceRestart"}`, i))
+	}
+	d := time.Duration(b.N) * 10 * time.Millisecond
+	d = min(max(d, 500*time.Millisecond), 3*time.Second)
+	b.ResetTimer()
+	control, controlCPU := run64(b, d, func(c int) error {
+		msg, err := conns[c%len(conns)].Request(server.SubjectHostReset, bodies[c], 5*time.Second)
+		if err != nil {
+			return err
+		}
+		return client.DecodeError(msg)
+	})
+	echo, echoCPU := run64(b, d, func(c int) error {
+		_, err := conns[c%len(conns)].Request(echoSubject, bodies[c], 5*time.Second)
+		return err
+	})
+	b.StopTimer()
+	b.ReportMetric(control, "control-req/s")
+	b.ReportMetric(echo, "echo-req/s")
+	b.ReportMetric(control/echo, "ratio")
+	b.ReportMetric(float64(controlCPU.Microseconds()), "control-cpu-µs/req")
+	b.ReportMetric(float64(echoCPU.Microseconds()), "echo-cpu-µs/req")
+}
+
+// BenchmarkCommitToTail appends events to the Badger log at 10k events/s
+// and measures, at a following client.Tail, the time from each append's
+// return (its commit) to the event's arrival (target p99 <= 2 ms). An event
+// that arrives before its appender has noted the commit counts as 0.
+func BenchmarkCommitToTail(b *testing.B) {
+	log := openBadger(b)
+	env := servertest.Start(b, servertest.Options{Log: log})
+	cl := client.New(env.Connect(b))
+	const rate = 10000
+	// Eight appenders sustain the rate with each append's group commit
+	// (an fsync) in flight; more only add scheduling noise on small hosts.
+	const appenders = 8
+	total := max(b.N, 20000)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	head, _ := log.Head(ctx)
+	// Indexed by seq-head-1; each slot is written by one goroutine.
+	committedAt := make([]time.Time, total)
+	arrivedAt := make([]time.Time, total)
+	received := make(chan struct{})
+	count := 0
+	tailErr := make(chan error, 1)
+	go func() {
+		tailErr <- cl.Tail(ctx, client.TailOptions{From: head + 1, Follow: true}, func(ev server.Event) error {
+			arrivedAt[ev.Seq-head-1] = time.Now()
+			if count++; count == total {
+				close(received)
+			}
+			return nil
+		})
+	}()
+	time.Sleep(50 * time.Millisecond) // let the tail go live
+	b.ResetTimer()
+	began := time.Now()
+	var wg sync.WaitGroup
+	interval := time.Second * appenders / rate
+	for a := range appenders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stream := fmt.Sprintf("bench.%d", a)
+			next := time.Now()
+			for i := a; i < total; i += appenders {
+				if d := time.Until(next); d > 0 {
+					time.Sleep(d)
+				}
+				next = next.Add(interval)
+				stored, _, err := log.Append(ctx, stream, events.AnyVersion(), []events.Event{{Type: "bench", Schema: 1, Time: time.Now()}})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				committedAt[stored[0].GlobalSeq-head-1] = time.Now()
+			}
+		}()
+	}
+	wg.Wait()
+	achieved := float64(total) / time.Since(began).Seconds()
+	select {
+	case <-received:
+	case err := <-tailErr:
+		b.Fatalf("tail ended early: %v", err)
+	case <-time.After(30 * time.Second):
+		b.Fatalf("tail did not receive all %d events", total)
+	}
+	b.StopTimer()
+	cancel()
+	<-tailErr
+	latencies := make([]time.Duration, total)
+	for i := range latencies {
+		latencies[i] = max(arrivedAt[i].Sub(committedAt[i]), 0)
+	}
+	slices.Sort(latencies)
+	b.ReportMetric(float64(percentile(latencies, .5).Microseconds()), "p50-µs")
+	b.ReportMetric(float64(percentile(latencies, .99).Microseconds()), "p99-µs")
+	b.ReportMetric(achieved, "appended/s")
+}

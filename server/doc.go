@@ -1,0 +1,56 @@
+// Package server is statemgr's NATS interface: a nats.go/micro service named
+// "statemgr" with one endpoint per subject (docs/API.md lists them), an event
+// publisher, and the embedded NATS server the daemon runs by default.
+//
+// Assembly (the daemon does this):
+//
+//	ns, _ := server.StartNATS(server.NATSConfig{Users: users, Logger: logger})
+//	nc, _ := server.ConnectInProcess(ns)
+//	srv, _ := server.New(server.Config{Conn: nc, System: sys, Log: log, Platform: plat, Logger: logger,
+//		TrustRequestInfo: len(users) > 0})
+//	_ = srv.Start()
+//	...
+//	_ = srv.Stop() // stop intake, finish in-flight requests, stop publishing
+//	sys.Stop(); log.Close(); nc.Drain(); ns.Shutdown()
+//
+// Contract:
+//
+//  1. Requests are JSON objects naming the component as "id" ("host.0").
+//     Malformed JSON, unknown fields, a bad or unknown id, an id of the
+//     wrong kind for the subject and oversize bodies are refused with a
+//     catalogued error; decoding never panics.
+//  2. Errors come from one catalogue (errors.json, mirrored in errors.go):
+//     the stable numeric code in the Nats-Service-Error-Code header, the
+//     message in Nats-Service-Error, and an ErrorReply JSON body with the
+//     name, message, hint and, for rejections, the state and the allowed
+//     requests. Clients must check the headers: nats.Conn.Request returns
+//     no error for an error reply.
+//  3. Endpoint handlers never block the endpoint's subscription: each
+//     request is handled on its own goroutine, bounded by
+//     Config.MaxInFlight.
+//  4. A control request is answered once the component has durably accepted
+//     it, with the operation id and the accepted state. The client may name
+//     the operation ("operation"): a retry with the same id gets the first
+//     outcome and is never applied twice. "wait" makes the reply wait for
+//     the final outcome, read from the log: succeeded, failed or timed_out.
+//     ErrUnavailable means the outcome is unknown: retry with the same id.
+//  5. Events are published only after they are durable: the publisher
+//     follows the log (Log.Subscribe from its head at Start) and publishes
+//     each record on statemgr.events.<kind>.<name> and, by type, on
+//     statemgr.events.transitions, .errors and .alerts, with the headers
+//     Nats-Msg-Id (<stream>/<stream seq>) and Statemgr-Seq (global seq).
+//     Publishing is best-effort; subscribers that see a gap page the log
+//     through statemgr.events.replay and drop seqs they have seen.
+//  6. Guard facts (chassis_on, bmc_ready, ...) are computed from the current
+//     states of related components in one function, facts, until the
+//     coordinator takes that over.
+//
+// The embedded NATS server (StartNATS) listens on 127.0.0.1:4222 by default.
+// Users get one of three roles: viewer (read and subscribe), operator (also
+// control) and service (report its own self-state only). Without users it
+// refuses to listen beyond loopback. With users, the daemon's connection is
+// alone in its own account and the users reach it through service imports
+// that share the requester's identity: nats-server then stamps every request
+// with the authenticated user (Nats-Request-Info), which the Server records
+// as the requester when Config.TrustRequestInfo is set.
+package server

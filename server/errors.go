@@ -1,0 +1,212 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/events"
+)
+
+// ErrorKind is one entry of the API error catalogue, server/errors.json:
+// a stable numeric code, an HTTP-like class, what it means and what to do.
+// This file is the Go side of the catalogue; TestCatalogueMatchesJSON keeps
+// the two equal.
+type ErrorKind struct {
+	Constant    string // the Go name, e.g. "ErrRejected"
+	Status      int    // HTTP-like class, e.g. 409
+	Code        int    // stable numeric code, sent in Nats-Service-Error-Code
+	Description string
+	Hint        string
+}
+
+// Error returns the kind's description, so a kind is itself an error that
+// errors.Is can match.
+func (k *ErrorKind) Error() string { return k.Description }
+
+// Name returns the kind's wire name: the constant without "Err", in
+// snake_case ("ErrUnknownComponent" → "unknown_component", "ErrBadID" →
+// "bad_id").
+func (k *ErrorKind) Name() string {
+	var b strings.Builder
+	prevLower := false
+	for _, r := range strings.TrimPrefix(k.Constant, "Err") {
+		if unicode.IsUpper(r) && prevLower {
+			b.WriteByte('_')
+		}
+		prevLower = unicode.IsLower(r)
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// The catalogue. Codes are stable: never renumber or reuse one.
+var (
+	ErrBadRequest = &ErrorKind{"ErrBadRequest", 400, 10001,
+		"the request body is not a JSON object of the subject's request type",
+		`send a JSON object such as {"id":"host.0"}; see docs/API.md for the subject's request`}
+	ErrUnknownField = &ErrorKind{"ErrUnknownField", 400, 10002,
+		"the request body has a field the subject does not take",
+		"remove the field or check its spelling against docs/API.md"}
+	ErrPayloadTooLarge = &ErrorKind{"ErrPayloadTooLarge", 413, 10003,
+		"the request body exceeds the subject's size limit",
+		"send a smaller request; request bodies are small JSON objects"}
+	ErrBadID = &ErrorKind{"ErrBadID", 400, 10004,
+		"the component id is not <kind>.<name> with kind host, chassis, bmc or service",
+		"name a component as host.0, chassis.0, bmc.0 or service.<name>; statemgr list shows them"}
+	ErrWrongKind = &ErrorKind{"ErrWrongKind", 400, 10005,
+		"the component id names a different kind of component than the subject serves",
+		"use the subject of the component's kind, e.g. statemgr.chassis.get for chassis.0"}
+	ErrUnknownComponent = &ErrorKind{"ErrUnknownComponent", 404, 10006,
+		"no component has that id",
+		"statemgr list shows the components of this platform"}
+	ErrRejected = &ErrorKind{"ErrRejected", 409, 10007,
+		"the request is not allowed in the component's current state",
+		"send one of the allowed requests, or wait for the component to reach a state that allows it"}
+	ErrUnknownRequest = &ErrorKind{"ErrUnknownRequest", 400, 10008,
+		"the component's machine has no such request in any state",
+		"use one of the request names in docs/API.md (Redfish ResetType values for hosts)"}
+	ErrInvalidInput = &ErrorKind{"ErrInvalidInput", 400, 10009,
+		"the input cannot be interpreted by the component's machine",
+		"check the request type's spelling; observations can only be reported by their owners"}
+	ErrUnavailable = &ErrorKind{"ErrUnavailable", 503, 10010,
+		"the component did not answer in time; the outcome of the request is unknown",
+		"retry with the same operation id: a retried operation returns its first outcome and is never applied twice"}
+	ErrLogFailed = &ErrorKind{"ErrLogFailed", 500, 10011,
+		"the event log could not be read or written",
+		"check the daemon's log and disk; statemgrd must be restarted after a log failure"}
+	ErrUnknownOperation = &ErrorKind{"ErrUnknownOperation", 404, 10012,
+		"no operation with that id is in the operation index",
+		"the index holds the most recent operations; look older ones up with statemgr history <id>"}
+	ErrUnsupported = &ErrorKind{"ErrUnsupported", 501, 10013,
+		"the request is not supported by its target",
+		"the service did not answer on statemgr.service.<name>.control: it does not support enable or disable"}
+	ErrBusy = &ErrorKind{"ErrBusy", 503, 10014,
+		"the server has too many requests in flight",
+		"retry after a short pause, with the same operation id for control requests"}
+	ErrStopping = &ErrorKind{"ErrStopping", 503, 10015,
+		"the server is shutting down and takes no new requests",
+		"retry when statemgrd is back, with the same operation id for control requests"}
+	ErrInternal = &ErrorKind{"ErrInternal", 500, 10016,
+		"the server failed in a way it did not expect",
+		"report the message and the daemon's log to the statemgr maintainers"}
+)
+
+// Catalogue lists every ErrorKind, in code order.
+var Catalogue = []*ErrorKind{
+	ErrBadRequest, ErrUnknownField, ErrPayloadTooLarge, ErrBadID, ErrWrongKind, ErrUnknownComponent,
+	ErrRejected, ErrUnknownRequest, ErrInvalidInput, ErrUnavailable, ErrLogFailed, ErrUnknownOperation,
+	ErrUnsupported, ErrBusy, ErrStopping, ErrInternal,
+}
+
+// LookupError returns the kind with the numeric code, if the catalogue has one.
+func LookupError(code int) (*ErrorKind, bool) {
+	for _, k := range Catalogue {
+		if k.Code == code {
+			return k, true
+		}
+	}
+	return nil, false
+}
+
+// Error is an API error: a catalogue kind, a message about this request
+// and, for rejections, where the component stands. Servers send it as
+// micro error headers plus an ErrorReply body; clients get it back from
+// DecodeError. errors.Is(err, ErrRejected) matches by kind.
+type Error struct {
+	Kind    *ErrorKind
+	Message string
+	Hint    string   // overrides Kind.Hint when the cause knows better
+	State   string   // the component's state, for rejections
+	Allowed []string // the requests allowed there, for rejections
+	Err     error    // the underlying error, on the server side
+}
+
+// Error renders the message, falling back to the kind's description.
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return e.Kind.Description
+	}
+	return e.Message
+}
+
+// Unwrap returns the kind and the underlying error.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+// EffectiveHint returns the hint to show: the error's own, else its kind's.
+func (e *Error) EffectiveHint() string {
+	if e.Hint != "" {
+		return e.Hint
+	}
+	return e.Kind.Hint
+}
+
+// ErrorDetail is the "error" object of an error reply body.
+type ErrorDetail struct {
+	Code    int      `json:"code"`   // stable numeric code (errors.json error_code)
+	Status  int      `json:"status"` // HTTP-like class
+	Name    string   `json:"name"`
+	Message string   `json:"message"`
+	Hint    string   `json:"hint"`
+	State   string   `json:"state,omitempty"`
+	Allowed []string `json:"allowed,omitempty"`
+}
+
+// ErrorReply is the body of every error reply.
+type ErrorReply struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// Reply returns the error's reply body.
+func (e *Error) Reply() ErrorReply {
+	return ErrorReply{Error: ErrorDetail{Code: e.Kind.Code, Status: e.Kind.Status, Name: e.Kind.Name(),
+		Message: e.Error(), Hint: e.EffectiveHint(), State: e.State, Allowed: e.Allowed}}
+}
+
+// newError builds an Error of kind k with a formatted message.
+func newError(k *ErrorKind, format string, args ...any) *Error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+}
+
+// classify maps an error from the core to its catalogue entry, keeping the
+// original in the chain.
+func classify(err error) *Error {
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		return apiErr
+	}
+	var rejected *machine.RejectedError
+	if errors.As(err, &rejected) {
+		k := ErrRejected
+		if errors.Is(err, machine.ErrUnknownRequest) {
+			k = ErrUnknownRequest
+		}
+		return &Error{Kind: k, Message: err.Error(), Hint: rejected.Hint, State: rejected.State,
+			Allowed: append([]string{}, rejected.Allowed...), Err: err}
+	}
+	k := ErrInternal
+	switch {
+	case errors.Is(err, machine.ErrInvalidInput):
+		k = ErrInvalidInput
+	case errors.Is(err, actors.ErrUnknownComponent):
+		k = ErrUnknownComponent
+	case errors.Is(err, actors.ErrBadID):
+		k = ErrBadID
+	case errors.Is(err, actors.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		k = ErrUnavailable
+	case errors.Is(err, actors.ErrInconsistentLog), errors.Is(err, events.ErrLogFailed), errors.Is(err, events.ErrClosed),
+		errors.Is(err, events.ErrNoSpace), errors.Is(err, events.ErrSyncFailed), errors.Is(err, events.ErrCorrupt),
+		errors.Is(err, events.ErrUnknownVersion):
+		k = ErrLogFailed
+	}
+	return &Error{Kind: k, Message: err.Error(), Err: err}
+}

@@ -1,0 +1,286 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// Role is what a NATS user may do with statemgr.
+type Role string
+
+// Roles.
+const (
+	// RoleViewer may send read requests and subscribe to events.
+	RoleViewer Role = "viewer"
+	// RoleOperator may also send control requests.
+	RoleOperator Role = "operator"
+	// RoleService may only report its own self-state
+	// (statemgr.service.<name>.selfstate) and answer its control subject.
+	RoleService Role = "service"
+)
+
+// User is one account of the embedded NATS server.
+type User struct {
+	Name     string // user name; empty with Nkey
+	Password string // plain text or a bcrypt hash ("$2a$..."), as nats-server takes it
+	Nkey     string // public user nkey ("U..."), instead of Name and Password
+	Role     Role
+	Service  string // RoleService: the service's name (component service.<Service>)
+}
+
+// NATSConfig configures the embedded NATS server.
+type NATSConfig struct {
+	Host string // default 127.0.0.1; must be a loopback address when Users is empty
+	Port int    // default 4222; -1 picks a free port (tests)
+	// Users and their roles. With none, anyone who can reach the port may
+	// do anything, so the server then refuses to listen beyond loopback.
+	Users      []User
+	TLS        *tls.Config // nil: plain TCP
+	ServerName string      // default "statemgr"
+	Logger     hclog.Logger
+}
+
+// Defaults of NATSConfig.
+const (
+	DefaultNATSHost = "127.0.0.1"
+	DefaultNATSPort = 4222
+)
+
+// daemonUser is the user the daemon's own connection authenticates as. It
+// may connect in process only (AllowedConnectionTypes), which only code
+// holding the *natsserver.Server can do, so its password guards nothing and
+// is a constant.
+const (
+	daemonUser     = "statemgrd"
+	daemonPassword = "in-process-only"
+)
+
+// Accounts of an embedded server with users. The daemon lives alone in
+// DaemonAccount; every user lives in ClientsAccount, which imports the
+// request subjects as services shared with their requester's identity (so
+// nats-server sets Nats-Request-Info with the sending user on every
+// request: run the Server with Config.TrustRequestInfo) and the event
+// subjects as a stream.
+const (
+	DaemonAccount  = "STATEMGR"
+	ClientsAccount = "CLIENTS"
+)
+
+// readSubjects are what a viewer may publish: the read requests and
+// discovery.
+var readSubjects = []string{
+	SubjectComponentsList, SubjectHostsList, SubjectHostGet, SubjectChassisGet, SubjectBMCGet,
+	SubjectServicesList, SubjectServiceGet, SubjectSystemStatus, SubjectHistory, SubjectOperationGet,
+	SubjectEventsReplay, SubjectValidate, discoverySubjects,
+}
+
+// controlRequestSubjects are the control requests (the self-state subject
+// aside).
+var controlRequestSubjects = []string{
+	SubjectHostPowerOn, SubjectHostPowerOff, SubjectHostReset, SubjectChassisPowerOn, SubjectChassisPowerOff,
+	SubjectChassisCycle, SubjectBMCMaintenance, SubjectBMCReset, SubjectServiceStart, SubjectServiceStop,
+	SubjectServiceRestart, SubjectServiceReset, SubjectServiceEnable, SubjectServiceDisable,
+}
+
+// discoverySubjects are micro's $SRV requests.
+const discoverySubjects = "$SRV.>"
+
+// serviceControlSubjects is where the daemon forwards enable and disable.
+const serviceControlSubjects = "statemgr.service.*.control"
+
+// permissions returns the NATS permissions of a role.
+func permissions(u User) (*natsserver.Permissions, error) {
+	subscribe := &natsserver.SubjectPermission{Allow: []string{SubjectEventsPrefix + ">", "_INBOX.>"}}
+	switch u.Role {
+	case RoleViewer:
+		return &natsserver.Permissions{Publish: &natsserver.SubjectPermission{Allow: readSubjects}, Subscribe: subscribe}, nil
+	case RoleOperator:
+		return &natsserver.Permissions{
+			Publish:   &natsserver.SubjectPermission{Allow: append(append([]string{}, readSubjects...), controlRequestSubjects...)},
+			Subscribe: subscribe,
+		}, nil
+	case RoleService:
+		if u.Service == "" {
+			return nil, fmt.Errorf("service user %q names no service", u.Name+u.Nkey)
+		}
+		return &natsserver.Permissions{
+			Publish:   &natsserver.SubjectPermission{Allow: []string{ServiceSelfStateSubject(u.Service)}},
+			Subscribe: &natsserver.SubjectPermission{Allow: []string{ServiceControlSubject(u.Service), "_INBOX.>"}},
+			Response:  &natsserver.ResponsePermission{MaxMsgs: 1, Expires: time.Minute},
+		}, nil
+	}
+	return nil, fmt.Errorf("user %q has role %q: use %s, %s or %s", u.Name+u.Nkey, u.Role, RoleViewer, RoleOperator, RoleService)
+}
+
+// natsOptions turns cfg into nats-server options.
+func natsOptions(cfg NATSConfig) (*natsserver.Options, error) {
+	opts := &natsserver.Options{
+		ServerName: cfg.ServerName,
+		Host:       cfg.Host,
+		Port:       cfg.Port,
+		NoSigs:     true,
+		NoLog:      cfg.Logger == nil,
+	}
+	if opts.ServerName == "" {
+		opts.ServerName = ServiceName
+	}
+	if opts.Host == "" {
+		opts.Host = DefaultNATSHost
+	}
+	if opts.Port == 0 {
+		opts.Port = DefaultNATSPort
+	}
+	if len(cfg.Users) == 0 {
+		if !isLoopback(opts.Host) {
+			return nil, fmt.Errorf("refusing to listen on %s without users: configure users and roles, or listen on 127.0.0.1", opts.Host)
+		}
+	} else {
+		daemonAcc, clientsAcc := natsserver.NewAccount(DaemonAccount), natsserver.NewAccount(ClientsAccount)
+		opts.Accounts = []*natsserver.Account{daemonAcc, clientsAcc}
+		opts.Users = append(opts.Users, &natsserver.User{Username: daemonUser, Password: daemonPassword, Account: daemonAcc,
+			AllowedConnectionTypes: map[string]struct{}{"IN_PROCESS": {}}})
+		for _, u := range cfg.Users {
+			perms, err := permissions(u)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case u.Nkey != "":
+				opts.Nkeys = append(opts.Nkeys, &natsserver.NkeyUser{Nkey: u.Nkey, Permissions: perms, Account: clientsAcc})
+			case u.Name == "" || u.Name == daemonUser:
+				return nil, fmt.Errorf("a user needs a name (not %q) and password, or an nkey", daemonUser)
+			default:
+				opts.Users = append(opts.Users, &natsserver.User{Username: u.Name, Password: u.Password, Permissions: perms, Account: clientsAcc})
+			}
+		}
+	}
+	if cfg.TLS != nil {
+		opts.TLS, opts.TLSConfig = true, cfg.TLS
+	}
+	return opts, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// StartNATS starts the embedded NATS server and waits until it takes
+// connections. The caller shuts it down (Shutdown, WaitForShutdown).
+func StartNATS(cfg NATSConfig) (*natsserver.Server, error) {
+	opts, err := natsOptions(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cannot configure the embedded NATS server: %w", err)
+	}
+	ns, err := natsserver.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the embedded NATS server: %w", err)
+	}
+	if len(cfg.Users) > 0 {
+		if err := linkAccounts(ns); err != nil {
+			ns.Shutdown()
+			return nil, fmt.Errorf("cannot link the embedded NATS server's accounts: %w", err)
+		}
+	}
+	if cfg.Logger != nil {
+		l := cfg.Logger.Named("nats")
+		ns.SetLoggerV2(natsLogger{l}, l.IsDebug(), l.IsTrace(), false)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		return nil, fmt.Errorf("embedded NATS server not ready on %s:%d within 10s (is the port in use?)", opts.Host, opts.Port)
+	}
+	return ns, nil
+}
+
+// linkAccounts exports the daemon's request subjects to the clients'
+// account as services that share the requester's identity, its events as a
+// stream, and the services' control subjects the other way.
+func linkAccounts(ns *natsserver.Server) error {
+	daemon, err := ns.LookupAccount(DaemonAccount)
+	if err != nil {
+		return err
+	}
+	clients, err := ns.LookupAccount(ClientsAccount)
+	if err != nil {
+		return err
+	}
+	requests := append(append([]string{}, readSubjects...), controlRequestSubjects...)
+	requests = append(requests, SubjectServiceSelfState)
+	for _, subject := range requests {
+		respType := natsserver.Singleton
+		if subject == discoverySubjects {
+			respType = natsserver.Streamed // every service instance answers a ping
+		}
+		if err := daemon.AddServiceExportWithResponse(subject, respType, []*natsserver.Account{clients}); err != nil {
+			return fmt.Errorf("export %s: %w", subject, err)
+		}
+		if err := clients.AddServiceImport(daemon, subject, ""); err != nil {
+			return fmt.Errorf("import %s: %w", subject, err)
+		}
+		if err := clients.SetServiceImportSharing(daemon, subject, true); err != nil {
+			return fmt.Errorf("share %s: %w", subject, err)
+		}
+	}
+	if err := daemon.AddStreamExport(SubjectEventsPrefix+">", []*natsserver.Account{clients}); err != nil {
+		return fmt.Errorf("export events: %w", err)
+	}
+	if err := clients.AddStreamImport(daemon, SubjectEventsPrefix+">", ""); err != nil {
+		return fmt.Errorf("import events: %w", err)
+	}
+	if err := clients.AddServiceExport(serviceControlSubjects, []*natsserver.Account{daemon}); err != nil {
+		return fmt.Errorf("export %s: %w", serviceControlSubjects, err)
+	}
+	if err := daemon.AddServiceImport(clients, serviceControlSubjects, ""); err != nil {
+		return fmt.Errorf("import %s: %w", serviceControlSubjects, err)
+	}
+	return nil
+}
+
+// ConnectInProcess connects to the embedded server through an in-process
+// pipe, as the daemon's own user (every permission).
+func ConnectInProcess(ns *natsserver.Server, opts ...nats.Option) (*nats.Conn, error) {
+	if ns == nil {
+		return nil, errors.New("cannot connect in process: no embedded NATS server")
+	}
+	all := append([]nats.Option{nats.InProcessServer(ns), nats.UserInfo(daemonUser, daemonPassword), nats.Name("statemgrd")}, opts...)
+	nc, err := nats.Connect(ns.ClientURL(), all...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot connect to the embedded NATS server: %w", err)
+	}
+	return nc, nil
+}
+
+// LogAsyncErrors is a nats.Option that sends a connection's asynchronous
+// errors (slow consumers, permission violations, a closed pipe at
+// shutdown) to logger instead of stderr.
+func LogAsyncErrors(logger hclog.Logger) nats.Option {
+	return nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		if sub != nil {
+			logger.Warn("NATS connection error", "subject", sub.Subject, "error", err)
+			return
+		}
+		logger.Debug("NATS connection error", "error", err)
+	})
+}
+
+// natsLogger routes nats-server's log through hclog.
+type natsLogger struct{ l hclog.Logger }
+
+func (n natsLogger) Noticef(format string, v ...any) { n.l.Info(fmt.Sprintf(format, v...)) }
+func (n natsLogger) Warnf(format string, v ...any)   { n.l.Warn(fmt.Sprintf(format, v...)) }
+func (n natsLogger) Fatalf(format string, v ...any)  { n.l.Error(fmt.Sprintf(format, v...)) }
+func (n natsLogger) Errorf(format string, v ...any)  { n.l.Error(fmt.Sprintf(format, v...)) }
+func (n natsLogger) Debugf(format string, v ...any)  { n.l.Debug(fmt.Sprintf(format, v...)) }
+func (n natsLogger) Tracef(format string, v ...any)  { n.l.Trace(fmt.Sprintf(format, v...)) }

@@ -1,0 +1,123 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/events"
+)
+
+// publisher follows the event log and publishes each record once it is
+// durable: publishing follows Log.Subscribe, which only delivers stored
+// events, so nothing is published before it is in the log. Publishing is
+// best-effort (core NATS); subscribers close gaps with
+// statemgr.events.replay, deduplicating by global seq.
+type publisher struct {
+	s         *Server
+	sub       *events.Subscription
+	done      chan struct{}
+	published atomic.Uint64
+}
+
+func startPublisher(s *Server, from uint64) (*publisher, error) {
+	sub, err := s.cfg.Log.Subscribe(context.Background(), from)
+	if err != nil {
+		return nil, fmt.Errorf("cannot follow the event log: %w", err)
+	}
+	p := &publisher{s: s, sub: sub, done: make(chan struct{})}
+	p.published.Store(from - 1)
+	go p.run()
+	return p, nil
+}
+
+func (p *publisher) run() {
+	defer close(p.done)
+	for e := range p.sub.C {
+		p.publish(e)
+	}
+	if err := p.sub.Err(); err != nil {
+		p.s.log.Error("event publisher stopped: cannot follow the event log", "error", err)
+	}
+}
+
+// publish updates the component's cached view, sends the event on its
+// subjects, indexes its operation and wakes the requests waiting on its
+// component. The view is updated first, so a subscriber that reads the
+// component after an event sees at least that event's state.
+func (p *publisher) publish(e events.Event) {
+	ev, r, isRecord := p.s.decodeEvent(e)
+	if isRecord {
+		p.s.observeRecord(e, r)
+	}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		p.s.log.Error("cannot encode an event", "seq", e.GlobalSeq, "error", err)
+		return
+	}
+	hdr := nats.Header{}
+	hdr.Set(HeaderMsgID, e.Stream+"/"+strconv.FormatUint(e.StreamSeq, 10))
+	hdr.Set(HeaderSeq, strconv.FormatUint(e.GlobalSeq, 10))
+	for _, subject := range eventSubjects(ev) {
+		if err := p.s.cfg.Conn.PublishMsg(&nats.Msg{Subject: subject, Header: hdr, Data: data}); err != nil {
+			p.s.log.Warn("cannot publish an event; subscribers will replay it", "subject", subject, "seq", e.GlobalSeq, "error", err)
+		}
+	}
+	if e.Operation != "" {
+		p.s.ops.add(e.Operation, e.GlobalSeq)
+	}
+	p.published.Store(e.GlobalSeq)
+	if n, ok := p.s.notifiers[actors.ID(e.Stream)]; ok {
+		n.Notify()
+	}
+}
+
+func (p *publisher) stop() {
+	p.sub.Close()
+	<-p.done
+}
+
+// eventSubjects lists the subjects an event goes to: its component's
+// subject always, plus transitions, errors and alerts by what it is.
+func eventSubjects(ev Event) []string {
+	subjects := []string{EventsSubject(ev.ID)}
+	if ev.Type == string(machine.EventTransition) {
+		subjects = append(subjects, SubjectEventsTransitions)
+	}
+	if ev.Error {
+		subjects = append(subjects, SubjectEventsErrors)
+	}
+	if ev.Type == string(machine.EventAlert) {
+		subjects = append(subjects, SubjectEventsAlerts)
+	}
+	return subjects
+}
+
+// toEvent flattens a log event for the wire. A record that is not a
+// component record keeps only its envelope.
+func (s *Server) toEvent(e events.Event) Event {
+	ev, _, _ := s.decodeEvent(e)
+	return ev
+}
+
+// decodeEvent flattens a log event and returns its component record, if it
+// is one.
+func (s *Server) decodeEvent(e events.Event) (Event, actors.Record, bool) {
+	ev := Event{Seq: e.GlobalSeq, ID: e.Stream, StreamSeq: e.StreamSeq, Kind: actors.ID(e.Stream).Kind(), Type: e.Type,
+		Time: e.Time, Cause: e.Cause, Requester: e.Requester, Operation: e.Operation}
+	r, err := actors.DecodeRecord(e)
+	if err != nil {
+		return ev, r, false
+	}
+	ev.From, ev.To, ev.Trigger, ev.State = r.Event.From, r.Event.To, r.Event.Trigger, r.Status.State
+	ev.Alert, ev.Message = string(r.Event.Alert), r.Event.Message
+	ev.Error = r.Event.Type == machine.EventTransition && r.Event.From != r.Event.To &&
+		s.stateKind(actors.ID(e.Stream), r.Event.To) == machine.ErrorKind
+	return ev, r, true
+}

@@ -1,0 +1,204 @@
+package server
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/actors/protoactor"
+)
+
+// endpointTable lists every subject of the service with its handler.
+func (s *Server) endpointTable() []endpoint {
+	read := func(subject string, h func(context.Context, *call) (any, error)) endpoint {
+		return endpoint{subject: subject, kind: EndpointRead, limit: MaxRequestSize, handle: h}
+	}
+	cached := func(subject string, h func(context.Context, *call) (any, error)) endpoint {
+		return endpoint{subject: subject, kind: EndpointRead, limit: MaxRequestSize, inline: true, handle: h}
+	}
+	control := func(subject string, h func(context.Context, *call) (any, error)) endpoint {
+		return endpoint{subject: subject, kind: EndpointControl, limit: MaxRequestSize, handle: h}
+	}
+	eps := []endpoint{
+		cached(SubjectComponentsList, s.list("")),
+		cached(SubjectHostsList, s.list(actors.KindHost)),
+		cached(SubjectServicesList, s.list(actors.KindService)),
+		cached(SubjectHostGet, s.get(actors.KindHost)),
+		cached(SubjectChassisGet, s.get(actors.KindChassis)),
+		cached(SubjectBMCGet, s.get(actors.KindBMC)),
+		cached(SubjectServiceGet, s.get(actors.KindService)),
+		read(SubjectSystemStatus, s.systemStatus),
+		read(SubjectHistory, s.history),
+		read(SubjectOperationGet, s.operation),
+		read(SubjectEventsReplay, s.replay),
+		{subject: SubjectValidate, kind: EndpointRead, limit: MaxValidateSize, handle: s.validate},
+		control(SubjectServiceSelfState, s.selfState),
+		control(SubjectBMCMaintenance, s.maintenance),
+		control(SubjectServiceEnable, s.forwardToService("enable")),
+		control(SubjectServiceDisable, s.forwardToService("disable")),
+	}
+	for _, c := range controlSubjects {
+		eps = append(eps, control(c.subject, s.control(c)))
+	}
+	return eps
+}
+
+// list answers the list subjects; kind "" lists every component, and then
+// the request may narrow it with "kind".
+func (s *Server) list(kind string) func(context.Context, *call) (any, error) {
+	return func(_ context.Context, c *call) (any, error) {
+		req, derr := decode[ListRequest](c.data)
+		if derr != nil {
+			return nil, derr
+		}
+		if derr := kindName(req.Kind); derr != nil {
+			return nil, derr
+		}
+		if kind != "" && req.Kind != "" && req.Kind != kind {
+			return nil, newError(ErrWrongKind, "%s lists %s components, not %s", c.subject, kind, req.Kind)
+		}
+		if kind == "" {
+			kind = req.Kind
+		}
+		comps, err := s.components(kind)
+		if err != nil {
+			return nil, err
+		}
+		return ComponentList{Components: comps}, nil
+	}
+}
+
+// components returns the views of every component of kind ("" = all).
+func (s *Server) components(kind string) ([]Component, error) {
+	out := []Component{}
+	for _, id := range s.cfg.System.IDs() {
+		if kind != "" && id.Kind() != kind {
+			continue
+		}
+		comp, err := s.component(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, comp)
+	}
+	return out, nil
+}
+
+// get answers the <kind>.get subjects.
+func (s *Server) get(kind string) func(context.Context, *call) (any, error) {
+	return func(_ context.Context, c *call) (any, error) {
+		req, derr := decode[IDRequest](c.data)
+		if derr != nil {
+			return nil, derr
+		}
+		id, derr := componentID(req.ID, kind)
+		if derr != nil {
+			return nil, derr
+		}
+		return s.component(id)
+	}
+}
+
+// component returns a component's view as of its last durable record.
+func (s *Server) component(id actors.ID) (Component, error) {
+	v, ok := s.views.get(id)
+	if !ok {
+		return Component{}, newError(ErrUnknownComponent, "unknown component %q", id)
+	}
+	return s.view(&v), nil
+}
+
+// view renders a component's view for the wire.
+func (s *Server) view(v *protoactor.View) Component {
+	st := v.Status
+	c := Component{
+		ID: string(v.ID), Kind: v.ID.Kind(), Name: v.ID.Name(), State: st.State, Since: st.Since, Cause: st.Cause,
+		Requested: st.Requested, Allowed: append([]string{}, v.Allowed...), Version: v.Version, Transitions: st.Transitions,
+		BootProgress: st.BootProgress, PowerStatus: st.PowerStatus, LastRebootCause: st.LastRebootCause, Failure: st.Failure,
+	}
+	if v.ID.Kind() == actors.KindService {
+		if m, ok := s.cfg.System.Machine(v.ID); ok {
+			code, line := machine.Code(m, st)
+			c.Code, c.StatusLine = string(code), line
+		}
+	}
+	return c
+}
+
+// systemStatus answers statemgr.system.status.
+func (s *Server) systemStatus(ctx context.Context, c *call) (any, error) {
+	if _, derr := decode[struct{}](c.data); derr != nil {
+		return nil, derr
+	}
+	comps, err := s.components("")
+	if err != nil {
+		return nil, err
+	}
+	head, err := s.cfg.Log.Head(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the log head: %w", err)
+	}
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	return SystemStatus{Service: ServiceName, Version: s.cfg.Version, Started: started, LogHead: head,
+		Published: s.Published(), Components: comps}, nil
+}
+
+// History paging bounds.
+const (
+	defaultHistoryLimit = 100
+	maxHistoryLimit     = 1000
+)
+
+// history answers statemgr.history: a page of transitions and statistics
+// over the whole stream.
+func (s *Server) history(ctx context.Context, c *call) (any, error) {
+	req, derr := decode[HistoryRequest](c.data)
+	if derr != nil {
+		return nil, derr
+	}
+	id, derr := componentID(req.ID, "")
+	if derr != nil {
+		return nil, derr
+	}
+	if _, ok := s.cfg.System.Machine(id); !ok {
+		return nil, newError(ErrUnknownComponent, "no component %s", id)
+	}
+	limit, derr := pageLimit(req.Limit, defaultHistoryLimit, maxHistoryLimit)
+	if derr != nil {
+		return nil, derr
+	}
+	evs, err := s.cfg.Log.ReadStream(ctx, string(id), 1, 0)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s's history: %w", id, err)
+	}
+	all, err := actors.HistoryOf(evs)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s's history: %w", id, err)
+	}
+	reply := HistoryReply{ID: string(id), Transitions: []actors.Transition{}, Statistics: actors.Statistics(all, s.cfg.Clock.Now())}
+	for _, t := range all {
+		if t.Seq < req.From {
+			continue
+		}
+		if len(reply.Transitions) == limit {
+			reply.Next = t.Seq
+			break
+		}
+		reply.Transitions = append(reply.Transitions, t)
+	}
+	return reply, nil
+}
+
+// pageLimit checks a page size: 0 means def, at most max.
+func pageLimit(limit, def, max int) (int, *Error) {
+	switch {
+	case limit == 0:
+		return def, nil
+	case limit < 0 || limit > max:
+		return 0, newError(ErrBadRequest, `"limit" must be between 1 and %d, got %d`, max, limit)
+	}
+	return limit, nil
+}

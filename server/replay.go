@@ -1,0 +1,65 @@
+package server
+
+import (
+	"context"
+	"fmt"
+)
+
+// Replay paging bounds.
+const (
+	defaultReplayLimit = 256
+	maxReplayLimit     = 1000
+	// maxReplayScan bounds how many events one replay request reads, so a
+	// narrow filter over a long log answers in pages instead of at once.
+	maxReplayScan = 16 * maxReplayLimit
+)
+
+// replay answers statemgr.events.replay: matching events from a global
+// seq, with the cursor to continue from.
+func (s *Server) replay(ctx context.Context, c *call) (any, error) {
+	req, derr := decode[ReplayRequest](c.data)
+	if derr != nil {
+		return nil, derr
+	}
+	limit, derr := pageLimit(req.Limit, defaultReplayLimit, maxReplayLimit)
+	if derr != nil {
+		return nil, derr
+	}
+	if derr := kindName(req.Filter.Kind); derr != nil {
+		return nil, derr
+	}
+	if req.Filter.Component != "" {
+		if _, derr := componentID(req.Filter.Component, req.Filter.Kind); derr != nil {
+			return nil, derr
+		}
+	}
+	head, err := s.cfg.Log.Head(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the log head: %w", err)
+	}
+	next := max(req.From, 1)
+	reply := ReplayReply{Events: []Event{}, Head: head}
+	scanned := 0
+	for next <= head && len(reply.Events) < limit && scanned < maxReplayScan {
+		page, err := s.cfg.Log.ReadAll(ctx, next, min(limit, maxReplayScan-scanned))
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the log from %d: %w", next, err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, e := range page {
+			scanned++
+			next = e.GlobalSeq + 1
+			if ev := s.toEvent(e); req.Filter.Match(ev) {
+				reply.Events = append(reply.Events, ev)
+				if len(reply.Events) == limit {
+					break
+				}
+			}
+		}
+	}
+	reply.Next = next
+	reply.Head = max(head, next-1)
+	return reply, nil
+}

@@ -1,0 +1,397 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/actors/protoactor"
+	"github.com/statemgr/statemgr/adapters/platform"
+	"github.com/statemgr/statemgr/events"
+	"github.com/statemgr/statemgr/sim/clock"
+)
+
+// ServiceName is the micro service name, as $SRV discovery shows it.
+const ServiceName = "statemgr"
+
+// DefaultVersion is the service version when Config.Version is empty.
+const DefaultVersion = "0.1.0"
+
+// Request size limits.
+const (
+	MaxRequestSize  = 64 << 10  // every subject but validate
+	MaxValidateSize = 512 << 10 // statemgr.validate carries a platform file
+)
+
+// Defaults of Config.
+const (
+	DefaultRequestTimeout     = 5 * time.Second
+	DefaultMaxInFlight        = 1024
+	DefaultOperationIndexSize = 4096
+	// MaxWait bounds a control request's "wait".
+	MaxWait = 5 * time.Minute
+)
+
+// Config configures a Server.
+type Config struct {
+	Conn     *nats.Conn         // the connection the service and the publisher use
+	System   *protoactor.System // the components
+	Log      events.Log         // the log the components write
+	Platform *platform.Platform // the platform the components come from; nil = platform.Default()
+	Clock    clock.Clock        // nil = the real clock
+	Logger   hclog.Logger       // nil = silent
+	Version  string             // SemVer of the service; "" = DefaultVersion
+	// RequestTimeout bounds how long a request waits for a component's
+	// actor; past it the reply is ErrUnavailable (outcome unknown).
+	RequestTimeout time.Duration
+	// MaxInFlight bounds the requests handled at once; past it requests
+	// get ErrBusy.
+	MaxInFlight int
+	// OperationIndexSize bounds the operations statemgr.operation.get can
+	// find (the most recent ones).
+	OperationIndexSize int
+	// TrustRequestInfo takes the requester's NATS user from the
+	// Nats-Request-Info header. Set it only when clients reach statemgr
+	// through an account service import that shares their identity, as on
+	// an embedded server with users (StartNATS): nats-server then
+	// overwrites the header with the authenticated sender. Within one
+	// account the header is whatever the client sent, so by default
+	// requests are recorded as Anonymous.
+	TrustRequestInfo bool
+}
+
+// Server is statemgr's NATS API: a micro service with one endpoint per
+// subject, and a publisher that follows the event log onto the event
+// subjects.
+type Server struct {
+	cfg         Config
+	log         hclog.Logger
+	stateKinds  map[actors.ID]map[string]machine.StateKind
+	hostChassis map[actors.ID]actors.ID // host → the chassis powering it
+	bmc         actors.ID
+	notifiers   map[actors.ID]*events.Notifier // woken when the publisher passes a record of the component
+	ops         *operationIndex
+	views       *viewCache
+	endpoints   []endpoint
+
+	mu       sync.Mutex // guards svc, pub, stopping and inflight.Add
+	svc      micro.Service
+	pub      *publisher
+	stopping bool
+	inflight sync.WaitGroup
+	slots    chan struct{}
+	quit     chan struct{} // closed by Stop: waits for outcomes end early
+	started  time.Time
+}
+
+// New checks cfg and builds a Server; Start makes it serve.
+func New(cfg Config) (*Server, error) {
+	if cfg.Conn == nil || cfg.System == nil || cfg.Log == nil {
+		return nil, errors.New("cannot create the statemgr server: Config needs Conn, System and Log")
+	}
+	if cfg.Platform == nil {
+		cfg.Platform = platform.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	if cfg.Version == "" {
+		cfg.Version = DefaultVersion
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.OperationIndexSize <= 0 {
+		cfg.OperationIndexSize = DefaultOperationIndexSize
+	}
+	comps, err := cfg.Platform.Components()
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the statemgr server: %w", err)
+	}
+	s := &Server{
+		cfg:         cfg,
+		log:         cfg.Logger,
+		stateKinds:  map[actors.ID]map[string]machine.StateKind{},
+		hostChassis: map[actors.ID]actors.ID{},
+		bmc:         actors.ID(actors.KindBMC + "." + cfg.Platform.BMC.Name),
+		notifiers:   map[actors.ID]*events.Notifier{},
+		ops:         newOperationIndex(cfg.OperationIndexSize),
+		views:       newViewCache(),
+		slots:       make(chan struct{}, cfg.MaxInFlight),
+		quit:        make(chan struct{}),
+	}
+	for _, c := range comps {
+		kinds := map[string]machine.StateKind{}
+		for _, st := range c.Machine.States {
+			kinds[st.Name] = st.Kind
+		}
+		s.stateKinds[actors.ID(c.ID)] = kinds
+	}
+	for _, h := range cfg.Platform.Hosts {
+		s.hostChassis[actors.ID(actors.KindHost+"."+h.Name)] = actors.ID(actors.KindChassis + "." + h.Chassis)
+	}
+	for _, id := range cfg.System.IDs() {
+		if _, ok := s.stateKinds[id]; !ok {
+			return nil, fmt.Errorf("cannot create the statemgr server: component %s is not in the platform", id)
+		}
+		s.notifiers[id] = &events.Notifier{}
+	}
+	s.endpoints = s.endpointTable()
+	return s, nil
+}
+
+// Start seeds the operation index from the end of the log, starts the
+// publisher from the log's head, reads every component's view once, and
+// registers the micro service with every endpoint. A Server starts once.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.svc != nil {
+		return errors.New("statemgr server already started")
+	}
+	ctx := context.Background()
+	head, err := s.cfg.Log.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot start the statemgr server: cannot read the log head: %w", err)
+	}
+	if err := s.seedOperations(ctx, head); err != nil {
+		return fmt.Errorf("cannot start the statemgr server: %w", err)
+	}
+	pub, err := startPublisher(s, head+1)
+	if err != nil {
+		return fmt.Errorf("cannot start the statemgr server: %w", err)
+	}
+	if err := s.seedViews(ctx); err != nil {
+		pub.stop()
+		return fmt.Errorf("cannot start the statemgr server: %w", err)
+	}
+	svc, err := micro.AddService(s.cfg.Conn, micro.Config{
+		Name:        ServiceName,
+		Version:     s.cfg.Version,
+		Description: "statemgr BMC state server: component states, power control, history and events",
+		Metadata:    map[string]string{"events": SubjectEventsPrefix + ">"},
+	})
+	if err != nil {
+		pub.stop()
+		return fmt.Errorf("cannot register the %s service: %w", ServiceName, err)
+	}
+	for _, ep := range s.endpoints {
+		if err := svc.AddEndpoint(ep.name(), s.handler(ep), micro.WithEndpointSubject(ep.subject),
+			micro.WithEndpointMetadata(map[string]string{"kind": ep.kind})); err != nil {
+			_ = svc.Stop()
+			pub.stop()
+			return fmt.Errorf("cannot add endpoint %s: %w", ep.subject, err)
+		}
+	}
+	// The endpoints' subscriptions must be in place at the NATS server
+	// before anyone is told the service is up.
+	if err := s.cfg.Conn.Flush(); err != nil {
+		_ = svc.Stop()
+		pub.stop()
+		return fmt.Errorf("cannot register the %s service's subscriptions: %w", ServiceName, err)
+	}
+	s.svc, s.pub, s.started = svc, pub, s.cfg.Clock.Now()
+	s.log.Info("serving", "service", ServiceName, "version", s.cfg.Version, "endpoints", len(s.endpoints), "log_head", head)
+	return nil
+}
+
+// Stop stops intake (the micro service stops its subscriptions), lets the
+// requests in flight finish (waits end early with their current outcome),
+// then stops the publisher. Events appended later stay in the log, where
+// statemgr.events.replay finds them after a restart.
+func (s *Server) Stop() error {
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		return nil
+	}
+	s.stopping = true
+	close(s.quit)
+	svc, pub := s.svc, s.pub
+	s.mu.Unlock()
+	var err error
+	if svc != nil {
+		err = svc.Stop()
+	}
+	s.inflight.Wait()
+	if pub != nil {
+		pub.stop()
+	}
+	return err
+}
+
+// Info returns the micro service's info (its endpoints), or false before
+// Start.
+func (s *Server) Info() (micro.Info, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.svc == nil {
+		return micro.Info{}, false
+	}
+	return s.svc.Info(), true
+}
+
+// Published returns the global seq of the last event published.
+func (s *Server) Published() uint64 {
+	s.mu.Lock()
+	pub := s.pub
+	s.mu.Unlock()
+	if pub == nil {
+		return 0
+	}
+	return pub.published.Load()
+}
+
+// endpoint is one subject of the service.
+type endpoint struct {
+	subject string
+	kind    string // "read" or "control"
+	limit   int    // request size limit
+	// inline handlers answer from memory without blocking, so they run on
+	// the endpoint's subscription goroutine; the others get their own.
+	inline bool
+	handle func(ctx context.Context, c *call) (any, error)
+}
+
+// Endpoint kinds, in each endpoint's metadata.
+const (
+	EndpointRead    = "read"
+	EndpointControl = "control"
+)
+
+// name derives the endpoint name (unique, micro-valid) from the subject:
+// "statemgr.host.power.on" → "host-power-on".
+func (ep endpoint) name() string {
+	n := strings.TrimPrefix(ep.subject, "statemgr.")
+	n = strings.ReplaceAll(n, ".*", "")
+	return strings.ReplaceAll(n, ".", "-")
+}
+
+// call is one request being handled.
+type call struct {
+	subject   string
+	data      []byte
+	requester string
+}
+
+// handler wraps an endpoint for micro: it checks the size synchronously,
+// then answers inline endpoints at once and hands the others to their own
+// goroutine, with an in-flight slot, so that the endpoint's subscription
+// never waits on an actor or the log.
+func (s *Server) handler(ep endpoint) micro.Handler {
+	return micro.HandlerFunc(func(req micro.Request) {
+		if len(req.Data()) > ep.limit {
+			s.respondError(req, newError(ErrPayloadTooLarge, "request body is %d bytes, %s takes at most %d", len(req.Data()), ep.subject, ep.limit))
+			return
+		}
+		s.mu.Lock()
+		if s.stopping {
+			s.mu.Unlock()
+			s.respondError(req, newError(ErrStopping, "statemgr is shutting down"))
+			return
+		}
+		if ep.inline {
+			s.mu.Unlock()
+			s.answer(req, ep, &call{subject: req.Subject(), data: req.Data(), requester: s.requesterOf(req.Headers())})
+			return
+		}
+		select {
+		case s.slots <- struct{}{}:
+		default:
+			s.mu.Unlock()
+			s.respondError(req, newError(ErrBusy, "%d requests in flight", cap(s.slots)))
+			return
+		}
+		s.inflight.Add(1)
+		s.mu.Unlock()
+		c := &call{subject: req.Subject(), data: req.Data(), requester: s.requesterOf(req.Headers())}
+		go func() {
+			defer func() {
+				<-s.slots
+				s.inflight.Done()
+			}()
+			s.answer(req, ep, c)
+		}()
+	})
+}
+
+// answer handles one request and sends the reply or the error.
+func (s *Server) answer(req micro.Request, ep endpoint, c *call) {
+	reply, err := ep.handle(context.Background(), c)
+	if err != nil {
+		apiErr := classify(err)
+		if apiErr.Kind.Status >= 500 {
+			s.log.Warn("request failed", "subject", c.subject, "error", err)
+		}
+		s.respondError(req, apiErr)
+		return
+	}
+	body, err := json.Marshal(reply)
+	if err != nil {
+		s.respondError(req, &Error{Kind: ErrInternal, Message: fmt.Sprintf("cannot encode the reply: %v", err), Err: err})
+		return
+	}
+	if err := req.Respond(body); err != nil {
+		s.log.Debug("cannot respond", "subject", c.subject, "error", err)
+	}
+}
+
+func (s *Server) respondError(req micro.Request, e *Error) {
+	body, err := json.Marshal(e.Reply())
+	if err != nil {
+		body = nil
+	}
+	// Header values are one line.
+	msg := strings.ReplaceAll(e.Error(), "\n", "; ")
+	if err := req.Error(strconv.Itoa(e.Kind.Code), msg, body); err != nil {
+		s.log.Debug("cannot send an error reply", "subject", req.Subject(), "error", err)
+	}
+}
+
+// requestInfoHeader carries the requester's identity when the request
+// crossed an account import (nats-server's Nats-Request-Info).
+const requestInfoHeader = "Nats-Request-Info"
+
+// Anonymous is the requester recorded when the server cannot tell who asked.
+const Anonymous = "anonymous"
+
+// requesterOf names who sent a request: with Config.TrustRequestInfo, the
+// NATS user from the Nats-Request-Info header that nats-server sets on
+// requests crossing an account's service import; otherwise Anonymous.
+// Clients cannot name themselves.
+func (s *Server) requesterOf(h micro.Headers) string {
+	raw := h.Get(requestInfoHeader)
+	if !s.cfg.TrustRequestInfo || raw == "" {
+		return Anonymous
+	}
+	var info struct {
+		User    string `json:"user"`
+		Account string `json:"acc"`
+	}
+	if json.Unmarshal([]byte(raw), &info) != nil || info.User == "" {
+		return Anonymous
+	}
+	return info.User
+}
+
+// stateKind returns the kind of state st of component id.
+func (s *Server) stateKind(id actors.ID, st string) machine.StateKind {
+	return s.stateKinds[id][st]
+}

@@ -1,0 +1,464 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/statemgr/statemgr/adapters/platform"
+	"github.com/statemgr/statemgr/server"
+	"github.com/statemgr/statemgr/server/client"
+	"github.com/statemgr/statemgr/server/servertest"
+)
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// servicePlatform is the default platform plus one supervised service.
+func servicePlatform(t testing.TB) *platform.Platform {
+	src := string(platform.DefaultSource()) + "\nservice \"sync\" {\n  command = \"/bin/true\"\n}\nservice \"fan\" {\n  command = \"/bin/true\"\n}\n"
+	p, err := platform.Parse("test.hcl", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// nextEvent waits for one event on sub.
+func nextEvent(t *testing.T, sub *nats.Subscription) (server.Event, *nats.Msg) {
+	t.Helper()
+	msg, err := sub.NextMsg(5 * time.Second)
+	if err != nil {
+		t.Fatalf("no event on %s: %v", sub.Subject, err)
+	}
+	var ev server.Event
+	if err := json.Unmarshal(msg.Data, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev, msg
+}
+
+func TestPowerOnThroughNATS(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	nc := env.Connect(t)
+	cl := client.New(nc)
+	ctx := ctxT(t)
+
+	hostEvents, err := nc.SubscribeSync(server.EventsSubject("host.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	transitions, err := nc.SubscribeSync(server.SubjectEventsTransitions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	var reply server.ControlReply
+	if err := cl.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0"}, &reply); err != nil {
+		t.Fatal(err)
+	}
+	if !reply.Accepted || reply.State != "TransitioningToRunning" || reply.Request != "On" || reply.Operation == "" || reply.ID != "host.0" {
+		t.Fatalf("power on reply = %+v", reply)
+	}
+	ev, msg := nextEvent(t, hostEvents)
+	if ev.From != "Off" || ev.To != "TransitioningToRunning" || ev.Operation != reply.Operation || ev.Requester != server.Anonymous {
+		t.Fatalf("first host event = %+v", ev)
+	}
+	if got := msg.Header.Get(server.HeaderMsgID); got != "host.0/"+itoa(ev.StreamSeq) {
+		t.Errorf("Nats-Msg-Id = %q, want host.0/%d", got, ev.StreamSeq)
+	}
+	if got := msg.Header.Get(server.HeaderSeq); got != itoa(ev.Seq) {
+		t.Errorf("Statemgr-Seq = %q, want %d", got, ev.Seq)
+	}
+
+	env.Observe(t, "host.0", "power_good_asserted")
+	ev, _ = nextEvent(t, hostEvents)
+	if ev.From != "TransitioningToRunning" || ev.To != "Running" || ev.State != "Running" {
+		t.Fatalf("second host event = %+v", ev)
+	}
+	for _, want := range []string{"TransitioningToRunning", "Running"} {
+		if ev, _ := nextEvent(t, transitions); ev.To != want || ev.ID != "host.0" {
+			t.Fatalf("transition event = %+v, want to %s", ev, want)
+		}
+	}
+
+	host, err := cl.Get(ctx, "host.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host.State != "Running" || host.Kind != "host" || host.Name != "0" || host.Requested == nil || host.Requested.Name != "On" {
+		t.Fatalf("host.get = %+v", host)
+	}
+
+	var op server.OperationReply
+	if err := cl.Request(ctx, server.SubjectOperationGet, server.OperationRequest{Operation: reply.Operation}, &op); err != nil {
+		t.Fatal(err)
+	}
+	if op.ID != "host.0" || op.Request != "On" || op.Outcome.Result != server.ResultSucceeded || op.Outcome.State != "Running" || len(op.Records) != 1 {
+		t.Fatalf("operation.get = %+v", op)
+	}
+
+	var hist server.HistoryReply
+	if err := cl.Request(ctx, server.SubjectHistory, server.HistoryRequest{ID: "host.0"}, &hist); err != nil {
+		t.Fatal(err)
+	}
+	var path []string
+	for _, tr := range hist.Transitions {
+		path = append(path, tr.To)
+	}
+	if strings.Join(path, ",") != "Off,TransitioningToRunning,Running" || hist.Statistics.Transitions != 2 || hist.Statistics.Entered["Running"] != 1 {
+		t.Fatalf("history = %v, statistics %+v", path, hist.Statistics)
+	}
+	var page server.HistoryReply
+	if err := cl.Request(ctx, server.SubjectHistory, server.HistoryRequest{ID: "host.0", Limit: 1, From: 2}, &page); err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Transitions) != 1 || page.Transitions[0].To != "TransitioningToRunning" || page.Next != 3 {
+		t.Fatalf("history page = %+v", page)
+	}
+
+	var status server.SystemStatus
+	if err := cl.Request(ctx, server.SubjectSystemStatus, nil, &status); err != nil {
+		t.Fatal(err)
+	}
+	if status.Service != "statemgr" || status.LogHead < 3 || len(status.Components) != len(env.System.IDs()) {
+		t.Fatalf("status = %+v", status)
+	}
+	var hosts server.ComponentList
+	if err := cl.Request(ctx, server.SubjectHostsList, nil, &hosts); err != nil {
+		t.Fatal(err)
+	}
+	if len(hosts.Components) < 2 || hosts.Components[0].ID != "host.0" || hosts.Components[1].ID != "host.1" {
+		t.Fatalf("hosts.list = %+v", hosts)
+	}
+	for _, h := range hosts.Components {
+		if h.Kind != "host" {
+			t.Fatalf("hosts.list returned %s", h.ID)
+		}
+	}
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+func TestControlWaitsForOutcome(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	cl := client.New(env.Connect(t))
+	ctx := ctxT(t)
+
+	done := make(chan server.ControlReply, 1)
+	errs := make(chan error, 1)
+	go func() {
+		var reply server.ControlReply
+		err := cl.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", Wait: "5s", Operation: "op-wait"}, &reply)
+		errs <- err
+		done <- reply
+	}()
+	waitForState(t, cl, "host.0", "TransitioningToRunning")
+	env.Observe(t, "host.0", "power_good_asserted")
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	reply := <-done
+	if reply.State != "TransitioningToRunning" || reply.Outcome == nil || reply.Outcome.Result != server.ResultSucceeded || reply.Outcome.State != "Running" {
+		t.Fatalf("waited reply = %+v outcome %+v", reply, reply.Outcome)
+	}
+
+	// Graceful shutdown with nobody dropping power good: the wait ends first.
+	var off server.ControlReply
+	if err := cl.Request(ctx, server.SubjectHostPowerOff, server.ControlRequest{ID: "host.0", Wait: "100ms"}, &off); err != nil {
+		t.Fatal(err)
+	}
+	if off.Request != "GracefulShutdown" || off.Outcome == nil || off.Outcome.Result != server.ResultTimedOut || off.Outcome.State != "TransitioningToOff" {
+		t.Fatalf("timed-out reply = %+v outcome %+v", off, off.Outcome)
+	}
+
+	// A stable accepted state is its own outcome.
+	var maint server.ControlReply
+	enable := true
+	if err := cl.Request(ctx, server.SubjectBMCMaintenance, server.MaintenanceRequest{ID: "bmc.0", Enable: &enable, Wait: "1s"}, &maint); err == nil {
+		t.Fatalf("EnterMaintenance from NotReady accepted: %+v", maint)
+	} else if !errors.Is(err, server.ErrRejected) {
+		t.Fatalf("EnterMaintenance from NotReady: %v, want ErrRejected", err)
+	}
+	env.Observe(t, "bmc.0", "services_ready")
+	if err := cl.Request(ctx, server.SubjectBMCMaintenance, server.MaintenanceRequest{ID: "bmc.0", Enable: &enable, Wait: "1s"}, &maint); err != nil {
+		t.Fatal(err)
+	}
+	if maint.State != "Maintenance" || maint.Outcome == nil || maint.Outcome.Result != server.ResultSucceeded {
+		t.Fatalf("maintenance reply = %+v", maint)
+	}
+}
+
+func waitForState(t *testing.T, cl *client.Client, id, state string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := cl.Get(context.Background(), id)
+		if err == nil && c.State == state {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%s never reached %s", id, state)
+}
+
+func TestOperationIsIdempotent(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	cl := client.New(env.Connect(t))
+	ctx := ctxT(t)
+	req := server.ControlRequest{ID: "chassis.0", Operation: "cycle-1"}
+	var first, second server.ControlReply
+	if err := cl.Request(ctx, server.SubjectChassisPowerOn, req, &first); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Request(ctx, server.SubjectChassisPowerOn, req, &second); err != nil {
+		t.Fatal(err)
+	}
+	if first.State != "TransitioningToOn" || second.State != first.State || !second.Duplicate || second.Operation != "cycle-1" {
+		t.Fatalf("first %+v, retry %+v", first, second)
+	}
+	evs, err := env.Log.ReadStream(ctx, "chassis.0", 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 { // created + one transition
+		t.Fatalf("chassis.0 has %d records after a retried operation, want 2", len(evs))
+	}
+}
+
+// errorCase is a request that must fail with a catalogued error.
+type errorCase struct {
+	name    string
+	subject string
+	body    string
+	want    *server.ErrorKind
+}
+
+func TestBadRequestsGetTypedErrors(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	nc := env.Connect(t)
+	cases := []errorCase{
+		{"malformed JSON", server.SubjectHostGet, `{"id":`, server.ErrBadRequest},
+		{"not an object", server.SubjectHostGet, `["host.0"]`, server.ErrBadRequest},
+		{"trailing data", server.SubjectHostGet, `{"id":"host.0"} {}`, server.ErrBadRequest},
+		{"wrong field type", server.SubjectHostGet, `{"id":7}`, server.ErrBadRequest},
+		{"unknown field", server.SubjectHostGet, `{"id":"host.0","colour":"red"}`, server.ErrUnknownField},
+		{"missing id", server.SubjectHostGet, `{}`, server.ErrBadRequest},
+		{"bad id", server.SubjectHostGet, `{"id":"host0"}`, server.ErrBadID},
+		{"bad kind", server.SubjectHostGet, `{"id":"fan.0"}`, server.ErrBadID},
+		{"unknown component", server.SubjectHostGet, `{"id":"host.9"}`, server.ErrUnknownComponent},
+		{"unknown component control", server.SubjectHostPowerOn, `{"id":"host.9"}`, server.ErrUnknownComponent},
+		{"wrong kind", server.SubjectHostGet, `{"id":"chassis.0"}`, server.ErrWrongKind},
+		{"wrong kind control", server.SubjectHostPowerOn, `{"id":"chassis.0"}`, server.ErrWrongKind},
+		{"oversize", server.SubjectHostGet, `{"id":"` + strings.Repeat("x", server.MaxRequestSize) + `"}`, server.ErrPayloadTooLarge},
+		{"rejected", server.SubjectHostPowerOff, `{"id":"host.0"}`, server.ErrRejected},
+		{"unknown reset type", server.SubjectHostReset, `{"id":"host.0","type":"Reboot"}`, server.ErrUnknownRequest},
+		{"reset without type", server.SubjectHostReset, `{"id":"host.0"}`, server.ErrBadRequest},
+		{"bad wait", server.SubjectHostPowerOn, `{"id":"host.0","wait":"forever"}`, server.ErrBadRequest},
+		{"bad operation", server.SubjectHostPowerOn, `{"id":"host.0","operation":"a b"}`, server.ErrBadRequest},
+		{"maintenance without enable", server.SubjectBMCMaintenance, `{"id":"bmc.0"}`, server.ErrBadRequest},
+		{"unknown operation", server.SubjectOperationGet, `{"operation":"nope"}`, server.ErrUnknownOperation},
+		{"history unknown component", server.SubjectHistory, `{"id":"service.nope"}`, server.ErrUnknownComponent},
+		{"replay bad limit", server.SubjectEventsReplay, `{"limit":100000}`, server.ErrBadRequest},
+		{"replay bad kind", server.SubjectEventsReplay, `{"filter":{"kind":"fan"}}`, server.ErrBadRequest},
+		{"list wrong kind", server.SubjectHostsList, `{"kind":"bmc"}`, server.ErrWrongKind},
+		{"enable unknown service", server.SubjectServiceEnable, `{"id":"service.nope"}`, server.ErrUnknownComponent},
+		{"validate empty", server.SubjectValidate, `{}`, server.ErrBadRequest},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			msg, err := nc.Request(tc.subject, []byte(tc.body), 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := msg.Header.Get(micro.ErrorCodeHeader); got != itoa(uint64(tc.want.Code)) {
+				t.Fatalf("Nats-Service-Error-Code = %q (%s), want %d", got, msg.Header.Get(micro.ErrorHeader), tc.want.Code)
+			}
+			if msg.Header.Get(micro.ErrorHeader) == "" {
+				t.Error("no Nats-Service-Error message")
+			}
+			var body server.ErrorReply
+			if err := json.Unmarshal(msg.Data, &body); err != nil {
+				t.Fatalf("error body %q: %v", msg.Data, err)
+			}
+			if body.Error.Code != tc.want.Code || body.Error.Name != tc.want.Name() || body.Error.Message == "" || body.Error.Hint == "" || body.Error.Status != tc.want.Status {
+				t.Fatalf("error body = %+v", body.Error)
+			}
+			apiErr := client.DecodeError(msg)
+			if !errors.Is(apiErr, tc.want) {
+				t.Fatalf("DecodeError = %v, want kind %s", apiErr, tc.want.Constant)
+			}
+			if tc.want == server.ErrRejected && (body.Error.State != "Off" || len(body.Error.Allowed) == 0) {
+				t.Fatalf("rejection without state and allowed requests: %+v", body.Error)
+			}
+		})
+	}
+	// None of them changed anything.
+	if head, _ := env.Log.StreamHead(context.Background(), "host.0"); head != 1 {
+		t.Fatalf("host.0 stream head = %d after refused requests, want 1", head)
+	}
+}
+
+func TestEveryResetTypeReachesTheMachine(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	cl := client.New(env.Connect(t))
+	ctx := ctxT(t)
+	for _, typ := range server.RedfishResetTypes {
+		var reply server.ControlReply
+		err := cl.Request(ctx, server.SubjectHostReset, server.ControlRequest{ID: "host.1", Type: typ}, &reply)
+		// From Off only the power-on types are allowed; the others must be
+		// rejected by the machine (not by the server as unknown).
+		switch typ {
+		case "On", "ForceOn", "PushPowerButton":
+			if err != nil || reply.State != "TransitioningToRunning" || reply.Request != typ {
+				t.Fatalf("%s from Off: %+v, %v", typ, reply, err)
+			}
+			if err := cl.Request(ctx, server.SubjectHostReset, server.ControlRequest{ID: "host.1", Type: "ForceOff"}, &reply); err != nil {
+				t.Fatal(err)
+			}
+			env.Observe(t, "host.1", "power_good_deasserted")
+		default:
+			if !errors.Is(err, server.ErrRejected) {
+				t.Fatalf("%s from Off: %v, want ErrRejected", typ, err)
+			}
+		}
+	}
+}
+
+func TestServicesAndSelfState(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Platform: servicePlatform(t)})
+	nc := env.Connect(t)
+	cl := client.New(nc)
+	ctx := ctxT(t)
+	var list server.ComponentList
+	if err := cl.Request(ctx, server.SubjectServicesList, nil, &list); err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]server.Component{}
+	for _, c := range list.Components {
+		if c.Kind != "service" {
+			t.Fatalf("services.list returned %s", c.ID)
+		}
+		byID[c.ID] = c
+	}
+	if byID["service.fan"].Code != "STOPPED" || byID["service.sync"].State != "Stopped" {
+		t.Fatalf("services.list = %+v", list)
+	}
+	var reply server.ControlReply
+	if err := cl.Request(ctx, server.SubjectServiceStart, server.IDRequest{ID: "service.sync"}, &reply); err != nil {
+		t.Fatal(err)
+	}
+	if reply.State != "Starting" {
+		t.Fatalf("start reply = %+v", reply)
+	}
+	var comp server.Component
+	if err := cl.Request(ctx, server.ServiceSelfStateSubject("sync"), server.SelfStateRequest{State: "initialized"}, &comp); err != nil {
+		t.Fatal(err)
+	}
+	if comp.State != "Running" || comp.Code != "ENABLED" {
+		t.Fatalf("after selfstate initialized: %+v", comp)
+	}
+	if err := cl.Request(ctx, server.ServiceSelfStateSubject("sync"), server.SelfStateRequest{State: "power_good_asserted"}, nil); !errors.Is(err, server.ErrInvalidInput) {
+		t.Fatalf("selfstate with a host observation: %v, want ErrInvalidInput", err)
+	}
+
+	// Enable is forwarded to the service; nobody answers for fan.
+	if err := cl.Request(ctx, server.SubjectServiceEnable, server.IDRequest{ID: "service.fan"}, nil); !errors.Is(err, server.ErrUnsupported) {
+		t.Fatalf("enable with no service answering: %v, want ErrUnsupported", err)
+	}
+	sub, err := nc.Subscribe(server.ServiceControlSubject("sync"), func(m *nats.Msg) { _ = m.Respond([]byte(`{"ok":true}`)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := cl.Request(ctx, server.SubjectServiceDisable, server.IDRequest{ID: "service.sync"}, &reply); err != nil {
+		t.Fatal(err)
+	}
+	if reply.Request != "disable" || !reply.Accepted {
+		t.Fatalf("disable reply = %+v", reply)
+	}
+}
+
+func TestValidateSubject(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	cl := client.New(env.Connect(t))
+	ctx := ctxT(t)
+	var ok server.ValidateReply
+	if err := cl.Request(ctx, server.SubjectValidate, server.ValidateRequest{Name: "default.hcl", Source: string(platform.DefaultSource())}, &ok); err != nil {
+		t.Fatal(err)
+	}
+	if !ok.OK || len(ok.Components) == 0 {
+		t.Fatalf("default platform: %+v", ok)
+	}
+	var bad server.ValidateReply
+	if err := cl.Request(ctx, server.SubjectValidate, server.ValidateRequest{Name: "bad.hcl", Source: "host \"0\" {\n  chassis = \"9\"\n}\n"}, &bad); err != nil {
+		t.Fatal(err)
+	}
+	if bad.OK || len(bad.Errors) == 0 || !strings.HasPrefix(bad.Errors[0], "bad.hcl:") {
+		t.Fatalf("bad platform: %+v", bad)
+	}
+}
+
+func TestRequesterFromTrustedRequestInfo(t *testing.T) {
+	for _, trust := range []bool{false, true} {
+		env := servertest.Start(t, servertest.Options{Server: server.Config{TrustRequestInfo: trust}})
+		nc := env.Connect(t)
+		msg := nats.NewMsg(server.SubjectChassisPowerOn)
+		msg.Header.Set("Nats-Request-Info", `{"acc":"CLIENTS","user":"alice"}`)
+		msg.Data = []byte(`{"id":"chassis.0"}`)
+		reply, err := nc.RequestMsg(msg, 5*time.Second)
+		if err != nil || client.DecodeError(reply) != nil {
+			t.Fatal(err, client.DecodeError(reply))
+		}
+		evs, err := env.Log.ReadStream(context.Background(), "chassis.0", 2, 1)
+		if err != nil || len(evs) != 1 {
+			t.Fatal(err)
+		}
+		want := server.Anonymous
+		if trust {
+			want = "alice"
+		}
+		if evs[0].Requester != want {
+			t.Errorf("TrustRequestInfo=%v: requester %q, want %q", trust, evs[0].Requester, want)
+		}
+	}
+}
+
+func TestStopEndsWaitsAndRefusesNewRequests(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	cl := client.New(env.Connect(t))
+	ctx := ctxT(t)
+	done := make(chan server.ControlReply, 1)
+	go func() {
+		var reply server.ControlReply
+		if err := cl.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", Wait: "1m"}, &reply); err != nil {
+			t.Error(err)
+		}
+		done <- reply
+	}()
+	waitForState(t, cl, "host.0", "TransitioningToRunning")
+	start := time.Now()
+	if err := env.Server.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	reply := <-done
+	if reply.Outcome == nil || reply.Outcome.Result != server.ResultTimedOut || time.Since(start) > 5*time.Second {
+		t.Fatalf("wait across Stop: %+v after %v", reply.Outcome, time.Since(start))
+	}
+	if _, err := cl.Get(ctx, "host.0"); !errors.Is(err, client.ErrNoServer) {
+		t.Fatalf("get after Stop: %v, want no server", err)
+	}
+}

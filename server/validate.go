@@ -1,0 +1,61 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/adapters/platform"
+)
+
+// validate answers statemgr.validate: it parses the platform file in the
+// request and checks every component's machine, as statemgr validate does
+// locally. A file with problems is a successful reply with OK false.
+func (s *Server) validate(_ context.Context, c *call) (any, error) {
+	req, derr := decode[ValidateRequest](c.data)
+	if derr != nil {
+		return nil, derr
+	}
+	if strings.TrimSpace(req.Source) == "" {
+		return nil, newError(ErrBadRequest, `missing "source": send the platform file's text`)
+	}
+	name := req.Name
+	if name == "" {
+		name = "platform.hcl"
+	}
+	return validatePlatform(name, []byte(req.Source)), nil
+}
+
+// validatePlatform parses a platform file and validates every component's
+// machine.
+func validatePlatform(name string, src []byte) ValidateReply {
+	reply := ValidateReply{Platform: name}
+	plat, err := platform.Parse(name, src)
+	if err != nil {
+		var perr *platform.Error
+		if errors.As(err, &perr) {
+			for _, d := range perr.Diagnostics {
+				reply.Errors = append(reply.Errors, d.String())
+			}
+		} else {
+			reply.Errors = []string{err.Error()}
+		}
+		return reply
+	}
+	comps, err := plat.Components()
+	if err != nil {
+		reply.Errors = strings.Split(err.Error(), "\n")
+		return reply
+	}
+	reply.OK = true
+	for _, c := range comps {
+		r := ComponentReport{ID: c.ID, States: len(c.Machine.States), Transitions: len(c.Machine.Transitions)}
+		for _, p := range machine.Validate(c.Machine) {
+			r.Problems = append(r.Problems, p.String())
+		}
+		reply.OK = reply.OK && len(r.Problems) == 0
+		reply.Components = append(reply.Components, r)
+	}
+	return reply
+}
