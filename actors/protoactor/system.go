@@ -40,17 +40,21 @@ type Config struct {
 	OnEscalate func(Escalation)
 	// Seed seeds restart jitter, so simulations are reproducible.
 	Seed uint64
+	// OnRequest, if set, hears how long each Request took (durable append
+	// included) and of which input kind, for metrics.
+	OnRequest func(kind machine.InputKind, d time.Duration, err error)
 }
 
 // System runs one actor per component.
 type System struct {
-	sys      *actor.ActorSystem
-	parent   *actor.PID
-	pids     map[actors.ID]*actor.PID
-	ids      []actors.ID
-	kinds    map[actors.ID]*machine.Compiled
-	timeout  time.Duration
-	strategy *strategy
+	sys       *actor.ActorSystem
+	parent    *actor.PID
+	pids      map[actors.ID]*actor.PID
+	ids       []actors.ID
+	kinds     map[actors.ID]*machine.Compiled
+	timeout   time.Duration
+	strategy  *strategy
+	onRequest func(machine.InputKind, time.Duration, error)
 }
 
 // supervisorName is the parent of every component actor; a component's
@@ -74,7 +78,7 @@ func Start(cfg Config, components map[actors.ID]*machine.Compiled) (*System, err
 	}
 	logger := cfg.Logger
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return NewSlogLogger(logger.Named("protoactor")) }))
-	s := &System{sys: sys, pids: map[actors.ID]*actor.PID{}, kinds: components, timeout: 10 * time.Second}
+	s := &System{sys: sys, pids: map[actors.ID]*actor.PID{}, kinds: components, timeout: 10 * time.Second, onRequest: cfg.OnRequest}
 	strat := newStrategy(cfg.Backoff, cfg.Clock, cfg.Seed, func(e Escalation) {
 		logger.Error("component failing past its restart budget", "actor", e.Child, "failures", e.Failures, "reason", fmt.Sprint(e.Reason), "next_restart", e.Delay)
 		if cfg.OnEscalate != nil {
@@ -156,7 +160,11 @@ func (s *System) ask(ctx context.Context, id actors.ID, msg any) (any, error) {
 // Request steps a component with in (a request or an observation) and
 // returns the outcome once it is durable.
 func (s *System) Request(ctx context.Context, id actors.ID, in machine.Input) (*Outcome, error) {
+	start := time.Now()
 	res, err := s.ask(ctx, id, &inputMsg{in: in})
+	if s.onRequest != nil {
+		s.onRequest(in.Kind, time.Since(start), err)
+	}
 	if err != nil {
 		return nil, err
 	}

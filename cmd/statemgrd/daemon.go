@@ -145,6 +145,9 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		Clock:          clock.Real{},
 		Logger:         logger.Named("components"),
 		Effects:        &effectRouter{hw: d.hw, services: workers},
+		OnRequest: func(kind machine.InputKind, took time.Duration, _ error) {
+			d.metrics.requestTime.WithLabelValues(string(kind)).Observe(took.Seconds())
+		},
 	}, compiled)
 	if err != nil {
 		return d, err

@@ -70,6 +70,10 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 			t.Fatalf("round %d: metrics lack host.0's state:\n%.2000s", round, body.String())
 		}
 		waitMetric(t, "http://"+addr+"/metrics", `statemgr_component_state{component="service.demo",state="Running"} 1`)
+		for _, series := range []string{`statemgr_component_request_seconds_count{kind="observation"}`, `statemgr_event_append_seconds_count`,
+			`statemgr_transitions_total{component="service.demo",to="Running"}`, `statemgr_event_log_head`, `statemgr_component_state_since_seconds{component="host.0"}`} {
+			waitMetric(t, "http://"+addr+"/metrics", series)
+		}
 		if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
