@@ -326,7 +326,14 @@ func Service(cfg ServiceConfig) *Machine {
 			tr(restarting, RequestStop, stopping, stop),
 
 			tr(failed, RequestReset, stopped, kill, "clear_failure"),
+
+			// A running service reports its own state; it counts while the
+			// service stays in Running (see Code).
+			tr(running, ObservedSelfState, running, "record_report"),
 		},
+	}
+	for _, st := range m.States {
+		m.Transitions = append(m.Transitions, tr(st.Name, ObservedControlUnsupported, st.Name, "record_unsupported"))
 	}
 	if cfg.StartTimeout > 0 {
 		m.Transitions = append(m.Transitions, tr(starting, TriggerTimeout, failed, "record_failure(what=start)", kill))

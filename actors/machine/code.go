@@ -34,7 +34,10 @@ var failureAdvice = map[string]string{
 }
 
 // Code returns the four-value code of a service status and an extended
-// status line. In ERROR the line says what failed, why, since when, and how
+// status line. It combines the process's state and the service's own
+// report: not running is STOPPED (or DISABLED when someone asked for it),
+// a failed process is ERROR, running with no report is ENABLED, running
+// with a report is the report. In ERROR the line says what failed, why, since when, and how
 // to resolve it, e.g. "initialization failed: exit status 3 (since
 // 2026-11-22T00:40:00Z); to resolve: fix what made ... then request Reset
 // and Start (allowed: Reset)".
@@ -55,6 +58,14 @@ func Code(c *Compiled, st Status) (ServiceCode, string) {
 			return CodeStopped, fmt.Sprintf("stopped after %s%s at %s; request Start to run it", r.Name, by(r.Requester), stamp(st.Since))
 		}
 		return CodeStopped, "not started; request Start to run it"
+	case st.State == StateRunning && st.Report != nil && !st.Report.Time.Before(st.Since):
+		// Running with a report: the service's own word, which only it
+		// can give (a process can run and still be unusable).
+		line := st.Report.Status
+		if line == "" {
+			line = "reported by the service"
+		}
+		return st.Report.Code, fmt.Sprintf("%s (reported %s)", line, stamp(st.Report.Time))
 	default:
 		return CodeEnabled, fmt.Sprintf("%s since %s", st.State, stamp(st.Since))
 	}

@@ -154,7 +154,7 @@ func TestServiceTransitions(t *testing.T) {
 	broken := func(st *Status) { st.Failure = &Failure{What: "runtime", Cause: "segfault"} }
 	because := func(in Input, cause string) Input { in.Cause = cause; return in }
 	cfg := ServiceConfig{StartTimeout: time.Minute, StopTimeout: 30 * time.Second}
-	runSteps(t, Service(cfg), []stepCase{
+	cases := []stepCase{
 		{name: "Start", state: StateStopped, setup: broken, in: req(RequestStart), want: StateStarting, effects: []string{"start_process"}, check: noFailure},
 		{name: "initialized", state: StateStarting, in: obs(ObservedInitialized), want: StateRunning},
 		{name: "initialization fails", state: StateStarting, in: because(obs(ObservedInitializationFailed), "config missing"), want: StateError,
@@ -188,8 +188,26 @@ func TestServiceTransitions(t *testing.T) {
 		{name: "policy restart: start limit reached", state: StateRestarting, in: because(obs(ObservedInitializationFailed), "thrashing"), want: StateError,
 			check: failure("initialization", "thrashing")},
 		{name: "Stop while restarting", state: StateRestarting, in: req(RequestStop), want: StateStopping, effects: []string{"stop_process"}},
+		{name: "self-state report", state: StateRunning, in: because(obs(ObservedSelfState).value("ERROR"), "database unreachable; check db.0"), want: StateRunning,
+			check: func(t *testing.T, st Status, _ []Event) {
+				if st.Report == nil || st.Report.Code != CodeError || st.Report.Status != "database unreachable; check db.0" {
+					t.Errorf("report = %+v", st.Report)
+				}
+			}},
 		{name: "Reset", state: StateError, setup: broken, in: req(RequestReset), want: StateStopped, effects: []string{"stop_process(force=true)"}, check: noFailure},
-	})
+	}
+	unsupported := func(want Unsupported) func(*testing.T, Status, []Event) {
+		return func(t *testing.T, st Status, _ []Event) {
+			if st.Unsupported == nil || *st.Unsupported != want {
+				t.Errorf("unsupported = %+v, want %+v", st.Unsupported, want)
+			}
+		}
+	}
+	for _, state := range []string{StateStopped, StateStarting, StateRunning, StateStopping, StateError, StateRestarting} {
+		cases = append(cases, stepCase{name: "enable unanswered in " + state, state: state, in: obs(ObservedControlUnsupported).value("enable"),
+			want: state, check: unsupported(Unsupported{Enable: true})})
+	}
+	runSteps(t, Service(cfg), cases)
 }
 
 func TestServiceRejections(t *testing.T) {
@@ -221,6 +239,14 @@ func TestServiceCode(t *testing.T) {
 		{"starting", Status{State: StateStarting, Since: at}, CodeEnabled, []string{"Starting since"}},
 		{"running", Status{State: StateRunning, Since: at}, CodeEnabled, []string{"Running since 2026-11-22T01:00:00Z"}},
 		{"restarting", Status{State: StateRestarting, Since: at}, CodeEnabled, []string{"Restarting since"}},
+		{"running, reports ERROR", Status{State: StateRunning, Since: at, Report: &Report{Code: CodeError, Status: "disk full; free /var", Time: at.Add(time.Minute)}},
+			CodeError, []string{"disk full; free /var (reported 2026-11-22T01:01:00Z)"}},
+		{"running, reports DISABLED", Status{State: StateRunning, Since: at, Report: &Report{Code: CodeDisabled, Time: at}},
+			CodeDisabled, []string{"reported by the service"}},
+		{"running again after an old report", Status{State: StateRunning, Since: at, Report: &Report{Code: CodeError, Status: "old", Time: t0}},
+			CodeEnabled, []string{"Running since"}},
+		{"report does not hide a failed process", Status{State: StateError, Since: at, Failure: &Failure{What: "runtime", Cause: "exit code 1", Time: at},
+			Report: &Report{Code: CodeEnabled, Time: at}}, CodeError, []string{"runtime failed"}},
 		{"initialization failed", Status{State: StateError, Since: at, Failure: &Failure{What: "initialization", Cause: "exit status 3", Time: at}},
 			CodeError, []string{"initialization failed: exit status 3 (since 2026-11-22T01:00:00Z)", "to resolve: fix what made initialization fail", "(allowed: Reset)"}},
 		{"stop failed", Status{State: StateError, Since: at, Failure: &Failure{What: "stop", Cause: "EPERM", Time: at}},

@@ -75,6 +75,13 @@ const (
 	ObservedRuntimeError          = "runtime_error"
 	ObservedStopFailed            = "stop_failed"
 	ObservedStopped               = "stopped"
+	// ObservedSelfState is a running service's report about itself:
+	// Input.Value is ENABLED, DISABLED or ERROR and Input.Cause its
+	// extended status (for ERROR: what failed and how to resolve it).
+	ObservedSelfState = "self_state"
+	// ObservedControlUnsupported records that a service did not answer an
+	// enable or disable forwarded to it; Input.Value is the action.
+	ObservedControlUnsupported = "control_unsupported"
 )
 
 // TriggerTimeout is the trigger of the transition Step takes when a state's
@@ -127,6 +134,8 @@ var (
 		PowerStatusUninterruptiblePowerSupply, PowerStatusGood)
 	rebootCauses = setOf(RebootCausePOR, RebootCausePinholeReset, RebootCauseWatchdog,
 		RebootCauseSoftware, RebootCauseUnknown)
+	reportCodes    = setOf(string(CodeEnabled), string(CodeDisabled), string(CodeError))
+	controlActions = setOf("enable", "disable")
 )
 
 func setOf(names ...string) map[string]bool {

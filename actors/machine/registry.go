@@ -188,6 +188,38 @@ var effectRegistry = map[string]effectSpec{
 			return nil
 		},
 	},
+	"record_report": {
+		apply: func(st *Status, _ map[string]string, in Input, now time.Time) error {
+			code, err := recordedValue("self-state", "", in.Value, "", reportCodes)
+			if err != nil {
+				return err
+			}
+			if code == string(CodeError) && in.Cause == "" {
+				return fmt.Errorf("%w: a self-state of ERROR needs an extended status saying what failed and how to resolve it", ErrInvalidInput)
+			}
+			st.Report = &Report{Code: ServiceCode(code), Status: in.Cause, Time: now}
+			return nil
+		},
+	},
+	"record_unsupported": {
+		apply: func(st *Status, _ map[string]string, in Input, _ time.Time) error {
+			action, err := recordedValue("control action", "", in.Value, "", controlActions)
+			if err != nil {
+				return err
+			}
+			u := Unsupported{}
+			if st.Unsupported != nil {
+				u = *st.Unsupported
+			}
+			if action == "enable" {
+				u.Enable = true
+			} else {
+				u.Disable = true
+			}
+			st.Unsupported = &u
+			return nil
+		},
+	},
 	"record_power_status": {
 		params:     map[string]paramSpec{"status": {kind: paramEnum, values: powerStatuses}},
 		valueParam: "status",

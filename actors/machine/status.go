@@ -35,6 +35,26 @@ type Status struct {
 	// through a record_failure effect; services use it for their extended
 	// status. It is cleared by clear_failure.
 	Failure *Failure `json:"failure,omitempty"`
+	// Report is a running service's last report about itself; services
+	// only. Code uses it while the service is still in the state it
+	// reported from.
+	Report *Report `json:"report,omitempty"`
+	// Unsupported records the control actions a service did not answer
+	// when they were forwarded to it; services only.
+	Unsupported *Unsupported `json:"unsupported,omitempty"`
+}
+
+// Unsupported says which control actions a service does not implement.
+type Unsupported struct {
+	Enable  bool `json:"enable,omitempty"`
+	Disable bool `json:"disable,omitempty"`
+}
+
+// Report is a service's own report of its state.
+type Report struct {
+	Code   ServiceCode `json:"code"`             // ENABLED, DISABLED or ERROR
+	Status string      `json:"status,omitempty"` // extended status
+	Time   time.Time   `json:"time"`
 }
 
 // Request is an accepted client request, kept in Status.Requested.
