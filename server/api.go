@@ -134,12 +134,18 @@ type (
 		Name   string `json:"name,omitempty"` // file name for diagnostics
 		Source string `json:"source"`         // the HCL text
 	}
-	// SelfStateRequest is a service's report about itself: one of the
-	// service observations (initialized, initialization_failed,
-	// runtime_error, stop_failed, stopped) and why.
+	// SelfStateRequest is a service's report about itself. State (ENABLED,
+	// DISABLED or ERROR, with Status: for ERROR what failed and how to
+	// resolve it) is the service's own word on its health, published as its
+	// code while it runs. Event moves the service's machine: one of its
+	// observations (initialized, runtime_error, ..., or a trigger the
+	// platform file adds, such as sync_started for a Syncing sub-state),
+	// with Cause. At least one of State and Event.
 	SelfStateRequest struct {
-		State string `json:"state"`
-		Cause string `json:"cause,omitempty"`
+		State  string `json:"state,omitempty"`
+		Status string `json:"status,omitempty"`
+		Event  string `json:"event,omitempty"`
+		Cause  string `json:"cause,omitempty"`
 	}
 )
 
@@ -179,6 +185,10 @@ type (
 		Failure         *machine.Failure `json:"failure,omitempty"`
 		Code            string           `json:"code,omitempty"`        // services only
 		StatusLine      string           `json:"status_line,omitempty"` // services only
+		// Report is the service's own last report; Unsupported the control
+		// actions it did not answer. Services only.
+		Report      *machine.Report      `json:"report,omitempty"`
+		Unsupported *machine.Unsupported `json:"unsupported,omitempty"`
 	}
 	// ComponentList is the reply of the list subjects.
 	ComponentList struct {

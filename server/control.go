@@ -251,8 +251,8 @@ const forwardTimeout = 2 * time.Second
 // forwardToService answers statemgr.service.enable and .disable: the
 // service machine has no enable or disable, so the request goes to the
 // service's own control subject. A service that does not answer does not
-// support it: the reply is ErrUnsupported (nothing is recorded in the log,
-// since the component has no record type for it).
+// support it: the reply is ErrUnsupported, and the component records it
+// (Status.Unsupported).
 func (s *Server) forwardToService(action string) func(context.Context, *call) (any, error) {
 	return func(ctx context.Context, c *call) (any, error) {
 		req, derr := decode[ControlRequest](c.data)
@@ -286,8 +286,14 @@ func (s *Server) forwardToService(action string) func(context.Context, *call) (a
 		msg, err := s.cfg.Conn.RequestWithContext(fctx, subject, body)
 		if err != nil {
 			if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
-				return nil, &Error{Kind: ErrUnsupported, Err: err,
-					Message: fmt.Sprintf("%s: %s did not answer on %s: %s is unsupported", id, id.Name(), subject, action)}
+				msg := fmt.Sprintf("%s: %s did not answer on %s: %s is unsupported", id, id.Name(), subject, action)
+				// Record it, so the component's status and history say the
+				// service does not implement the action.
+				in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedControlUnsupported, Value: action, Cause: msg}
+				if _, rerr := s.cfg.System.Request(ctx, id, in); rerr != nil {
+					s.log.Warn("cannot record an unsupported control action", "component", id, "action", action, "error", rerr)
+				}
+				return nil, &Error{Kind: ErrUnsupported, Err: err, Message: msg}
 			}
 			return nil, err
 		}
@@ -302,15 +308,6 @@ func (s *Server) forwardToService(action string) func(context.Context, *call) (a
 	}
 }
 
-// selfStateObservations are the reports a service may make about itself.
-var selfStateObservations = []string{
-	machine.ObservedInitialized, machine.ObservedInitializationFailed, machine.ObservedRuntimeError,
-	machine.ObservedStopFailed, machine.ObservedStopped,
-}
-
-// selfState answers statemgr.service.<name>.selfstate: a supervised
-// service's report about itself, fed to its component as an observation.
-// The service role's permissions let each service publish only its own.
 func (s *Server) selfState(ctx context.Context, c *call) (any, error) {
 	req, derr := decode[SelfStateRequest](c.data)
 	if derr != nil {
@@ -324,21 +321,38 @@ func (s *Server) selfState(ctx context.Context, c *call) (any, error) {
 	if derr != nil {
 		return nil, derr
 	}
-	if !slices.Contains(selfStateObservations, req.State) {
-		return nil, newError(ErrInvalidInput, `"state" %q is not one of %s`, req.State, strings.Join(selfStateObservations, ", "))
+	if req.State == "" && req.Event == "" {
+		return nil, newError(ErrBadRequest, `a self-state report needs "state" (ENABLED, DISABLED or ERROR) or "event" (an observation of the service's machine)`)
 	}
-	if _, ok := s.cfg.System.Machine(id); !ok {
+	if req.Event != "" && (req.Event == machine.ObservedSelfState || req.Event == machine.ObservedControlUnsupported) {
+		return nil, newError(ErrInvalidInput, `"event" %q is reserved: report a state with "state"`, req.Event)
+	}
+	m, ok := s.cfg.System.Machine(id)
+	if !ok {
 		return nil, newError(ErrUnknownComponent, "no component %s", id)
+	}
+	if req.Event != "" && !m.Knows(req.Event) {
+		return nil, newError(ErrInvalidInput, `"event" %q is not an observation of %s's machine`, req.Event, id)
 	}
 	askCtx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	cause := req.Cause
-	if cause == "" {
-		cause = "reported by the service"
+	var out *protoactor.Outcome
+	if req.Event != "" {
+		cause := req.Cause
+		if cause == "" {
+			cause = "reported by the service"
+		}
+		var err error
+		if out, err = s.cfg.System.Request(askCtx, id, machine.Input{Kind: machine.KindObservation, Trigger: req.Event, Cause: cause}); err != nil {
+			return nil, err
+		}
 	}
-	out, err := s.cfg.System.Request(askCtx, id, machine.Input{Kind: machine.KindObservation, Trigger: req.State, Cause: cause})
-	if err != nil {
-		return nil, err
+	if req.State != "" {
+		var err error
+		if out, err = s.cfg.System.Request(askCtx, id, machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedSelfState,
+			Value: req.State, Cause: req.Status}); err != nil {
+			return nil, err
+		}
 	}
 	s.views.update(out.View)
 	return s.view(&out.View), nil

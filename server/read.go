@@ -121,6 +121,7 @@ func (s *Server) view(v *protoactor.View) Component {
 		if m, ok := s.cfg.System.Machine(v.ID); ok {
 			code, line := machine.Code(m, st)
 			c.Code, c.StatusLine = string(code), line
+			c.Report, c.Unsupported = st.Report, st.Unsupported
 		}
 	}
 	return c

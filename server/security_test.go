@@ -149,7 +149,7 @@ func TestServiceRoleOnlyReportsItsOwnSelfState(t *testing.T) {
 	}
 	// Its own self-state goes through.
 	var comp server.Component
-	if err := svc.Request(ctx, server.ServiceSelfStateSubject("sync"), server.SelfStateRequest{State: "initialized"}, &comp); err != nil || comp.State != "Running" {
+	if err := svc.Request(ctx, server.ServiceSelfStateSubject("sync"), server.SelfStateRequest{Event: "initialized"}, &comp); err != nil || comp.State != "Running" {
 		t.Fatalf("own selfstate: %+v, %v", comp, err)
 	}
 	// Another service's self-state, a read and a control do not.

@@ -25,8 +25,34 @@ func ctxT(t *testing.T) context.Context {
 }
 
 // servicePlatform is the default platform plus one supervised service.
+// syncSubStates gives service.sync platform-defined sub-states that the
+// service sets by its own reports.
+const syncSubStates = `
+machine "service.sync" {
+  state "Syncing" {
+    kind = "stable"
+  }
+  transition {
+    from    = "Running"
+    trigger = "sync_started"
+    to      = "Syncing"
+  }
+  transition {
+    from    = "Syncing"
+    trigger = "sync_done"
+    to      = "Running"
+  }
+  transition {
+    from    = "Syncing"
+    trigger = "Stop"
+    to      = "Stopping"
+    effects = ["stop_process"]
+  }
+}
+`
+
 func servicePlatform(t testing.TB) *platform.Platform {
-	src := string(platform.DefaultSource()) + "\nservice \"sync\" {\n  command = \"/bin/true\"\n}\nservice \"fan\" {\n  command = \"/bin/true\"\n}\n"
+	src := string(platform.DefaultSource()) + "\nservice \"sync\" {\n  command = \"/bin/true\"\n}\nservice \"fan\" {\n  command = \"/bin/true\"\n}\n" + syncSubStates
 	p, err := platform.Parse("test.hcl", []byte(src))
 	if err != nil {
 		t.Fatal(err)
@@ -365,19 +391,53 @@ func TestServicesAndSelfState(t *testing.T) {
 		t.Fatalf("start reply = %+v", reply)
 	}
 	var comp server.Component
-	if err := cl.Request(ctx, server.ServiceSelfStateSubject("sync"), server.SelfStateRequest{State: "initialized"}, &comp); err != nil {
-		t.Fatal(err)
+	report := func(req server.SelfStateRequest) server.Component {
+		t.Helper()
+		var c server.Component
+		if err := cl.Request(ctx, server.ServiceSelfStateSubject("sync"), req, &c); err != nil {
+			t.Fatalf("selfstate %+v: %v", req, err)
+		}
+		return c
 	}
-	if comp.State != "Running" || comp.Code != "ENABLED" {
-		t.Fatalf("after selfstate initialized: %+v", comp)
+	if comp = report(server.SelfStateRequest{Event: "initialized"}); comp.State != "Running" || comp.Code != "ENABLED" {
+		t.Fatalf("after event initialized: %+v", comp)
 	}
-	if err := cl.Request(ctx, server.ServiceSelfStateSubject("sync"), server.SelfStateRequest{State: "power_good_asserted"}, nil); !errors.Is(err, server.ErrInvalidInput) {
-		t.Fatalf("selfstate with a host observation: %v, want ErrInvalidInput", err)
+	// Running with a report publishes the report.
+	comp = report(server.SelfStateRequest{State: "ERROR", Status: "upstream unreachable; check the uplink"})
+	if comp.State != "Running" || comp.Code != "ERROR" || !strings.Contains(comp.StatusLine, "upstream unreachable; check the uplink") {
+		t.Fatalf("after an ERROR report: %+v", comp)
+	}
+	if comp = report(server.SelfStateRequest{State: "ENABLED"}); comp.Code != "ENABLED" {
+		t.Fatalf("after an ENABLED report: %+v", comp)
+	}
+	// A platform sub-state, set by the service's own report.
+	if comp = report(server.SelfStateRequest{Event: "sync_started", Cause: "peer 10.0.0.7 ahead"}); comp.State != "Syncing" {
+		t.Fatalf("after sync_started: %+v", comp)
+	}
+	if comp = report(server.SelfStateRequest{Event: "sync_done"}); comp.State != "Running" {
+		t.Fatalf("after sync_done: %+v", comp)
+	}
+	for _, bad := range []struct {
+		req  server.SelfStateRequest
+		want error
+	}{
+		{server.SelfStateRequest{Event: "power_good_asserted"}, server.ErrInvalidInput},
+		{server.SelfStateRequest{State: "ERROR"}, server.ErrInvalidInput}, // ERROR needs what failed and how to resolve it
+		{server.SelfStateRequest{State: "GREEN"}, server.ErrInvalidInput},
+		{server.SelfStateRequest{Event: "self_state"}, server.ErrInvalidInput},
+		{server.SelfStateRequest{}, server.ErrBadRequest},
+	} {
+		if err := cl.Request(ctx, server.ServiceSelfStateSubject("sync"), bad.req, nil); !errors.Is(err, bad.want) {
+			t.Fatalf("selfstate %+v: %v, want %v", bad.req, err, bad.want)
+		}
 	}
 
 	// Enable is forwarded to the service; nobody answers for fan.
 	if err := cl.Request(ctx, server.SubjectServiceEnable, server.IDRequest{ID: "service.fan"}, nil); !errors.Is(err, server.ErrUnsupported) {
 		t.Fatalf("enable with no service answering: %v, want ErrUnsupported", err)
+	}
+	if fan, err := cl.Get(ctx, "service.fan"); err != nil || fan.Unsupported == nil || !fan.Unsupported.Enable {
+		t.Fatalf("fan after an unanswered enable: %+v, %v; want enable recorded as unsupported", fan, err)
 	}
 	sub, err := nc.Subscribe(server.ServiceControlSubject("sync"), func(m *nats.Msg) { _ = m.Respond([]byte(`{"ok":true}`)) })
 	if err != nil {

@@ -74,6 +74,17 @@ func Compile(m *Machine) (*Compiled, error) {
 // Kind returns the machine kind, e.g. "host".
 func (c *Compiled) Kind() string { return c.kind }
 
+// Knows reports whether any transition of the machine has trigger, so a
+// caller can refuse an input the machine could never take.
+func (c *Compiled) Knows(trigger string) bool {
+	for _, cs := range c.states {
+		if len(cs.byTrigger[trigger]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // NewStatus returns the status of a machine that has just entered its
 // initial state at now, with each kind's per-machine fields at their
 // "nothing known yet" values.
