@@ -15,6 +15,24 @@ func newPowerCommand(g *globals, cred *credentials) *cobra.Command {
 	}
 	var force bool
 	var cf controlFlags
+	// request runs a power request: a host takes normal or, with --force,
+	// forced; a chassis takes its own subject's one request.
+	request := func(hostSubject, chassisSubject, normal, forced string) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			id, err := componentArg(args[0], actors.KindHost, actors.KindChassis)
+			if err != nil {
+				return err
+			}
+			if id.Kind() == actors.KindChassis {
+				return runControl(cmd, g, cred, chassisSubject, cf.request(id, ""))
+			}
+			typ := normal
+			if force {
+				typ = forced
+			}
+			return runControl(cmd, g, cred, hostSubject, cf.request(id, typ))
+		}
+	}
 	on := &cobra.Command{
 		Use:   "on ID",
 		Short: "Power a host (On, or ForceOn with --force) or a chassis on",
@@ -22,20 +40,7 @@ func newPowerCommand(g *globals, cred *credentials) *cobra.Command {
   statemgr power on host.0 --wait 30s
   statemgr power on chassis.0`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := componentArg(args[0], actors.KindHost, actors.KindChassis)
-			if err != nil {
-				return err
-			}
-			if id.Kind() == actors.KindChassis {
-				return runControl(cmd, g, cred, server.SubjectChassisPowerOn, cf.request(id, ""))
-			}
-			typ := machine.RequestOn
-			if force {
-				typ = machine.RequestForceOn
-			}
-			return runControl(cmd, g, cred, server.SubjectHostPowerOn, cf.request(id, typ))
-		},
+		RunE: request(server.SubjectHostPowerOn, server.SubjectChassisPowerOn, machine.RequestOn, machine.RequestForceOn),
 	}
 	off := &cobra.Command{
 		Use:   "off ID",
@@ -43,20 +48,7 @@ func newPowerCommand(g *globals, cred *credentials) *cobra.Command {
 		Example: `  statemgr power off host.0
   statemgr power off host.0 --force --wait 10s`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := componentArg(args[0], actors.KindHost, actors.KindChassis)
-			if err != nil {
-				return err
-			}
-			if id.Kind() == actors.KindChassis {
-				return runControl(cmd, g, cred, server.SubjectChassisPowerOff, cf.request(id, ""))
-			}
-			typ := machine.RequestGracefulShutdown
-			if force {
-				typ = machine.RequestForceOff
-			}
-			return runControl(cmd, g, cred, server.SubjectHostPowerOff, cf.request(id, typ))
-		},
+		RunE: request(server.SubjectHostPowerOff, server.SubjectChassisPowerOff, machine.RequestGracefulShutdown, machine.RequestForceOff),
 	}
 	cycle := &cobra.Command{
 		Use:     "cycle ID",
