@@ -155,13 +155,19 @@ func decodeSnapshot(s snapshots.Snapshot) (memory, error) {
 	return m, nil
 }
 
-// applyRecord folds one logged record into memory; replay and live handling
-// share it, so the two cannot disagree.
+// applyRecord folds one logged record into memory during replay.
 func applyRecord(m memory, e events.Event) (memory, error) {
 	r, err := actors.DecodeRecord(e)
 	if err != nil {
 		return m, err
 	}
+	return applyDecoded(m, r, e)
+}
+
+// applyDecoded folds a record into memory; replay and live handling share
+// it, so the two cannot disagree. Live handling passes the record it just
+// appended rather than decoding it back.
+func applyDecoded(m memory, r actors.Record, e events.Event) (memory, error) {
 	if err := actors.Follows(m.Status, r); err != nil {
 		return m, fmt.Errorf("%s event %d: %w", e.Stream, e.StreamSeq, err)
 	}
@@ -327,8 +333,8 @@ func (c *component) append(ctx context.Context, records []actors.Record, op stri
 		// Our memory missed an operation the log has: recover from the log.
 		panic(fmt.Errorf("%s: operation %s is in the log but not in memory", c.id, op))
 	}
-	for _, e := range stored {
-		if c.mem, err = applyRecord(c.mem, e); err != nil {
+	for i, e := range stored {
+		if c.mem, err = applyDecoded(c.mem, records[i], e); err != nil {
 			panic(fmt.Errorf("%s: a record just written does not apply: %w", c.id, err))
 		}
 		c.version = e.StreamSeq

@@ -1,0 +1,529 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/actors/saga"
+	"github.com/statemgr/statemgr/events"
+)
+
+// Coordinator runs multi-component operations as sagas. Its mutable state
+// is owned by one goroutine (the loop) and changed only by closures sent
+// to its mailbox; sagas run on goroutines of their own and report back
+// through the same mailbox.
+type Coordinator struct {
+	cfg    Config
+	log    hclog.Logger
+	engine *saga.Engine
+	track  tracker
+
+	inbox   chan func(*state)
+	stop    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+	started bool
+
+	st state // owned by the loop
+}
+
+// op is one operation as the loop knows it.
+type op struct {
+	id      string
+	req     Request
+	locks   map[actors.ID]bool // component -> exclusive
+	powerOn bool
+	queued  bool
+	res     *Result
+	done    chan struct{}
+	cancel  context.CancelCauseFunc
+	// resume is set for a saga recovered from the log: run it from there.
+	resume bool
+	// emergency is set for an emergency operation.
+	emergency *emergencyOp
+}
+
+type emergencyOp struct {
+	kind    EmergencyKind
+	action  EmergencyAction
+	hosts   []actors.ID
+	chassis []ChassisTopology
+}
+
+type schedule struct {
+	ID  string
+	At  time.Time
+	Req Request
+}
+
+// state is the loop's.
+type state struct {
+	seq       int
+	ops       map[string]*op
+	keys      map[string]string   // idempotency key -> op id
+	holders   map[actors.ID][]*op // component -> ops holding it
+	queue     []*op
+	parked    map[actors.ID]string // component -> op parked in failure
+	attempts  map[actors.ID]int    // boot attempts used
+	acLost    map[actors.ID]Record // chassis -> power loss record, until restored
+	schedules map[string]schedule
+	emergency *op
+}
+
+// New checks cfg and returns a coordinator; Start recovers and runs it.
+func New(cfg Config) (*Coordinator, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	c := &Coordinator{
+		cfg:     cfg,
+		log:     cfg.Logger.Named("coordinator"),
+		inbox:   make(chan func(*state)),
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+		st: state{ops: map[string]*op{}, keys: map[string]string{}, holders: map[actors.ID][]*op{},
+			parked: map[actors.ID]string{}, attempts: map[actors.ID]int{}, acLost: map[actors.ID]Record{}, schedules: map[string]schedule{}},
+	}
+	c.track.waiters = map[*int]time.Time{}
+	c.engine = &saga.Engine{Log: cfg.Log, Clock: cfg.Clock, Exec: &executor{c: c}, Sleep: c.sleep,
+		OnAlert: func(r saga.Result) { c.log.Error("operation parked in failure", "op", r.ID, "alert", r.Alert) }}
+	return c, nil
+}
+
+func (c *Coordinator) loop() {
+	defer close(c.stopped)
+	for {
+		select {
+		case f := <-c.inbox:
+			f(&c.st)
+		case <-c.stop:
+			return
+		}
+	}
+}
+
+// call runs f on the loop and waits for it.
+func (c *Coordinator) call(f func(*state)) error {
+	done := make(chan struct{})
+	select {
+	case c.inbox <- func(s *state) { f(s); close(done) }:
+	case <-c.stopped:
+		return ErrStopped
+	}
+	<-done
+	return nil
+}
+
+// Stop cancels the sagas in flight (they stay unfinished in the log and
+// are recovered by the next Start) and stops the loop.
+func (c *Coordinator) Stop() {
+	c.once.Do(func() {
+		var running []*op
+		_ = c.call(func(s *state) {
+			for _, o := range s.ops {
+				if o.res == nil && o.cancel != nil {
+					o.cancel(ErrStopped)
+					running = append(running, o)
+				}
+			}
+		})
+		for _, o := range running {
+			<-o.done
+		}
+		close(c.stop)
+		<-c.stopped
+	})
+}
+
+// append writes one coordinator record.
+func (c *Coordinator) append(typ, key string, r Record) (events.Event, bool, error) {
+	ev, err := encodeRecord(typ, key, r, c.cfg.Clock.Now())
+	if err != nil {
+		return events.Event{}, false, err
+	}
+	stored, dup, err := c.cfg.Log.Append(context.Background(), Stream, events.AnyVersion(), []events.Event{ev})
+	if err != nil {
+		return events.Event{}, false, fmt.Errorf("cannot record %s: %w", typ, err)
+	}
+	return stored[0], dup, nil
+}
+
+// Submit asks for an operation and returns its id at once; Wait returns
+// its outcome. A refused request still gets an id (and the outcome
+// rejected) together with the typed error saying why. A request with an
+// idempotency key already used returns the first request's id.
+func (c *Coordinator) Submit(ctx context.Context, req Request) (string, error) {
+	if !c.started {
+		return "", ErrNotStarted
+	}
+	if err := req.validate(c.cfg.Topology); err != nil {
+		return "", err
+	}
+	snap, serr := c.snapshot(ctx)
+	var id string
+	var err error
+	if cerr := c.call(func(s *state) { id, err = c.admit(s, req, snap, serr) }); cerr != nil {
+		return "", cerr
+	}
+	return id, err
+}
+
+// Do submits req and waits for its outcome.
+func (c *Coordinator) Do(ctx context.Context, req Request) (Result, error) {
+	id, err := c.Submit(ctx, req)
+	if err != nil {
+		if id != "" {
+			r, _ := c.Wait(ctx, id)
+			return r, err
+		}
+		return Result{}, err
+	}
+	return c.Wait(ctx, id)
+}
+
+// Wait returns operation id's outcome once it has one.
+func (c *Coordinator) Wait(ctx context.Context, id string) (Result, error) {
+	var o *op
+	if err := c.call(func(s *state) { o = s.ops[id] }); err != nil {
+		return Result{}, err
+	}
+	if o == nil {
+		return Result{}, fmt.Errorf("%w %q", ErrUnknownOperation, id)
+	}
+	select {
+	case <-o.done:
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	var r Result
+	err := c.call(func(*state) { r = *o.res })
+	return r, err
+}
+
+// Operation returns an operation's outcome, or false while it runs.
+func (c *Coordinator) Operation(id string) (Result, bool, error) {
+	var r Result
+	var done bool
+	var known bool
+	err := c.call(func(s *state) {
+		o := s.ops[id]
+		if known = o != nil; known && o.res != nil {
+			r, done = *o.res, true
+		}
+	})
+	if err == nil && !known {
+		err = fmt.Errorf("%w %q", ErrUnknownOperation, id)
+	}
+	return r, done, err
+}
+
+// admit decides on a request on the loop: idempotency, interlocks and
+// overrides, conflicts, concurrency; then records and starts it.
+func (c *Coordinator) admit(s *state, req Request, snap *snapshot, snapErr error) (string, error) {
+	if k := req.IdempotencyKey; k != "" {
+		if id, ok := s.keys[k]; ok {
+			return id, nil
+		}
+	}
+	s.seq++
+	id := fmt.Sprintf("op-%06d", s.seq)
+	o := &op{id: id, req: req, done: make(chan struct{})}
+	reject := func(err error) (string, error) {
+		if _, _, lerr := c.append(RecOpRejected, keyOf(req), Record{Op: id, Request: &req, Error: err.Error(), Requester: req.Requester}); lerr != nil {
+			err = errors.Join(err, lerr)
+		}
+		c.finish(s, o, Result{Op: id, Kind: req.Kind, Target: req.Target, Outcome: saga.Rejected, Reason: err.Error()})
+		return id, err
+	}
+	s.ops[id] = o
+	if req.IdempotencyKey != "" {
+		s.keys[req.IdempotencyKey] = id
+	}
+	if snapErr != nil {
+		return reject(fmt.Errorf("operation %s: cannot read the components and hardware to check interlocks: %w", id, snapErr))
+	}
+	if e := s.emergency; e != nil {
+		return reject(&BusyError{Op: id, Component: req.Target, InFlight: e.id, Kind: Emergency})
+	}
+	refusals := c.interlocks(s, id, req, snap)
+	var overrides []Interlock
+	for _, r := range refusals {
+		if !slices.Contains(req.Override, r.Interlock) {
+			return reject(r)
+		}
+		switch {
+		case req.Role != RoleOperator:
+			return reject(&OverrideError{Op: id, Interlock: r.Interlock, Requester: req.Requester, Reason: fmt.Sprintf("role %s may not override interlocks; the operator role may", req.Role)})
+		case !overridable[r.Interlock]:
+			return reject(&OverrideError{Op: id, Interlock: r.Interlock, Requester: req.Requester, Reason: "this interlock protects the hardware and cannot be overridden; " + r.Clears})
+		}
+		overrides = append(overrides, r.Interlock)
+	}
+	if err := c.hostsOff(id, req, snap); err != nil {
+		return reject(err)
+	}
+	o.locks = c.footprint(req, snap)
+	o.powerOn = req.powersOn()
+	if b := s.conflict(o); b != nil {
+		if !req.Queue {
+			b.Op = id
+			return reject(b)
+		}
+		o.queued = true
+	}
+	if o.powerOn && s.powerOns() >= c.cfg.Policy.MaxConcurrentPowerOns {
+		o.queued = true
+	}
+	for _, il := range overrides {
+		if _, _, err := c.append(RecOverride, "", Record{Op: id, Interlock: il, Requester: req.Requester, Cause: "operator override"}); err != nil {
+			return reject(err)
+		}
+		c.log.Warn("interlock overridden", "op", id, "interlock", il, "requester", req.Requester)
+		if il == InterlockBlockingError {
+			delete(s.parked, req.Target)
+		}
+	}
+	if _, _, err := c.append(RecOpAccepted, keyOf(req), Record{Op: id, Request: &req, Requester: req.Requester}); err != nil {
+		return reject(err)
+	}
+	if o.queued {
+		s.queue = append(s.queue, o)
+		return id, nil
+	}
+	c.launch(s, o)
+	return id, nil
+}
+
+func keyOf(r Request) string {
+	if r.IdempotencyKey == "" {
+		return ""
+	}
+	return "key/" + r.IdempotencyKey
+}
+
+// powerOns counts host power-ons launched and not finished.
+func (s *state) powerOns() int {
+	n := 0
+	for _, o := range s.ops {
+		if o.res == nil && o.cancel != nil && o.powerOn {
+			n++
+		}
+	}
+	return n
+}
+
+// conflict returns a BusyError naming an operation holding what o needs.
+func (s *state) conflict(o *op) *BusyError {
+	ids := make([]actors.ID, 0, len(o.locks))
+	for id := range o.locks {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		for _, h := range s.holders[id] {
+			if h != o && (o.locks[id] || h.locks[id]) {
+				return &BusyError{Component: id, InFlight: h.id, Kind: h.req.Kind}
+			}
+		}
+	}
+	// Queued operations keep their turn.
+	for _, q := range s.queue {
+		if q == o {
+			break
+		}
+		for id, excl := range o.locks {
+			if qe, ok := q.locks[id]; ok && (excl || qe) {
+				return &BusyError{Component: id, InFlight: q.id, Kind: q.req.Kind}
+			}
+		}
+	}
+	return nil
+}
+
+// launch takes o's locks and runs its saga on a goroutine of its own.
+func (c *Coordinator) launch(s *state, o *op) {
+	o.queued = false
+	for id := range o.locks {
+		s.holders[id] = append(s.holders[id], o)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	o.cancel = cancel
+	c.log.Debug("operation started", "op", o.id, "kind", o.req.Kind, "target", o.req.Target, "locks", describe(o.locks))
+	c.track.begin()
+	go func() {
+		defer c.track.end()
+		res := c.runSaga(ctx, o)
+		_ = c.call(func(s *state) { c.complete(s, o, res) })
+	}()
+}
+
+func (c *Coordinator) runSaga(ctx context.Context, o *op) Result {
+	var sr saga.Result
+	var err error
+	if o.resume {
+		sr, err = c.engine.Resume(ctx, o.id)
+	} else {
+		var snap *snapshot
+		snap, err = c.snapshot(ctx)
+		if err != nil && o.emergency != nil {
+			// An emergency acts on what it could read (openbmc#2657).
+			c.log.Error("emergency: cannot read every component; acting anyway", "op", o.id, "error", err)
+			err = nil
+		}
+		if err == nil {
+			plan := c.plan(o, snap)
+			if err = plan.Validate(); err == nil {
+				sr, err = c.engine.Start(ctx, plan)
+			}
+		}
+	}
+	res := Result{Op: o.id, Kind: o.req.Kind, Target: o.req.Target, Outcome: sr.Outcome, Reason: sr.Reason, Alert: sr.Alert}
+	if err != nil {
+		if errors.Is(context.Cause(ctx), ErrStopped) {
+			return Result{Op: o.id} // unfinished: recovered by the next Start
+		}
+		res.Outcome, res.Reason = saga.Failed, err.Error()
+	}
+	return res
+}
+
+// complete records o's outcome, releases its locks and starts what was
+// waiting for them.
+func (c *Coordinator) complete(s *state, o *op, res Result) {
+	for id := range o.locks {
+		s.holders[id] = slices.DeleteFunc(s.holders[id], func(h *op) bool { return h == o })
+	}
+	if res.Outcome == "" {
+		// Stopped: no outcome yet; the saga is resumed by the next Start.
+		close(o.done)
+		o.res = &Result{Op: o.id, Kind: o.req.Kind, Target: o.req.Target, Reason: "coordinator stopped; resumed on restart"}
+		return
+	}
+	if _, _, err := c.append(RecOpFinished, "finished/"+o.id, Record{Op: o.id, Result: &res, Requester: o.req.Requester}); err != nil {
+		c.log.Error("cannot record an operation's outcome", "op", o.id, "error", err)
+	}
+	if res.Alert != "" {
+		s.parked[o.req.Target] = o.id
+	}
+	if res.Outcome == saga.Succeeded && o.req.Kind == HostPowerOn {
+		if s.attempts[o.req.Target] > 0 {
+			if _, _, err := c.append(RecBootReset, "", Record{Component: o.req.Target, Op: o.id, Cause: "host powered on"}); err == nil {
+				delete(s.attempts, o.req.Target)
+			}
+		}
+	}
+	c.finish(s, o, res)
+	if s.emergency == o {
+		s.emergency = nil
+	}
+	c.dequeue(s)
+}
+
+func (c *Coordinator) finish(s *state, o *op, res Result) {
+	o.res = &res
+	close(o.done)
+	c.log.Info("operation finished", "op", o.id, "kind", o.req.Kind, "target", o.req.Target, "outcome", res.Outcome, "reason", res.Reason)
+}
+
+// dequeue starts the queued operations whose components are free, in order.
+func (c *Coordinator) dequeue(s *state) {
+	for _, o := range slices.Clone(s.queue) {
+		if s.conflict(o) != nil || (o.powerOn && s.powerOns() >= c.cfg.Policy.MaxConcurrentPowerOns) {
+			continue
+		}
+		s.queue = slices.DeleteFunc(s.queue, func(q *op) bool { return q == o })
+		c.launch(s, o)
+	}
+}
+
+// footprint is the components an operation holds: exclusively what it
+// changes, shared what it depends on.
+func (c *Coordinator) footprint(req Request, snap *snapshot) map[actors.ID]bool {
+	topo := c.cfg.Topology
+	locks := map[actors.ID]bool{}
+	switch req.Kind {
+	case ChassisPowerOn, ChassisPowerOff, ChassisPowerCycle, Emergency:
+		// An emergency recovered after a restart holds what it may touch.
+		ch, _ := topo.chassisOf(req.Target)
+		locks[ch.ID] = true
+		for _, h := range ch.Hosts {
+			locks[h] = true
+		}
+		locks[topo.BMC] = false
+	case BMCEnterMaintenance, BMCExitMaintenance:
+		locks[topo.BMC] = true
+	default:
+		ch, _ := topo.chassisOf(req.Target)
+		locks[req.Target] = true
+		locks[ch.ID] = req.powersOn() && c.powerChassis(req) && snap.state(ch.ID) != machine.StateOn
+		locks[topo.BMC] = false
+	}
+	return locks
+}
+
+// powerChassis reports whether a host power-on powers its chassis first.
+func (c *Coordinator) powerChassis(req Request) bool {
+	return req.PowerChassis || c.cfg.Policy.HostOn == PowerChassisOn
+}
+
+// hostsOff refuses a chassis power off (or cycle) under the reject policy
+// while hosts are not Off, listing them.
+func (c *Coordinator) hostsOff(id string, req Request, snap *snapshot) error {
+	if (req.Kind != ChassisPowerOff && req.Kind != ChassisPowerCycle) || c.cfg.Policy.ChassisOff != RejectWhileHostsOn {
+		return nil
+	}
+	ch, _ := c.cfg.Topology.chassisOf(req.Target)
+	e := &HostsNotOffError{Op: id, Chassis: ch.ID}
+	for _, h := range ch.Hosts {
+		if st := snap.state(h); st != machine.StateOff {
+			e.Hosts, e.States = append(e.Hosts, h), append(e.States, st)
+		}
+	}
+	if len(e.Hosts) > 0 {
+		return e
+	}
+	return nil
+}
+
+// Acknowledge clears the blocking error a parked operation left on its
+// target; the acknowledgement is logged with who gave it.
+func (c *Coordinator) Acknowledge(ctx context.Context, id, requester string, role Role) error {
+	if role != RoleOperator {
+		return &OverrideError{Op: id, Interlock: InterlockBlockingError, Requester: requester, Reason: "only the operator role may acknowledge a parked operation"}
+	}
+	var err error
+	cerr := c.call(func(s *state) {
+		o := s.ops[id]
+		if o == nil || s.parked[o.req.Target] != id {
+			err = fmt.Errorf("%w %q: no parked operation with that id", ErrUnknownOperation, id)
+			return
+		}
+		if _, _, err = c.append(RecAcknowledged, "ack/"+id, Record{Op: id, Component: o.req.Target, Requester: requester}); err == nil {
+			delete(s.parked, o.req.Target)
+		}
+	})
+	return errors.Join(cerr, err)
+}
+
+// describe renders the locks for logs.
+func describe(locks map[actors.ID]bool) string {
+	var parts []string
+	for id, excl := range locks {
+		mode := "shared"
+		if excl {
+			mode = "exclusive"
+		}
+		parts = append(parts, fmt.Sprintf("%s:%s", id, mode))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
+}

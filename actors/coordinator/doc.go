@@ -1,0 +1,64 @@
+// Package coordinator runs statemgr's multi-component operations as sagas
+// (package saga), so that a crash in the middle of one always ends in a
+// state the log explains, and enforces what no single component actor can:
+// cross-component invariants, interlocks, emergencies, conflicts between
+// requests and the power-restore policy.
+//
+// # Why a goroutine-owned loop, not a protoactor actor
+//
+// The coordinator's state (operations, component locks, the queue, the
+// boot-attempt budget, pending power-restore decisions) is owned by one
+// goroutine and changed only by closures sent to its mailbox, so it has
+// the actor model's single-writer guarantee. It is not a protoactor actor
+// because its sagas block: they wait for hardware on the clock and call
+// the component actors synchronously, and a protoactor actor must never
+// block on a request to another actor (pitfall 10). Each saga runs on its
+// own goroutine and reports to the loop through the mailbox. Nothing of
+// the loop's state needs a snapshot: it is rebuilt from stream
+// "coordinator" and the saga streams at Start.
+//
+// # Operations
+//
+// Every request gets an operation id ("op-NNNNNN") and exactly one outcome
+// (saga.Succeeded, Failed, Compensated, TimedOut, Superseded, Rejected),
+// recorded in stream "coordinator". A refusal is a typed error:
+// *InterlockError (naming the interlock and what clears it),
+// *OverrideError, *BusyError (naming the operation in flight) and
+// *HostsNotOffError (listing the hosts). A request with an idempotency key
+// already seen gets the first request's operation.
+//
+// Operations hold components: exclusively those they change, shared those
+// they depend on (a host power-on holds its host, and its chassis and the
+// BMC shared). A conflicting request is refused busy, or queued if it asks.
+// Host power-ons beyond Policy.MaxConcurrentPowerOns wait in the queue.
+//
+// Saga step commands carry operation id "<op>/<step>" (compensations
+// "<op>/<step>/undo"), which component actors deduplicate. The coordinator
+// performs the hardware side of its steps through Hardware (PSU sequence,
+// power button, reset, NMI) and reports what it read back as observations,
+// so an Effector must skip the effects of operations OwnsOperation claims.
+//
+// # Interlocks
+//
+// Power operations are refused while the BMC is in maintenance
+// (maintenance) or updating (firmware_update); power-ons while the BMC is
+// not Ready (bmc_not_ready), a zone is at or above its warning limit
+// (thermal), input power is degraded or a PSU reports a fault (health),
+// the host's chassis is not On under the reject policy (power_dependency)
+// or a previous operation on the target is parked with an alert
+// (blocking_error). An operator may override the overridable ones by
+// naming them in Request.Override; the override is logged with who asked.
+// power_dependency and firmware_update cannot be overridden.
+//
+// # Emergencies and power loss
+//
+// Emergency supersedes the operations on the affected components, then
+// runs the policy's action hardware first (best-effort host steps, then
+// the chassis PSUs off), so power-off happens even if the bookkeeping
+// fails. Reconcile reads the hardware: an input loss on every PSU records
+// a power loss with its evidence and the states last observed before it;
+// the input's return applies the power-restore policy. Start applies the
+// policy only on hardware evidence of an AC loss (latched PSU input faults,
+// or no power good while the chassis was last observed On), never after a
+// mere restart of the daemon or the BMC.
+package coordinator

@@ -1,0 +1,35 @@
+package coordinator
+
+import (
+	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/machine"
+)
+
+// Facts computes the guard facts of a request or observation for target
+// from the components' statuses: chassis_on (target's chassis is On),
+// bmc_ready, hosts_off (every host of target's chassis is Off),
+// firmware_update_in_progress, power_status_good (target's chassis input
+// power is not degraded) and auto_reboot (passed in: the coordinator knows
+// the policy and the boot-attempt budget). The NATS server and the device
+// layer call it (or Coordinator.Facts) for inputs they send themselves.
+func Facts(topo Topology, st map[actors.ID]machine.Status, target actors.ID, autoReboot bool) machine.Facts {
+	f := machine.Facts{"auto_reboot": autoReboot}
+	bmc := st[topo.BMC].State
+	f["bmc_ready"] = bmc == machine.StateReady
+	f["firmware_update_in_progress"] = bmc == machine.StateUpdateInProgress
+	c, ok := topo.chassisOf(target)
+	if !ok {
+		return f
+	}
+	cs := st[c.ID]
+	f["chassis_on"] = cs.State == machine.StateOn
+	f["power_status_good"] = cs.PowerStatus != machine.PowerStatusBrownOut && cs.PowerStatus != machine.PowerStatusUninterruptiblePowerSupply
+	off := true
+	for _, h := range c.Hosts {
+		if s, ok := st[h]; ok && s.State != machine.StateOff {
+			off = false
+		}
+	}
+	f["hosts_off"] = off
+	return f
+}

@@ -1,0 +1,144 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/machine"
+)
+
+// snapshot is what the coordinator read of the components and the
+// hardware before deciding.
+type snapshot struct {
+	status map[actors.ID]machine.Status
+	temps  map[string]float64
+	psus   map[string]PSUStatus
+}
+
+func (s *snapshot) state(id actors.ID) string { return s.status[id].State }
+
+// snapshot reads every component, zone and PSU of the topology.
+func (c *Coordinator) snapshot(ctx context.Context) (*snapshot, error) {
+	topo := c.cfg.Topology
+	s := &snapshot{status: map[actors.ID]machine.Status{}, temps: map[string]float64{}, psus: map[string]PSUStatus{}}
+	ids := []actors.ID{topo.BMC}
+	for _, ch := range topo.Chassis {
+		ids = append(ids, ch.ID)
+		ids = append(ids, ch.Hosts...)
+	}
+	var errs []error
+	for _, id := range ids {
+		v, err := c.cfg.Components.Get(ctx, id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.status[id] = v.Status
+	}
+	for _, z := range topo.Zones {
+		t, err := c.cfg.Hardware.Temperature(ctx, z.Name)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("zone %s: %w", z.Name, err))
+			continue
+		}
+		s.temps[z.Name] = t
+	}
+	for _, ch := range topo.Chassis {
+		for _, p := range ch.PSUs {
+			st, err := c.cfg.Hardware.PSUStatus(ctx, p)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("psu %s: %w", p, err))
+				continue
+			}
+			s.psus[p] = st
+		}
+	}
+	return s, errors.Join(errs...)
+}
+
+// Facts computes the guard facts for an input to id from the components'
+// current statuses and the auto-reboot budget.
+func (c *Coordinator) Facts(ctx context.Context, id actors.ID) (machine.Facts, error) {
+	snap, err := c.snapshot(ctx)
+	if err != nil && len(snap.status) == 0 {
+		return nil, err
+	}
+	var auto bool
+	if cerr := c.call(func(s *state) { auto = c.autoReboot(s, id) }); cerr != nil {
+		return nil, cerr
+	}
+	return Facts(c.cfg.Topology, snap.status, id, auto), nil
+}
+
+func (c *Coordinator) autoReboot(s *state, id actors.ID) bool {
+	return c.cfg.Policy.AutoReboot && s.attempts[id] < c.cfg.Policy.BootAttempts
+}
+
+// interlocks returns the refusals that hold for req (every one, so that
+// overrides can be checked against each).
+func (c *Coordinator) interlocks(s *state, id string, req Request, snap *snapshot) []*InterlockError {
+	if req.Kind == BMCEnterMaintenance || req.Kind == BMCExitMaintenance {
+		return nil
+	}
+	topo := c.cfg.Topology
+	var out []*InterlockError
+	add := func(il Interlock, reason, clears string) {
+		out = append(out, &InterlockError{Op: id, Interlock: il, Target: req.Target, Reason: reason, Clears: clears})
+	}
+	switch bmc := snap.state(topo.BMC); bmc {
+	case machine.StateMaintenance:
+		add(InterlockMaintenance, fmt.Sprintf("%s is in Maintenance", topo.BMC), "the BMC exits maintenance (bmc_exit_maintenance)")
+	case machine.StateUpdateInProgress:
+		add(InterlockFirmwareUpdate, fmt.Sprintf("%s is updating its firmware", topo.BMC), "the firmware update finishes")
+	case machine.StateReady:
+	default:
+		if req.powersOn() || req.Kind == ChassisPowerOn || req.Kind == ChassisPowerCycle {
+			add(InterlockBMCNotReady, fmt.Sprintf("%s is %s, not Ready", topo.BMC, bmc), "the BMC reports its services ready")
+		}
+	}
+	if op, ok := s.parked[req.Target]; ok {
+		add(InterlockBlockingError, fmt.Sprintf("operation %s on %s failed and is parked with an alert", op, req.Target), fmt.Sprintf("an operator acknowledges operation %s", op))
+	}
+	ch, _ := topo.chassisOf(req.Target)
+	powersOn := req.powersOn() || req.Kind == ChassisPowerOn || req.Kind == ChassisPowerCycle
+	if !powersOn {
+		return out
+	}
+	hosts := []actors.ID{req.Target}
+	if req.Target.Kind() == actors.KindChassis {
+		hosts = ch.Hosts
+	}
+	affecting := map[string]bool{}
+	for _, h := range hosts {
+		for _, z := range topo.zonesOf(h) {
+			affecting[z.Name] = true
+		}
+	}
+	var hot []string
+	for _, z := range topo.Zones {
+		if t, ok := snap.temps[z.Name]; ok && affecting[z.Name] && z.Warning > 0 && t >= z.Warning {
+			hot = append(hot, fmt.Sprintf("%s at %.1f °C (warning limit %.1f °C)", z.Name, t, z.Warning))
+		}
+	}
+	if len(hot) > 0 {
+		add(InterlockThermal, fmt.Sprint(hot), "the zones cool below their warning limits")
+	}
+	var sick []string
+	if ps := snap.status[ch.ID].PowerStatus; ps == machine.PowerStatusBrownOut || ps == machine.PowerStatusUninterruptiblePowerSupply {
+		sick = append(sick, fmt.Sprintf("%s input power is %s", ch.ID, ps))
+	}
+	for _, p := range ch.PSUs {
+		if st := snap.psus[p]; st.InputLost || len(st.Faults) > 0 {
+			sick = append(sick, fmt.Sprintf("%s reports input lost=%t faults=%v", p, st.InputLost, st.Faults))
+		}
+	}
+	if len(sick) > 0 {
+		add(InterlockHealth, fmt.Sprint(sick), "input power is good and the PSUs report no faults (clear the faults once repaired)")
+	}
+	if req.Target.Kind() == actors.KindHost && req.powersOn() && c.cfg.Policy.HostOn == RequireChassisOn && !req.PowerChassis && snap.state(ch.ID) != machine.StateOn {
+		add(InterlockPowerDependency, fmt.Sprintf("%s is %s, not On", ch.ID, snap.state(ch.ID)), fmt.Sprintf("%s is powered on (chassis_power_on), or the host power-on policy is power_chassis", ch.ID))
+	}
+	return out
+}
