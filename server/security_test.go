@@ -72,6 +72,7 @@ func TestViewerCannotControl(t *testing.T) {
 			t.Fatalf("%s stream head = %d, %v after the viewer's control attempts, want 1", id, head, err)
 		}
 	}
+	env.PowerChassis(t, "chassis.0")
 	// A viewer follows the events of what the operator does.
 	events, err := viewer.Conn().SubscribeSync(server.SubjectEventsComponents)
 	if err != nil {

@@ -76,6 +76,7 @@ func nextEvent(t *testing.T, sub *nats.Subscription) (server.Event, *nats.Msg) {
 
 func TestPowerOnThroughNATS(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
+	env.PowerChassis(t, "chassis.0")
 	nc := env.Connect(t)
 	cl := client.New(nc)
 	ctx := ctxT(t)
@@ -181,6 +182,7 @@ func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
 func TestControlWaitsForOutcome(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
+	env.PowerChassis(t, "chassis.0")
 	cl := client.New(env.Connect(t))
 	ctx := ctxT(t)
 
@@ -275,6 +277,7 @@ type errorCase struct {
 
 func TestBadRequestsGetTypedErrors(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
+	env.PowerChassis(t, "chassis.0")
 	nc := env.Connect(t)
 	cases := []errorCase{
 		{"malformed JSON", server.SubjectHostGet, `{"id":`, server.ErrBadRequest},
@@ -340,6 +343,7 @@ func TestBadRequestsGetTypedErrors(t *testing.T) {
 
 func TestEveryResetTypeReachesTheMachine(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
+	env.PowerChassis(t, "chassis.0")
 	cl := client.New(env.Connect(t))
 	ctx := ctxT(t)
 	for _, typ := range server.RedfishResetTypes {
@@ -499,6 +503,7 @@ func TestRequesterFromTrustedRequestInfo(t *testing.T) {
 
 func TestStopEndsWaitsAndRefusesNewRequests(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
+	env.PowerChassis(t, "chassis.0")
 	cl := client.New(env.Connect(t))
 	ctx := ctxT(t)
 	done := make(chan server.ControlReply, 1)

@@ -369,9 +369,9 @@ func (c *Coordinator) powerLoss(ctx context.Context, ch ChassisTopology, evidenc
 	if _, _, err := c.append(RecPowerLoss, "", rec); err != nil {
 		return err
 	}
-	for _, o := range running {
-		<-o.done
-	}
+	// The superseded operations end on their own (outcome superseded).
+	// Waiting for them here would deadlock a caller that also drives the
+	// clock their compensations wait on, and stall reconciliation.
 	c.log.Warn("AC power loss", "chassis", ch.ID, "evidence", evidence, "superseded", rec.Superseded)
 	return nil
 }

@@ -61,9 +61,12 @@ func Host(cfg HostConfig) *Machine {
 			{Name: failed, Kind: ErrorKind},
 		},
 		Transitions: []Transition{
-			tr(off, RequestOn, toRunning, press, resetBoot).when("!firmware_update_in_progress"),
-			tr(off, RequestForceOn, toRunning, press, resetBoot),
-			tr(off, RequestPushPowerButton, toRunning, press, resetBoot),
+			// A host cannot start without chassis power (OpenBMC #1933's
+			// cousin): the request is refused with "power the chassis on
+			// first", whoever sends it.
+			tr(off, RequestOn, toRunning, press, resetBoot).when("!firmware_update_in_progress", "chassis_on"),
+			tr(off, RequestForceOn, toRunning, press, resetBoot).when("chassis_on"),
+			tr(off, RequestPushPowerButton, toRunning, press, resetBoot).when("chassis_on"),
 			tr(off, ObservedPowerGoodAsserted, running, resetBoot),
 
 			tr(toRunning, ObservedPowerGoodAsserted, running),
@@ -160,8 +163,9 @@ func Chassis(cfg ChassisConfig) *Machine {
 			// obmc-chassis-poweron OnFailure=obmc-chassis-poweroff).
 			tr(toOn, TriggerTimeout, failed, seqOff, alert(fmt.Sprintf("chassis power good not asserted within %s", powerOnWindow))),
 
-			tr(on, RequestOff, toOff, seqOff),
-			tr(on, RequestPowerCycle, cycling, seqOff),
+			// Never cut power under a running host (OpenBMC #1933).
+			tr(on, RequestOff, toOff, seqOff).when("hosts_off"),
+			tr(on, RequestPowerCycle, cycling, seqOff).when("hosts_off"),
 			tr(on, ObservedPowerGoodDeasserted, off, alert("chassis power good lost while On")),
 
 			tr(toOff, ObservedPowerGoodDeasserted, off),

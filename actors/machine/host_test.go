@@ -24,11 +24,11 @@ func bootProgress(want string) func(*testing.T, Status, []Event) {
 func TestHostTransitions(t *testing.T) {
 	midBoot := func(st *Status) { st.BootProgress = BootProgressPCIInit }
 	runSteps(t, Host(DefaultHostConfig()), []stepCase{
-		{name: "On powers up", state: StateOff, setup: midBoot, in: req(RequestOn), want: StateTransitioningToRunning,
+		{name: "On powers up", state: StateOff, setup: midBoot, in: req(RequestOn).with("chassis_on"), want: StateTransitioningToRunning,
 			effects: []string{press}, check: bootProgress(BootProgressUnspecified)},
-		{name: "ForceOn ignores interlocks", state: StateOff, in: req(RequestForceOn).with("firmware_update_in_progress"),
+		{name: "ForceOn ignores interlocks", state: StateOff, in: req(RequestForceOn).with("firmware_update_in_progress", "chassis_on"),
 			want: StateTransitioningToRunning, effects: []string{press}},
-		{name: "PushPowerButton from Off", state: StateOff, in: req(RequestPushPowerButton), want: StateTransitioningToRunning, effects: []string{press}},
+		{name: "PushPowerButton from Off", state: StateOff, in: req(RequestPushPowerButton).with("chassis_on"), want: StateTransitioningToRunning, effects: []string{press}},
 		{name: "front-panel power on seen while Off", state: StateOff, in: obs(ObservedPowerGoodAsserted), want: StateRunning},
 
 		{name: "power good completes power on", state: StateTransitioningToRunning, in: obs(ObservedPowerGoodAsserted), want: StateRunning},
@@ -110,14 +110,16 @@ func TestHostRejections(t *testing.T) {
 		{name: "On while Running", st: running, in: req(RequestOn), is: ErrRejected,
 			allowed: []string{"ForceOff", "ForceRestart", "GracefulRestart", "GracefulShutdown", "Nmi", "PowerCycle", "PushPowerButton"},
 			reason:  "no On transition leaves Running", hint: "On is accepted in Off"},
-		{name: "On during a firmware update", st: off, in: req(RequestOn).with("firmware_update_in_progress"), is: ErrRejected,
+		{name: "On during a firmware update", st: off, in: req(RequestOn).with("firmware_update_in_progress", "chassis_on"), is: ErrRejected,
 			allowed: []string{"ForceOn", "PushPowerButton"},
 			reason:  "guard !firmware_update_in_progress does not hold: a firmware update is in progress", hint: "wait for the update to finish"},
-		{name: "PowerCycle from Off", st: off, in: req(RequestPowerCycle), is: ErrRejected,
+		{name: "On without chassis power", st: off, in: req(RequestOn), is: ErrRejected,
+			reason: "guard chassis_on does not hold: the chassis is not On", hint: "power the chassis on first"},
+		{name: "PowerCycle from Off", st: off, in: req(RequestPowerCycle).with("chassis_on"), is: ErrRejected,
 			allowed: []string{"ForceOn", "On", "PushPowerButton"}, hint: "PowerCycle is accepted in Running, Quiesced, DiagnosticMode, Error"},
 		{name: "On while powering off", st: Status{State: StateTransitioningToOff, Since: t0}, in: req(RequestOn), is: ErrRejected,
 			allowed: []string{"ForceOff"}, hint: "TransitioningToOff is transitional: wait for it to finish (it times out after 5m0s)"},
-		{name: "a ResetType the host lacks", st: off, in: req("Suspend"), is: ErrUnknownRequest,
+		{name: "a ResetType the host lacks", st: off, in: req("Suspend").with("chassis_on"), is: ErrUnknownRequest,
 			allowed: []string{"ForceOn", "On", "PushPowerButton"}, reason: "the host machine has no Suspend request"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -206,7 +208,7 @@ func TestHostScenarios(t *testing.T) {
 
 	t.Run("graceful restart comes back on", func(t *testing.T) {
 		st, evs, _ := run(t, NewStatus(c, t0),
-			time.Duration(0), req(RequestOn),
+			time.Duration(0), req(RequestOn).with("chassis_on"),
 			time.Second, obs(ObservedPowerGoodAsserted),
 			time.Minute, req(RequestGracefulRestart),
 			30*time.Second, obs(ObservedPowerGoodDeasserted),
@@ -315,7 +317,8 @@ func TestHostScenarios(t *testing.T) {
 
 func TestRequestIsRecorded(t *testing.T) {
 	c := mustCompile(t, Host(DefaultHostConfig()))
-	in := Input{Kind: KindRequest, Trigger: RequestOn, Operation: "op-1", Requester: "redfish:root", Cause: "operator pressed the web button"}
+	in := Input{Kind: KindRequest, Trigger: RequestOn, Operation: "op-1", Requester: "redfish:root", Cause: "operator pressed the web button",
+		Facts: Facts{"chassis_on": true}}
 	st, evs, effs, err := Step(c, NewStatus(c, t0), in, t0.Add(time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -347,8 +350,9 @@ func TestAllowedAndDeadlines(t *testing.T) {
 		facts Facts
 		want  []string
 	}{
-		{Status{State: StateOff}, nil, []string{"ForceOn", "On", "PushPowerButton"}},
-		{Status{State: StateOff}, Facts{"firmware_update_in_progress": true}, []string{"ForceOn", "PushPowerButton"}},
+		{Status{State: StateOff}, nil, nil}, // no chassis power: nothing powers the host on
+		{Status{State: StateOff}, Facts{"chassis_on": true}, []string{"ForceOn", "On", "PushPowerButton"}},
+		{Status{State: StateOff}, Facts{"chassis_on": true, "firmware_update_in_progress": true}, []string{"ForceOn", "PushPowerButton"}},
 		{Status{State: StateTransitioningToRunning}, nil, []string{"ForceOff"}},
 		{Status{State: StateTransitioningToOff}, nil, []string{"ForceOff"}},
 		{Status{State: StateError}, nil, []string{"ForceOff", "PowerCycle"}},

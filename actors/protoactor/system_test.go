@@ -143,7 +143,7 @@ func state(t *testing.T, e *env, id actors.ID) string {
 
 func TestRequestIsDurableBeforeReply(t *testing.T) {
 	e := start(t)
-	out, err := e.sys.Request(ctx, "host.0", request(machine.RequestOn, "op-1"))
+	out, err := e.sys.Request(ctx, "host.0", request(machine.RequestOn, "op-1", "chassis_on"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,11 +185,11 @@ func TestRejectedRequestNamesStateAndAllowed(t *testing.T) {
 
 func TestRetriedOperationGetsFirstOutcome(t *testing.T) {
 	e := start(t)
-	first, err := e.sys.Request(ctx, "host.0", request(machine.RequestOn, "op-1"))
+	first, err := e.sys.Request(ctx, "host.0", request(machine.RequestOn, "op-1", "chassis_on"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := e.sys.Request(ctx, "host.0", request(machine.RequestOn, "op-1"))
+	again, err := e.sys.Request(ctx, "host.0", request(machine.RequestOn, "op-1", "chassis_on"))
 	if err != nil {
 		t.Fatalf("retry: %v", err)
 	}
@@ -198,7 +198,7 @@ func TestRetriedOperationGetsFirstOutcome(t *testing.T) {
 	}
 	// The memory of operations survives a restart.
 	e.restart(t)
-	again, err = e.sys.Request(ctx, "host.0", request(machine.RequestOn, "op-1"))
+	again, err = e.sys.Request(ctx, "host.0", request(machine.RequestOn, "op-1", "chassis_on"))
 	if err != nil || !again.Duplicate {
 		t.Fatalf("retry after restart: %+v, %v", again, err)
 	}
@@ -209,7 +209,7 @@ func TestRetriedOperationGetsFirstOutcome(t *testing.T) {
 
 func TestTransitionalStateTimesOutToError(t *testing.T) {
 	e := start(t)
-	if _, err := e.sys.Request(ctx, "host.0", request(machine.RequestOn, "op-1")); err != nil {
+	if _, err := e.sys.Request(ctx, "host.0", request(machine.RequestOn, "op-1", "chassis_on")); err != nil {
 		t.Fatal(err)
 	}
 	// The default power-on timeout is the 8 s power-good timeout plus the
@@ -236,7 +236,7 @@ func TestTransitionalStateTimesOutToError(t *testing.T) {
 
 func TestRestartRecoversFromSnapshotAndLog(t *testing.T) {
 	e := start(t)
-	steps := []machine.Input{request(machine.RequestOn, "a"), observe(machine.ObservedPowerGoodAsserted), observe(machine.ObservedPostComplete),
+	steps := []machine.Input{request(machine.RequestOn, "a", "chassis_on"), observe(machine.ObservedPowerGoodAsserted), observe(machine.ObservedPostComplete),
 		request(machine.RequestGracefulShutdown, "b")}
 	for _, in := range steps {
 		if _, err := e.sys.Request(ctx, "host.0", in); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters/platform"
@@ -224,9 +225,16 @@ func (r *rig) advance(d time.Duration) {
 	}
 }
 
+// request sends a request with the guard facts the components' current
+// states give, as the coordinator and the NATS API do.
 func (r *rig) request(id actors.ID, trigger string) {
 	r.t.Helper()
-	in := machine.Input{Kind: machine.KindRequest, Trigger: trigger, Requester: "test", Operation: "op-" + string(id) + "-" + trigger}
+	states := map[actors.ID]machine.Status{}
+	for _, c := range r.sys.IDs() {
+		states[c] = r.status(c)
+	}
+	facts := coordinator.Facts(coordinator.TopologyOf(r.plat), states, id, false)
+	in := machine.Input{Kind: machine.KindRequest, Trigger: trigger, Requester: "test", Operation: "op-" + string(id) + "-" + trigger, Facts: facts}
 	if _, err := r.sys.Request(r.ctx, id, in); err != nil {
 		r.t.Fatalf("request %s %s: %v", id, trigger, err)
 	}

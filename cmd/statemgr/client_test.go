@@ -54,6 +54,7 @@ func mustRun(t *testing.T, url string, args ...string) string {
 
 func TestCLIPowerOnAndTail(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
+	env.PowerChassis(t, "chassis.0")
 
 	// tail -f from the start runs while the host is powered on.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -128,6 +129,7 @@ func TestCLIErrors(t *testing.T) {
 		{Name: "vera", Password: "pw", Role: server.RoleViewer},
 		{Name: "otto", Password: "pw", Role: server.RoleOperator},
 	}})
+	env.PowerChassis(t, "chassis.0")
 	ctx := context.Background()
 	cases := []struct {
 		args []string
@@ -181,6 +183,11 @@ func TestCLIControlCommands(t *testing.T) {
 	} {
 		if out := mustRun(t, env.URL, tc.args...); !strings.Contains(out, tc.want) {
 			t.Errorf("statemgr %v printed %q, want %q", tc.args, out, tc.want)
+		}
+		if strings.Join(tc.args, " ") == "power on chassis.0" {
+			// No hardware here: report the chassis's power good, as the
+			// PSUs would.
+			env.Observe(t, "chassis.0", machine.ObservedPowerGoodAsserted)
 		}
 	}
 	for _, shell := range []string{"bash", "zsh", "fish"} {

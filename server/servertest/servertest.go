@@ -139,6 +139,24 @@ func (e *Env) Observe(tb testing.TB, id, trigger string) {
 	}
 }
 
+// PowerChassis brings a chassis to On as hardware would with no hardware
+// attached: good input power observed, On requested, power good observed.
+// Hosts need it before they can be powered on.
+func (e *Env) PowerChassis(tb testing.TB, id string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, in := range []machine.Input{
+		{Kind: machine.KindObservation, Trigger: machine.ObservedPowerStatus, Value: machine.PowerStatusGood},
+		{Kind: machine.KindRequest, Trigger: machine.RequestOn, Requester: "servertest"},
+	} {
+		if _, err := e.System.Request(ctx, actors.ID(id), in); err != nil {
+			tb.Fatalf("power %s on: %s: %v", id, in.Trigger, err)
+		}
+	}
+	e.Observe(tb, id, machine.ObservedPowerGoodAsserted)
+}
+
 // testWriter sends log output to the test's log until the test ends;
 // goroutines that log later write nowhere.
 type testWriter struct {
