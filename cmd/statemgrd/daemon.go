@@ -128,6 +128,11 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	if err != nil {
 		return d, err
 	}
+	// Bind NATS before touching hardware or services, so a port in use or
+	// an unreachable server fails the start before anything has acted.
+	if d.ns, d.nc, err = connectNATS(cfg.NATS, logger); err != nil {
+		return d, err
+	}
 	obs := &observer{}
 	d.hw, err = devices.New(devices.Config{Platform: plat, Clock: clock.Real{}, Logger: logger})
 	if err != nil {
@@ -212,10 +217,6 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 			}
 		}()
 		logger.Info("serving metrics and health", "address", d.httpLn.Addr().String())
-	}
-	notify(logger, "STATUS=starting the NATS API")
-	if d.ns, d.nc, err = connectNATS(cfg.NATS, logger); err != nil {
-		return d, err
 	}
 	d.api, err = server.New(server.Config{Conn: d.nc, System: d.sys, Log: d.log, Platform: plat, Clock: clock.Real{},
 		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0})
