@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -181,6 +182,16 @@ func StartNATS(cfg NATSConfig) (*natsserver.Server, error) {
 	opts, err := natsOptions(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("cannot configure the embedded NATS server: %w", err)
+	}
+	if opts.Port > 0 {
+		// Fail at once on a port in use: the server would only log it and
+		// leave us waiting for a readiness that never comes.
+		addr := net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("cannot listen for NATS clients on %s: %w (another statemgrd or NATS server? stop it, or pick another address with --nats-listen)", addr, err)
+		}
+		_ = ln.Close()
 	}
 	ns, err := natsserver.NewServer(opts)
 	if err != nil {

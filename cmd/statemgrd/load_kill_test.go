@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/statemgr/statemgr/adapters/process"
 	"github.com/statemgr/statemgr/events/badger"
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/server/client"
@@ -100,5 +101,11 @@ func TestSIGKILLUnderLoadLosesNoAcknowledgedOperation(t *testing.T) {
 			t.Fatalf("kill %d: %d of %d acknowledged operations missing from the history: %s", kill, len(lost), len(acked), strings.Join(lost, " "))
 		}
 		t.Logf("kill %d: %d operations acknowledged, all in the history (%d records)", kill, len(acked), len(evs))
+	}
+	// The last killed daemon left its demo service running: clean it up as
+	// the next start would, so the test leaves no process behind.
+	orphans, err := process.CleanupOrphans(context.Background(), filepath.Join(dir, "services"), process.Options{})
+	if err != nil || len(orphans) == 0 {
+		t.Fatalf("cleanup after the last kill: %+v, %v; want the demo service found", orphans, err)
 	}
 }
