@@ -290,8 +290,10 @@ func (s *Server) forwardToService(action string) func(context.Context, *call) (a
 				// Record it, so the component's status and history say the
 				// service does not implement the action.
 				in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedControlUnsupported, Value: action, Cause: msg}
-				if _, rerr := s.cfg.System.Request(ctx, id, in); rerr != nil {
+				if out, rerr := s.cfg.System.Request(ctx, id, in); rerr != nil {
 					s.log.Warn("cannot record an unsupported control action", "component", id, "action", action, "error", rerr)
+				} else {
+					s.views.update(out.View) // the caller's next read sees it
 				}
 				return nil, &Error{Kind: ErrUnsupported, Err: err, Message: msg}
 			}
