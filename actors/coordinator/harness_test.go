@@ -261,7 +261,22 @@ func (r *rig) startSystem(log events.Log) *protoactor.System {
 
 func (r *rig) stop() {
 	if r.co != nil {
-		r.co.Stop()
+		// Stop waits for the sagas it cancels, and a saga holding a button
+		// finishes its hold (the line is always released) on the clock:
+		// keep the virtual clock moving until Stop returns.
+		stopped := make(chan struct{})
+		go func() {
+			r.co.Stop()
+			close(stopped)
+		}()
+		for waiting := true; waiting; {
+			select {
+			case <-stopped:
+				waiting = false
+			case <-time.After(time.Millisecond):
+				r.clk.Advance(100 * time.Millisecond)
+			}
+		}
 	}
 	if r.sys != nil {
 		r.sys.Stop()
