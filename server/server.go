@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters/platform"
@@ -75,15 +76,15 @@ type Config struct {
 // subject, and a publisher that follows the event log onto the event
 // subjects.
 type Server struct {
-	cfg         Config
-	log         hclog.Logger
-	stateKinds  map[actors.ID]map[string]machine.StateKind
-	hostChassis map[actors.ID]actors.ID // host → the chassis powering it
-	bmc         actors.ID
-	notifiers   map[actors.ID]*events.Notifier // woken when the publisher passes a record of the component
-	ops         *operationIndex
-	views       *viewCache
-	endpoints   []endpoint
+	cfg        Config
+	log        hclog.Logger
+	stateKinds map[actors.ID]map[string]machine.StateKind
+	topo       coordinator.Topology // which chassis powers which hosts, for guard facts
+	bmc        actors.ID
+	notifiers  map[actors.ID]*events.Notifier // woken when the publisher passes a record of the component
+	ops        *operationIndex
+	views      *viewCache
+	endpoints  []endpoint
 
 	mu       sync.Mutex // guards svc, pub, stopping and inflight.Add
 	svc      micro.Service
@@ -126,16 +127,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("cannot create the statemgr server: %w", err)
 	}
 	s := &Server{
-		cfg:         cfg,
-		log:         cfg.Logger,
-		stateKinds:  map[actors.ID]map[string]machine.StateKind{},
-		hostChassis: map[actors.ID]actors.ID{},
-		bmc:         actors.ID(actors.KindBMC + "." + cfg.Platform.BMC.Name),
-		notifiers:   map[actors.ID]*events.Notifier{},
-		ops:         newOperationIndex(cfg.OperationIndexSize),
-		views:       newViewCache(),
-		slots:       make(chan struct{}, cfg.MaxInFlight),
-		quit:        make(chan struct{}),
+		cfg:        cfg,
+		log:        cfg.Logger,
+		stateKinds: map[actors.ID]map[string]machine.StateKind{},
+		topo:       coordinator.TopologyOf(cfg.Platform),
+		notifiers:  map[actors.ID]*events.Notifier{},
+		ops:        newOperationIndex(cfg.OperationIndexSize),
+		views:      newViewCache(),
+		slots:      make(chan struct{}, cfg.MaxInFlight),
+		quit:       make(chan struct{}),
 	}
 	for _, c := range comps {
 		kinds := map[string]machine.StateKind{}
@@ -143,9 +143,6 @@ func New(cfg Config) (*Server, error) {
 			kinds[st.Name] = st.Kind
 		}
 		s.stateKinds[actors.ID(c.ID)] = kinds
-	}
-	for _, h := range cfg.Platform.Hosts {
-		s.hostChassis[actors.ID(actors.KindHost+"."+h.Name)] = actors.ID(actors.KindChassis + "." + h.Chassis)
 	}
 	for _, id := range cfg.System.IDs() {
 		if _, ok := s.stateKinds[id]; !ok {

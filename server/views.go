@@ -33,6 +33,17 @@ func (c *viewCache) update(v protoactor.View) {
 	c.views[v.ID] = v
 }
 
+// statuses returns every component's last durable status.
+func (c *viewCache) statuses() map[actors.ID]machine.Status {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make(map[actors.ID]machine.Status, len(c.views))
+	for id, v := range c.views {
+		out[id] = v.Status
+	}
+	return out
+}
+
 func (c *viewCache) get(id actors.ID) (protoactor.View, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

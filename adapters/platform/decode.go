@@ -46,19 +46,24 @@ func (d *decoder) decode(attr *hcl.Attribute, target any) bool {
 	return !diags.HasErrors()
 }
 
-func (d *decoder) str(attrs hcl.Attributes, name, def string) string {
+// value decodes attribute name into a T, or returns def when the attribute
+// is absent or does not decode (the decoder has recorded why).
+func value[T any](d *decoder, attrs hcl.Attributes, name string, def T) T {
 	attr, ok := attrs[name]
 	if !ok {
 		return def
 	}
-	var s string
-	if !d.decode(attr, &s) {
+	var v T
+	if !d.decode(attr, &v) {
 		return def
 	}
-	return s
+	return v
 }
 
-// nonEmpty is str for an attribute that may not be "".
+func (d *decoder) str(attrs hcl.Attributes, name, def string) string {
+	return value(d, attrs, name, def)
+}
+
 func (d *decoder) nonEmpty(attrs hcl.Attributes, name, def string) string {
 	s := d.str(attrs, name, def)
 	if attr, ok := attrs[name]; ok && strings.TrimSpace(s) == "" {
@@ -68,39 +73,16 @@ func (d *decoder) nonEmpty(attrs hcl.Attributes, name, def string) string {
 }
 
 func (d *decoder) strList(attrs hcl.Attributes, name string) []string {
-	attr, ok := attrs[name]
-	if !ok {
-		return nil
-	}
-	var l []string
-	if !d.decode(attr, &l) {
-		return nil
-	}
-	return l
+	return value[[]string](d, attrs, name, nil)
 }
 
 func (d *decoder) strMap(attrs hcl.Attributes, name string) map[string]string {
-	attr, ok := attrs[name]
-	if !ok {
-		return nil
-	}
-	var m map[string]string
-	if !d.decode(attr, &m) {
-		return nil
-	}
-	return m
+	return value[map[string]string](d, attrs, name, nil)
 }
 
 func (d *decoder) integer(attrs hcl.Attributes, name string, def, lo, hi int) int {
-	attr, ok := attrs[name]
-	if !ok {
-		return def
-	}
-	var v int
-	if !d.decode(attr, &v) {
-		return def
-	}
-	if v < lo || v > hi {
+	v := value(d, attrs, name, def)
+	if attr, ok := attrs[name]; ok && (v < lo || v > hi) {
 		d.errorf(attr.Expr.Range(), "%s %d is out of range %d..%d", name, v, lo, hi)
 		return def
 	}
@@ -108,15 +90,7 @@ func (d *decoder) integer(attrs hcl.Attributes, name string, def, lo, hi int) in
 }
 
 func (d *decoder) number(attrs hcl.Attributes, name string, def float64) float64 {
-	attr, ok := attrs[name]
-	if !ok {
-		return def
-	}
-	var v float64
-	if !d.decode(attr, &v) {
-		return def
-	}
-	return v
+	return value(d, attrs, name, def)
 }
 
 // duration reads a duration string. It must be positive, or non-negative
