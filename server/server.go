@@ -79,8 +79,7 @@ type Server struct {
 	cfg        Config
 	log        hclog.Logger
 	stateKinds map[actors.ID]map[string]machine.StateKind
-	topo       coordinator.Topology // which chassis powers which hosts, for guard facts
-	bmc        actors.ID
+	topo       coordinator.Topology           // which chassis powers which hosts, for guard facts
 	notifiers  map[actors.ID]*events.Notifier // woken when the publisher passes a record of the component
 	ops        *operationIndex
 	views      *viewCache
