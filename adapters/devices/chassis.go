@@ -52,7 +52,19 @@ type (
 		on  bool
 		gen uint64
 	}
-	psuRead   struct{ reply replyTo[psuReading] }
+	// psuRead asks for a fresh reading; ctx ends when the asker gives up.
+	psuRead struct {
+		ctx   context.Context
+		reply replyTo[psuReading]
+	}
+	// psuCommand asks for one PMBus write (a method of pmbus.Device,
+	// e.g. (*pmbus.Device).On), performed by the actor with h.call.
+	psuCommand struct {
+		ctx   context.Context
+		op    string
+		write func(*pmbus.Device, context.Context) error
+		reply replyTo[error]
+	}
 	psuReport struct{ reading psuReading }
 
 	chassisEffect struct{ effect machine.Effect }
@@ -85,18 +97,20 @@ func (a *psuActor) Receive(ctx actor.Context) {
 	defer a.h.track.end(a.d.pid.Id)
 	switch msg := m.msg.(type) {
 	case psuPoll:
-		a.report(a.read())
+		a.report(a.read(a.h.ctx))
 	case psuSwitch:
 		err := a.switchOutput(msg.on)
 		a.h.send(a.d.chassis.pid, seqResult{gen: msg.gen, psu: a.d.name, err: err})
 	case psuRead:
-		msg.reply.send(a.h.track, a.read())
+		msg.reply.send(a.h.track, a.read(msg.ctx))
+	case psuCommand:
+		msg.reply.send(a.h.track, a.command(msg))
 	}
 }
 
-func (a *psuActor) read() psuReading {
+func (a *psuActor) read(ctx context.Context) psuReading {
 	var st pmbus.Status
-	err := a.h.call(a.h.ctx, a.d.pid.Id, a.d.name, "read status", func(ctx context.Context) error {
+	err := a.h.call(ctx, a.d.pid.Id, a.d.name, "read status", func(ctx context.Context) error {
 		var err error
 		st, err = a.d.dev.Status(ctx)
 		return err
@@ -105,6 +119,14 @@ func (a *psuActor) read() psuReading {
 }
 
 func (a *psuActor) report(r psuReading) { a.h.send(a.d.chassis.pid, psuReport{reading: r}) }
+
+func (a *psuActor) command(c psuCommand) error {
+	err := a.h.call(c.ctx, a.d.pid.Id, a.d.name, c.op, func(ctx context.Context) error { return c.write(a.d.dev, ctx) })
+	if err == nil {
+		a.h.log.Info("psu commanded by the coordinator", "psu", a.d.name, "op", c.op)
+	}
+	return err
+}
 
 // switchOutput writes OPERATION (ON after CLEAR_FAULTS, or SOFT OFF) and
 // waits for power good to follow, failing early on a fault.
@@ -125,7 +147,7 @@ func (a *psuActor) switchOutput(on bool) error {
 	}
 	deadline := a.h.clk.Now().Add(a.h.cfg.PSUTimeout)
 	for {
-		r := a.read()
+		r := a.read(ctx)
 		a.report(r)
 		if r.err != nil {
 			return r.err
@@ -163,8 +185,7 @@ func faultFlags(st pmbus.Status) []string {
 // inputGood reports whether a PSU's input is good: no VIN_UV fault and no
 // unit-off-for-low-input.
 func inputGood(st pmbus.Status) bool {
-	const vinUVFault, unitOffLowInput = 1 << 4, 1 << 3 // STATUS_INPUT
-	return uint16(st.Word)&adapters.StatusVinUV == 0 && byte(st.Input)&(vinUVFault|unitOffLowInput) == 0
+	return uint16(st.Word)&adapters.StatusVinUV == 0 && !st.Input.Lost()
 }
 
 // sequence is a power sequence in progress.

@@ -20,9 +20,7 @@ import (
 // readings, or an effect_failed observation for an effect that could not
 // be performed. alert effects are not hardware and are skipped.
 func (h *Hardware) Perform(id actors.ID, effects []machine.Effect) {
-	h.mu.Lock()
-	closed := h.closed
-	h.mu.Unlock()
+	closed := h.isClosed()
 	for _, e := range effects {
 		if e.Name == "alert" {
 			continue
@@ -142,10 +140,7 @@ func (h *Hardware) Reconcile(ctx context.Context, current map[actors.ID]machine.
 
 // reconcile does the work of Reconcile; the caller is counted busy.
 func (h *Hardware) reconcile(ctx context.Context, key any, current map[actors.ID]machine.Status, why string) ([]Drift, error) {
-	h.mu.Lock()
-	closed := h.closed
-	h.mu.Unlock()
-	if closed {
+	if h.isClosed() {
 		return nil, ErrClosed
 	}
 	var drifts []Drift
@@ -159,7 +154,7 @@ func (h *Hardware) reconcile(ctx context.Context, key any, current map[actors.ID
 		var readings []psuReading
 		for _, p := range c.psus {
 			reply := newReply[psuReading](key)
-			h.send(p.pid, psuRead{reply: reply})
+			h.send(p.pid, psuRead{ctx: ctx, reply: reply})
 			r, err := await(ctx, h.track, reply)
 			if err != nil {
 				return drifts, fmt.Errorf("cannot reconcile %s: %w", id, err)

@@ -306,6 +306,12 @@ func (h *Hardware) Close() error {
 	return h.release()
 }
 
+func (h *Hardware) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
+}
+
 // release closes the lines, buses and the owned simulated platform.
 func (h *Hardware) release() error {
 	var errs []error
@@ -458,7 +464,9 @@ func (h *Hardware) call(ctx context.Context, key any, device, op string, f func(
 	}
 }
 
-// withTimeout is context.WithTimeout on the injected clock.
+// withTimeout is context.WithTimeout on the injected clock. Its cancel
+// stops the timer before returning, so that a virtual clock's next
+// deadline is never the timeout of a call that has already returned.
 func (h *Hardware) withTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(parent)
 	t := h.clk.NewTimer(d)
@@ -467,10 +475,12 @@ func (h *Hardware) withTimeout(parent context.Context, d time.Duration) (context
 		case <-t.C():
 			cancel()
 		case <-ctx.Done():
-			t.Stop()
 		}
 	}()
-	return ctx, cancel
+	return ctx, func() {
+		t.Stop()
+		cancel()
+	}
 }
 
 func sortedIDs[V any](m map[actors.ID]V) []actors.ID {
