@@ -10,7 +10,9 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/actors/saga"
 	"github.com/statemgr/statemgr/events"
 )
 
@@ -69,9 +71,7 @@ func (p *publisher) publish(e events.Event) {
 			p.s.log.Warn("cannot publish an event; subscribers will replay it", "subject", subject, "seq", e.GlobalSeq, "error", err)
 		}
 	}
-	if e.Operation != "" {
-		p.s.ops.add(e.Operation, e.GlobalSeq)
-	}
+	p.s.indexOperation(e)
 	p.published.Store(e.GlobalSeq)
 	if n, ok := p.s.notifiers[actors.ID(e.Stream)]; ok {
 		n.Notify()
@@ -83,17 +83,41 @@ func (p *publisher) stop() {
 	<-p.done
 }
 
-// eventSubjects lists the subjects an event goes to: its component's
-// subject always, plus transitions, errors and alerts by what it is.
+// fillOperationEvent flattens a coordinator record: what it is about,
+// how it ended and why.
+func fillOperationEvent(ev *Event, r coordinator.Record) {
+	ev.Target = string(r.Component)
+	if r.Request != nil {
+		ev.Target, ev.Trigger = string(r.Request.Target), string(r.Request.Kind)
+		if r.Request.ResetType != "" {
+			ev.Trigger += ":" + r.Request.ResetType
+		}
+	}
+	ev.Message = r.Error
+	if r.Result != nil {
+		ev.Target, ev.Trigger, ev.Outcome, ev.Message = string(r.Result.Target), string(r.Result.Kind), string(r.Result.Outcome), r.Result.Reason
+		ev.Alert = r.Result.Alert
+		ev.Error = r.Result.Outcome != saga.Succeeded
+	}
+	if ev.Type == coordinator.RecOpRejected {
+		ev.Outcome = string(saga.Rejected)
+	}
+}
+
+// eventSubjects lists the subjects an event goes to: its stream's subject
+// always, plus transitions, errors, alerts and operations by what it is.
 func eventSubjects(ev Event) []string {
 	subjects := []string{EventsSubject(ev.ID)}
+	if ev.Kind == coordinator.Stream {
+		subjects = append(subjects, SubjectEventsOperations)
+	}
 	if ev.Type == string(machine.EventTransition) {
 		subjects = append(subjects, SubjectEventsTransitions)
 	}
 	if ev.Error {
 		subjects = append(subjects, SubjectEventsErrors)
 	}
-	if ev.Type == string(machine.EventAlert) {
+	if ev.Type == string(machine.EventAlert) || (ev.Kind == coordinator.Stream && ev.Alert != "") {
 		subjects = append(subjects, SubjectEventsAlerts)
 	}
 	return subjects
@@ -111,6 +135,16 @@ func (s *Server) toEvent(e events.Event) Event {
 func (s *Server) decodeEvent(e events.Event) (Event, actors.Record, bool) {
 	ev := Event{Seq: e.GlobalSeq, ID: e.Stream, StreamSeq: e.StreamSeq, Kind: actors.ID(e.Stream).Kind(), Type: e.Type,
 		Time: e.Time, Cause: e.Cause, Requester: e.Requester, Operation: e.Operation}
+	if e.Stream == coordinator.Stream {
+		ev.Kind = coordinator.Stream
+		if r, err := coordinator.DecodeRecord(e); err == nil {
+			fillOperationEvent(&ev, r)
+		}
+		return ev, actors.Record{}, false
+	}
+	if _, known := s.stateKinds[actors.ID(e.Stream)]; !known {
+		return ev, actors.Record{}, false // a saga's own stream: the envelope says it all
+	}
 	r, err := actors.DecodeRecord(e)
 	if err != nil {
 		return ev, r, false

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 )
 
@@ -18,11 +19,13 @@ import (
 // and returns at once; it implements protoactor.Effector. The outcome comes
 // back to the component as observations: power good and POST edges, PSU
 // readings, or an effect_failed observation for an effect that could not
-// be performed. alert effects are not hardware and are skipped.
+// be performed. alert effects are not hardware and are skipped, and so are
+// the effects of a coordinator saga's steps: the coordinator performs
+// those through the same devices itself (coordinator.OwnsOperation).
 func (h *Hardware) Perform(id actors.ID, effects []machine.Effect) {
 	closed := h.isClosed()
 	for _, e := range effects {
-		if e.Name == "alert" {
+		if e.Name == "alert" || coordinator.OwnsOperation(e.Operation) {
 			continue
 		}
 		if closed {

@@ -42,3 +42,29 @@ func newOperationCommand(g *globals, cred *credentials) *cobra.Command {
 		},
 	}
 }
+
+func newAcknowledgeCommand(g *globals, cred *credentials) *cobra.Command {
+	return &cobra.Command{
+		Use:     "acknowledge OP",
+		Aliases: []string{"ack"},
+		Short:   "Acknowledge the alert of an operation parked in failure, clearing the blocking error on its target",
+		Example: `  statemgr acknowledge op-000042`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := connect(g, cred)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			var reply server.AcknowledgeReply
+			if err := s.request(cmd.Context(), server.SubjectOperationAck, server.OperationRequest{Operation: args[0]}, &reply); err != nil {
+				return err
+			}
+			if g.output == outputJSON {
+				return printJSON(cmd.OutOrStdout(), reply)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "operation %s acknowledged: its target takes power requests again\n", reply.Operation)
+			return nil
+		},
+	}
+}
