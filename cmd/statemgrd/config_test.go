@@ -68,6 +68,10 @@ func TestConfigErrorsSayWhatToFix(t *testing.T) {
 		"unknown role":      {file: "nats {\n user \"s\" {\n password = \"p\"\n role = \"admin\"\n }\n}\n", want: `role "admin"`},
 		"syntax error":      {file: "data_dir = \n", want: "statemgrd.hcl:"},
 		"unknown attribute": {file: "dta_dir = \"x\"\n", want: "dta_dir"},
+		"bad restore policy": {file: "policy {\n power_restore = \"Sometimes\"\n}\n", want: `power_restore "Sometimes"`},
+		"bad chassis policy": {file: "policy {\n chassis_off = \"yolo\"\n}\n", want: `chassis_off "yolo"`},
+		"bad restore delay":  {file: "policy {\n power_restore_delay = \"soon\"\n}\n", want: `power_restore_delay "soon"`},
+		"bad emergency":      {file: "policy {\n thermal_critical = \"panic\"\n}\n", want: `thermal_critical "panic"`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -164,14 +164,9 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	for _, w := range workers {
 		go w.run(ctx)
 	}
-	views := map[actors.ID]machine.Status{}
-	for _, id := range d.sys.IDs() {
-		v, err := d.sys.Get(ctx, id)
-		if err != nil {
-			return d, err
-		}
-		views[id] = v.Status
-		logger.Info("recovered", "component", id, "state", v.Status.State, "version", v.Version)
+	views, err := currentViews(ctx, d.sys, logger)
+	if err != nil {
+		return d, err
 	}
 	d.metrics.seed(views)
 	// Follow from the head the views were read at, before anything new is
@@ -194,7 +189,24 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 			return d, err
 		}
 	}
+	// The coordinator starts before the devices reconcile: its
+	// power-restore decision needs the states last observed before an AC
+	// loss, which the reconciliation would overwrite with what the board
+	// shows now. The BMC is Ready before it, so that the decision or a
+	// resumed operation is not refused as bmc_not_ready.
+	if v, err := d.sys.Get(ctx, bmc); err == nil && v.Status.State == machine.StateNotReady {
+		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedServicesReady, Cause: "statemgrd recovered its components"}
+		if _, err := d.sys.Request(ctx, bmc, in); err != nil {
+			return d, fmt.Errorf("cannot record the BMC ready: %w", err)
+		}
+	}
+	if err := d.startCoordinator(ctx, cfg, obs, logger); err != nil {
+		return d, err
+	}
 	notify(logger, "STATUS=reconciling with the hardware")
+	if views, err = currentViews(ctx, d.sys, nil); err != nil {
+		return d, err
+	}
 	drifts, err := d.hw.Reconcile(ctx, views)
 	if err != nil {
 		return d, fmt.Errorf("cannot reconcile with the hardware: %w", err)
@@ -206,17 +218,6 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		return d, err
 	}
 	if err := resumeServices(ctx, d.sys, d.startOrder(), workers, logger); err != nil {
-		return d, err
-	}
-	// The BMC is Ready before the coordinator starts: a power-restore
-	// decision or a resumed operation must not be refused as bmc_not_ready.
-	if v, err := d.sys.Get(ctx, bmc); err == nil && v.Status.State == machine.StateNotReady {
-		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedServicesReady, Cause: "statemgrd recovered and reconciled its components"}
-		if _, err := d.sys.Request(ctx, bmc, in); err != nil {
-			return d, fmt.Errorf("cannot record the BMC ready: %w", err)
-		}
-	}
-	if err := d.startCoordinator(ctx, cfg, obs, logger); err != nil {
 		return d, err
 	}
 	if cfg.HTTPListen != "" {
@@ -244,6 +245,23 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	go watchdog(ctx, d.health, logger)
 	logger.Info("ready", "data_dir", cfg.DataDir, "profile", profile, "components", len(compiled))
 	return d, nil
+}
+
+// currentViews reads every component's status, logging each if logger is
+// set.
+func currentViews(ctx context.Context, sys *protoactor.System, logger hclog.Logger) (map[actors.ID]machine.Status, error) {
+	views := map[actors.ID]machine.Status{}
+	for _, id := range sys.IDs() {
+		v, err := sys.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		views[id] = v.Status
+		if logger != nil {
+			logger.Info("recovered", "component", id, "state", v.Status.State, "version", v.Version)
+		}
+	}
+	return views, nil
 }
 
 // startCoordinator starts the coordinator over the recovered components:
