@@ -93,3 +93,18 @@ func TestConfigErrorsSayWhatToFix(t *testing.T) {
 		})
 	}
 }
+
+// The example configuration in the repository loads as it is.
+func TestExampleConfigLoads(t *testing.T) {
+	o, err := parseFlags([]string{"-config", "statemgrd.example.hcl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := load(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Policy == nil || cfg.Policy.PowerRestore != "AlwaysOff" || len(cfg.NATS.Users) != 2 {
+		t.Fatalf("example config = %+v, policy %+v", cfg, cfg.Policy)
+	}
+}
