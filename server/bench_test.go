@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -88,25 +87,6 @@ func BenchmarkHostGetVsEcho(b *testing.B) {
 	b.ReportMetric(float64(ep99.Microseconds()), "echo-p99-µs")
 	b.ReportMetric(float64(gp50)/float64(ep50), "p50-ratio")
 	b.ReportMetric(float64(gp99)/float64(ep99), "p99-ratio")
-}
-
-// manyHostsPlatform is the default platform with n hosts, so that n
-// clients can each drive their own component.
-func manyHostsPlatform(b *testing.B, n int) *platform.Platform {
-	var src strings.Builder
-	src.WriteString("bmc \"0\" {}\nchassis \"0\" {\n  psu \"p\" {\n    bus = 1\n    address = \"0x58\"\n    backend = \"sim\"\n  }\n}\n")
-	for i := range n {
-		fmt.Fprintf(&src, "host \"%d\" {\n  chassis = \"0\"\n", i)
-		for _, role := range []string{"power_out", "reset_out", "power_good"} {
-			fmt.Fprintf(&src, "  gpio %q {\n    line = \"%s_%d\"\n    polarity = \"active-high\"\n  }\n", role, strings.ToUpper(role), i)
-		}
-		src.WriteString("}\n")
-	}
-	p, err := platform.Parse("bench.hcl", []byte(src.String()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	return p
 }
 
 func openBadger(b *testing.B) *badger.Log {

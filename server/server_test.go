@@ -96,11 +96,11 @@ func TestPowerOnThroughNATS(t *testing.T) {
 	if !reply.Accepted || reply.Request != "On" || reply.Kind != "host_power_on" || !strings.HasPrefix(reply.Operation, "op-") || reply.ID != "host.0" {
 		t.Fatalf("power on reply = %+v", reply)
 	}
-	ev, msg := nextEvent(t, operations)
+	ev, _ := nextEvent(t, operations)
 	if ev.Type != "op_accepted" || ev.Operation != reply.Operation || ev.Target != "host.0" || ev.Trigger != "host_power_on:On" || ev.Requester != server.Anonymous {
 		t.Fatalf("first operation event = %+v", ev)
 	}
-	ev, msg = nextEvent(t, hostEvents)
+	ev, msg := nextEvent(t, hostEvents)
 	if ev.From != "Off" || ev.To != "TransitioningToRunning" || !strings.HasPrefix(ev.Operation, reply.Operation+"/") {
 		t.Fatalf("first host event = %+v", ev)
 	}
