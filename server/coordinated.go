@@ -88,7 +88,11 @@ func (s *Server) coordinate(ctx context.Context, c *call, id actors.ID, trigger 
 	if opts.at != "" {
 		return s.schedule(ctx, req, trigger, opts.at, waitFor)
 	}
-	op, err := s.cfg.Operations.Submit(ctx, req)
+	// Admission reads the components and the hardware for the interlocks:
+	// bounded like any request to a component.
+	sctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	op, err := s.cfg.Operations.Submit(sctx, req)
+	cancel()
 	if err != nil {
 		return nil, refusal(op, err)
 	}
@@ -112,7 +116,9 @@ func (s *Server) schedule(ctx context.Context, req coordinator.Request, trigger,
 	if err != nil {
 		return nil, newError(ErrBadRequest, `"at" must be an RFC 3339 time such as "2026-11-22T18:00:00Z", got %q`, at)
 	}
-	id, err := s.cfg.Operations.Schedule(ctx, when, req)
+	sctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	id, err := s.cfg.Operations.Schedule(sctx, when, req)
 	if err != nil {
 		return nil, refusal("", err)
 	}
