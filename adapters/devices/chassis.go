@@ -66,6 +66,13 @@ type (
 		reply replyTo[error]
 	}
 	psuReport struct{ reading psuReading }
+	// psuCommanded tells the chassis a PSU was commanded outside its own
+	// sequences (by the coordinator), so that the power good change that
+	// follows is attributed to it.
+	psuCommanded struct {
+		psu, op string
+		at      time.Time
+	}
 
 	chassisEffect struct{ effect machine.Effect }
 	seqStart      struct{ gen uint64 }
@@ -124,6 +131,7 @@ func (a *psuActor) command(c psuCommand) error {
 	err := a.h.call(c.ctx, a.d.pid.Id, a.d.name, c.op, func(ctx context.Context) error { return c.write(a.d.dev, ctx) })
 	if err == nil {
 		a.h.log.Info("psu commanded by the coordinator", "psu", a.d.name, "op", c.op)
+		a.h.send(a.d.chassis.pid, psuCommanded{psu: a.d.name, op: c.op, at: a.h.clk.Now()})
 	}
 	return err
 }
@@ -209,6 +217,7 @@ type chassisActor struct {
 	good        *bool  // chassis power good as last reported (nil: not known yet)
 	powerStatus string // as last reported ("": not yet)
 	seq         sequence
+	commanded   psuCommanded // the last PSU command from outside the sequences
 }
 
 func newChassisActor(h *Hardware, d *chassisDev) *chassisActor {
@@ -225,6 +234,8 @@ func (a *chassisActor) Receive(ctx actor.Context) {
 	case psuReport:
 		a.note(msg.reading, "", "")
 		a.aggregate()
+	case psuCommanded:
+		a.commanded = msg
 	case chassisEffect:
 		a.perform(ctx, msg.effect)
 	case seqStart:
@@ -440,9 +451,13 @@ func (a *chassisActor) aggregate() {
 		return
 	}
 	a.good = &s.good
-	in := machine.Input{Trigger: machine.ObservedPowerGoodDeasserted, Cause: "chassis power good lost: " + a.goodCause(s)}
+	why := "with no sequence from statemgr"
+	if c := a.commanded; c.psu != "" && a.h.clk.Now().Sub(c.at) <= 2*a.h.cfg.PSUTimeout {
+		why = fmt.Sprintf("after %s %s by the coordinator", c.psu, c.op)
+	}
+	in := machine.Input{Trigger: machine.ObservedPowerGoodDeasserted, Cause: "chassis power good lost " + why + ": " + a.goodCause(s)}
 	if s.good {
-		in = machine.Input{Trigger: machine.ObservedPowerGoodAsserted, Cause: "chassis power good with no sequence from statemgr: " + a.goodCause(s)}
+		in = machine.Input{Trigger: machine.ObservedPowerGoodAsserted, Cause: "chassis power good " + why + ": " + a.goodCause(s)}
 	}
 	a.h.observe(a.d.id, in)
 }

@@ -78,6 +78,19 @@ func TestCoordinatorPSUOnOffAndStatus(t *testing.T) {
 	}
 }
 
+// The PSU polls see chassis power come and go after the coordinator's
+// commands, and say who did it.
+func TestCoordinatorPSUCommandsAreAttributed(t *testing.T) {
+	r := newRig(t, options{})
+	r.advance(2 * time.Second)
+	r.psuOn("psu0")
+	r.advance(2 * time.Second)
+	r.wantCause(chassis, machine.ObservedPowerGoodAsserted, "chassis power good after psu0 power on", "by the coordinator")
+	r.must("PSUOff", r.hw.PSUOff(r.ctx, "psu0"))
+	r.advance(2 * time.Second)
+	r.wantCause(chassis, machine.ObservedPowerGoodDeasserted, "chassis power good lost after psu0 power off", "by the coordinator")
+}
+
 // Input loss and faults latch until PSUClearFaults; warnings are not
 // faults.
 func TestCoordinatorPSUInputLostFaultsAndClear(t *testing.T) {
