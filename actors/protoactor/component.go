@@ -310,10 +310,7 @@ func contains(keys []string, k string) bool {
 func (c *component) append(ctx context.Context, records []actors.Record, op string) ([]events.Event, error) {
 	batch := make([]events.Event, len(records))
 	for i, r := range records {
-		e, err := actors.EncodeRecord(r)
-		if err != nil {
-			return nil, err
-		}
+		e := actors.EncodeRecord(r)
 		// Only the request's own records carry its key: they are what
 		// the memory of recent operations answers retries from.
 		if op != "" && r.Event.Operation == op && r.Event.Input == machine.KindRequest {
