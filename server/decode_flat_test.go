@@ -1,0 +1,66 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"reflect"
+	"testing"
+)
+
+// decodeJSON decodes as decode does when decodeFlat declines.
+func decodeJSON[T any](t *testing.T, data []byte) (T, bool) {
+	t.Helper()
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&v) != nil {
+		return v, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return v, false
+	}
+	return v, true
+}
+
+// Whatever decodeFlat accepts, encoding/json accepts as the same value.
+func FuzzDecodeFlatAgreesWithJSON(f *testing.F) {
+	for _, s := range append(seeds, `{}`, ` { "id" : "host.0" , "type":"On" } `, `{"id":"a","id":"b"}`, `{"ID":"host.0"}`,
+		`{"id":"h\u00e9"}`, `{"id":"h\\"}`, `{"id":null}`, `{"id":"x",}`, `{"id":"x"}}`, `{"wait":"1s","operation":"o"}`) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		trimmed := bytes.TrimSpace(data)
+		if len(trimmed) == 0 || trimmed[0] != '{' {
+			return // decode answers these before decodeFlat
+		}
+		var flat ControlRequest
+		if !decodeFlat(trimmed, &flat) {
+			if flat != (ControlRequest{}) {
+				t.Fatalf("declined %q but wrote %+v", data, flat)
+			}
+			return
+		}
+		want, ok := decodeJSON[ControlRequest](t, trimmed)
+		if !ok || want != flat {
+			t.Fatalf("%q: decodeFlat %+v, encoding/json %+v (ok %v)", data, flat, want, ok)
+		}
+	})
+}
+
+func TestDecodeFlatTypes(t *testing.T) {
+	for name, flat := range map[string]bool{
+		"ControlRequest":                    flatFieldsOf(reflect.TypeFor[ControlRequest]()) != nil,
+		"SelfStateRequest":                  flatFieldsOf(reflect.TypeFor[SelfStateRequest]()) != nil,
+		"MaintenanceRequest (a *bool)":      flatFieldsOf(reflect.TypeFor[MaintenanceRequest]()) == nil,
+		"ReplayRequest (numbers, a struct)": flatFieldsOf(reflect.TypeFor[ReplayRequest]()) == nil,
+	} {
+		if !flat {
+			t.Errorf("%s: flatFieldsOf disagrees", name)
+		}
+	}
+	req, err := decode[ControlRequest]([]byte(` {"id":"host.3","type":"ForceRestart"}`))
+	if err != nil || req != (ControlRequest{ID: "host.3", Type: "ForceRestart"}) {
+		t.Fatalf("decoded %+v, %v", req, err)
+	}
+}
