@@ -26,6 +26,9 @@ type publisher struct {
 	sub       *events.Subscription
 	done      chan struct{}
 	published atomic.Uint64
+	// hdr is reused for every event: PublishMsg copies it into the
+	// outgoing buffer before it returns. Owned by run.
+	hdr nats.Header
 }
 
 func startPublisher(s *Server, from uint64) (*publisher, error) {
@@ -33,7 +36,7 @@ func startPublisher(s *Server, from uint64) (*publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot follow the event log: %w", err)
 	}
-	p := &publisher{s: s, sub: sub, done: make(chan struct{})}
+	p := &publisher{s: s, sub: sub, done: make(chan struct{}), hdr: nats.Header{}}
 	p.published.Store(from - 1)
 	go p.run()
 	return p, nil
@@ -63,11 +66,11 @@ func (p *publisher) publish(e events.Event) {
 		p.s.log.Error("cannot encode an event", "seq", e.GlobalSeq, "error", err)
 		return
 	}
-	hdr := nats.Header{}
-	hdr.Set(HeaderMsgID, e.Stream+"/"+strconv.FormatUint(e.StreamSeq, 10))
-	hdr.Set(HeaderSeq, strconv.FormatUint(e.GlobalSeq, 10))
-	for _, subject := range eventSubjects(ev) {
-		if err := p.s.cfg.Conn.PublishMsg(&nats.Msg{Subject: subject, Header: hdr, Data: data}); err != nil {
+	p.hdr.Set(HeaderMsgID, e.Stream+"/"+strconv.FormatUint(e.StreamSeq, 10))
+	p.hdr.Set(HeaderSeq, strconv.FormatUint(e.GlobalSeq, 10))
+	var subjects [4]string
+	for _, subject := range eventSubjects(ev, subjects[:0]) {
+		if err := p.s.cfg.Conn.PublishMsg(&nats.Msg{Subject: subject, Header: p.hdr, Data: data}); err != nil {
 			p.s.log.Warn("cannot publish an event; subscribers will replay it", "subject", subject, "seq", e.GlobalSeq, "error", err)
 		}
 	}
@@ -104,10 +107,11 @@ func fillOperationEvent(ev *Event, r coordinator.Record) {
 	}
 }
 
-// eventSubjects lists the subjects an event goes to: its stream's subject
-// always, plus transitions, errors, alerts and operations by what it is.
-func eventSubjects(ev Event) []string {
-	subjects := []string{EventsSubject(ev.ID)}
+// eventSubjects appends to subjects the subjects an event goes to: its
+// stream's subject always, plus transitions, errors, alerts and operations
+// by what it is.
+func eventSubjects(ev Event, subjects []string) []string {
+	subjects = append(subjects, EventsSubject(ev.ID))
 	if ev.Kind == coordinator.Stream {
 		subjects = append(subjects, SubjectEventsOperations)
 	}
