@@ -200,6 +200,13 @@ func (s *Server) awaitOutcome(ctx context.Context, id actors.ID, accepted machin
 	next := after + 1
 	for {
 		changed := s.notifiers[id].Changed()
+		// The common case: the record right after the accepted one ends
+		// the operation, and the view cache already holds it.
+		if v, ok := s.views.get(id); ok && v.Version == next {
+			if outcome, done := s.outcomeOf(id, v.Status, v.Version); done {
+				return outcome, nil
+			}
+		}
 		outcome, done, seq, err := s.scanOutcome(ctx, id, next, current)
 		if err != nil || done {
 			return outcome, err
