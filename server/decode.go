@@ -52,10 +52,11 @@ func decode[T any](data []byte) (T, *Error) {
 // encoding/json, whose reflection and scanning (and the stack it grows on
 // a request's fresh goroutine) cost a twentieth of a control request's
 // CPU: an object of ASCII strings without escapes, under keys spelled
-// exactly as the json tags of *v, a struct of string fields only. It
-// reports false, having written nothing, for anything else, which decode
-// then hands to encoding/json: so every body decodes to what encoding/json
-// makes of it (FuzzDecodeFlatAgreesWithJSON checks it).
+// exactly as the json tags of *v's string fields. It reports false, having
+// written nothing, for anything else (a key of a field of another type
+// included), which decode then hands to encoding/json: so every body
+// decodes to what encoding/json makes of it (FuzzDecodeFlatAgreesWithJSON
+// checks it).
 func decodeFlat[T any](obj []byte, v *T) bool {
 	fields := flatFieldsOf(reflect.TypeFor[T]())
 	if fields == nil {
@@ -72,7 +73,7 @@ func decodeFlat[T any](obj []byte, v *T) bool {
 				return false
 			}
 			field, known := fields[string(key)]
-			if !known {
+			if !known || field == notFlat {
 				return false
 			}
 			p.space()
@@ -112,9 +113,14 @@ const maxFlatFields = 8
 
 var flatFields sync.Map // reflect.Type -> map[string]int, nil if not flat
 
-// flatFieldsOf maps the json names of t's fields to their indexes, or
-// returns nil unless t is a struct of at most maxFlatFields exported
-// string fields, each tagged with a name and at most omitempty.
+// notFlat marks a field that is not a string: a body naming it goes to
+// encoding/json.
+const notFlat = -1
+
+// flatFieldsOf maps the json names of t's string fields to their indexes
+// and those of its other fields to notFlat, or returns nil unless t is a
+// struct of at most maxFlatFields exported fields, each tagged with a name
+// and at most omitempty.
 func flatFieldsOf(t reflect.Type) map[string]int {
 	if f, ok := flatFields.Load(t); ok {
 		return f.(map[string]int)
@@ -126,11 +132,14 @@ func flatFieldsOf(t reflect.Type) map[string]int {
 		for i := range t.NumField() {
 			f := t.Field(i)
 			name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if !f.IsExported() || f.Anonymous || f.Type.Kind() != reflect.String || name == "" || name == "-" || (opts != "" && opts != "omitempty") {
+			if !f.IsExported() || f.Anonymous || name == "" || name == "-" || (opts != "" && opts != "omitempty") {
 				fields = nil
 				break
 			}
 			fields[name] = i
+			if f.Type.Kind() != reflect.String {
+				fields[name] = notFlat
+			}
 		}
 	}
 	flatFields.Store(t, fields)
