@@ -193,14 +193,8 @@ const coordinatorOpPrefix = "op-"
 // acknowledge answers statemgr.operation.acknowledge: it clears the
 // blocking error a parked operation left on its target.
 func (s *Server) acknowledge(ctx context.Context, c *call) (any, error) {
-	req, derr := decode[OperationRequest](c.data)
+	req, derr := decodeOperationRequest(c.data, "name the parked operation whose alert you acknowledge")
 	if derr != nil {
-		return nil, derr
-	}
-	if req.Operation == "" {
-		return nil, newError(ErrBadRequest, `missing "operation": name the parked operation whose alert you acknowledge`)
-	}
-	if derr := operationID(req.Operation); derr != nil {
 		return nil, derr
 	}
 	if err := s.cfg.Operations.Acknowledge(ctx, req.Operation, c.requester, coordinator.RoleOperator); err != nil {

@@ -109,16 +109,23 @@ func (s *Server) seedOperations(ctx context.Context, head uint64) error {
 	return nil
 }
 
-// operation answers statemgr.operation.get from the index and the log.
-func (s *Server) operation(ctx context.Context, c *call) (any, error) {
-	req, derr := decode[OperationRequest](c.data)
+// decodeOperationRequest decodes a request naming an operation; what says
+// which operation, for the error when none is named.
+func decodeOperationRequest(data []byte, what string) (OperationRequest, *Error) {
+	req, derr := decode[OperationRequest](data)
 	if derr != nil {
-		return nil, derr
+		return req, derr
 	}
 	if req.Operation == "" {
-		return nil, newError(ErrBadRequest, `missing "operation": name the operation id a control reply returned`)
+		return req, newError(ErrBadRequest, `missing "operation": %s`, what)
 	}
-	if derr := operationID(req.Operation); derr != nil {
+	return req, operationID(req.Operation)
+}
+
+// operation answers statemgr.operation.get from the index and the log.
+func (s *Server) operation(ctx context.Context, c *call) (any, error) {
+	req, derr := decodeOperationRequest(c.data, "name the operation id a control reply returned")
+	if derr != nil {
 		return nil, derr
 	}
 	seqs := s.ops.lookup(req.Operation)

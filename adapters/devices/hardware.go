@@ -56,6 +56,25 @@ type Observer interface {
 	Status(ctx context.Context, id actors.ID) (machine.Status, error)
 }
 
+// SystemObserver is the Observer over a protoactor.System: observations
+// are requests to the components, statuses their views.
+type SystemObserver struct{ System *protoactor.System }
+
+// Observe implements Observer.
+func (o SystemObserver) Observe(ctx context.Context, id actors.ID, in machine.Input) error {
+	_, err := o.System.Request(ctx, id, in)
+	return err
+}
+
+// Status implements Observer.
+func (o SystemObserver) Status(ctx context.Context, id actors.ID) (machine.Status, error) {
+	v, err := o.System.Get(ctx, id)
+	if err != nil {
+		return machine.Status{}, err
+	}
+	return v.Status, nil
+}
+
 // Retry bounds the retries of a hardware call that failed with a transient
 // fault (adapters.IsTransient: a NAK or a bus timeout).
 type Retry struct {

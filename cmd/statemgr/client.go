@@ -190,6 +190,24 @@ func describeRefusal(r *server.Refusal) string {
 	return b.String()
 }
 
+// query sends one request and prints its reply: as JSON with -o json,
+// else with text.
+func query[T any](cmd *cobra.Command, g *globals, cred *credentials, subject string, req any, text func(io.Writer, T) error) error {
+	s, err := connect(g, cred)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	var reply T
+	if err := s.request(cmd.Context(), subject, req, &reply); err != nil {
+		return err
+	}
+	if g.output == outputJSON {
+		return printJSON(cmd.OutOrStdout(), reply)
+	}
+	return text(cmd.OutOrStdout(), reply)
+}
+
 // printJSON writes v as indented JSON.
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -84,16 +83,6 @@ func TestPowerOperationsThroughTheDaemon(t *testing.T) {
 		}
 		cancel()
 		nc.Close()
-		if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case c := <-code:
-			if c != 0 {
-				t.Fatalf("round %d: exit %d\n%s", round, c, stderr.String())
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatalf("round %d: no exit after SIGTERM\n%s", round, stderr.String())
-		}
+		stopWithSIGTERM(t, code, &stderr)
 	}
 }

@@ -103,19 +103,3 @@ func (e hardwareEffects) Perform(id actors.ID, effects []machine.Effect) {
 		e.services.Perform(id, effects)
 	}
 }
-
-// systemObserver hands the devices' observations to the components.
-type systemObserver struct{ sys *protoactor.System }
-
-func (o systemObserver) Observe(ctx context.Context, id actors.ID, in machine.Input) error {
-	_, err := o.sys.Request(ctx, id, in)
-	return err
-}
-
-func (o systemObserver) Status(ctx context.Context, id actors.ID) (machine.Status, error) {
-	v, err := o.sys.Get(ctx, id)
-	if err != nil {
-		return machine.Status{}, err
-	}
-	return v.Status, nil
-}

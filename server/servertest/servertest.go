@@ -92,7 +92,7 @@ func Start(tb testing.TB, opts Options) *Env {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(sys.Stop)
-	if err := hw.Run(context.Background(), systemObserver{sys}); err != nil {
+	if err := hw.Run(context.Background(), devices.SystemObserver{System: sys}); err != nil {
 		tb.Fatal(err)
 	}
 	co := startCoordinator(tb, plat, log, sys, hw, opts.Policy, logger)
