@@ -255,6 +255,12 @@ func (c *Coordinator) admit(s *state, req Request, snap *snapshot, snapErr error
 		return reject(&BusyError{Op: id, Component: req.Target, InFlight: e.id, Kind: Emergency})
 	}
 	refusals := c.interlocks(s, id, req, snap)
+	if ch, ok := c.cfg.Topology.chassisOf(req.Target); ok && s.changing(ch.ID) {
+		// The chassis is being powered by an operation in flight: that is
+		// no missing power dependency but a busy one, so the request waits
+		// for it (queue) or is refused busy, naming it.
+		refusals = slices.DeleteFunc(refusals, func(r *InterlockError) bool { return r.Interlock == InterlockPowerDependency })
+	}
 	var overrides []Interlock
 	for _, r := range refusals {
 		if !slices.Contains(req.Override, r.Interlock) {
@@ -308,6 +314,11 @@ func keyOf(r Request) string {
 		return ""
 	}
 	return "key/" + r.IdempotencyKey
+}
+
+// changing reports whether an operation holds component id exclusively.
+func (s *state) changing(id actors.ID) bool {
+	return slices.ContainsFunc(s.holders[id], func(h *op) bool { return h.locks[id] })
 }
 
 // powerOns counts host power-ons launched and not finished.

@@ -158,3 +158,36 @@ func TestFactsFromComponentStates(t *testing.T) {
 		t.Fatalf("facts after power on: %v", f)
 	}
 }
+
+// A host power-on sent while its chassis is being powered on waits for
+// that operation (queue) or is refused busy naming it, not refused for a
+// missing power dependency that is on its way.
+func TestHostPowerOnDuringChassisPowerOn(t *testing.T) {
+	r := newRig(t)
+	chassisOp, err := r.co.Submit(ctx, chassisOn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.co.Submit(ctx, hostOn(host0))
+	var busy *coordinator.BusyError
+	if !errors.As(err, &busy) || busy.InFlight != chassisOp || busy.Component != chassis {
+		t.Fatalf("host power on during chassis power on = %v, want busy naming %s", err, chassisOp)
+	}
+	req := hostOn(host0)
+	req.Queue = true
+	queued, err := r.co.Submit(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := r.wait(queued, time.Minute); res.Outcome != saga.Succeeded || !r.powered("0") {
+		t.Fatalf("queued host power on = %+v, powered %t", res, r.powered("0"))
+	}
+	// With nothing powering the chassis, a missing chassis is the power
+	// dependency it always was.
+	r.must(coordinator.Request{Kind: coordinator.HostForceOff, Target: host0})
+	r.must(coordinator.Request{Kind: coordinator.ChassisPowerOff, Target: chassis})
+	var lock *coordinator.InterlockError
+	if _, err := r.co.Submit(ctx, hostOn(host0)); !errors.As(err, &lock) || lock.Interlock != coordinator.InterlockPowerDependency {
+		t.Fatalf("host power on with the chassis off = %v, want power_dependency", err)
+	}
+}
