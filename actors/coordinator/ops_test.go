@@ -363,3 +363,16 @@ func TestBMCMaintenance(t *testing.T) {
 		t.Fatalf("Do(host on) after maintenance = %+v, %v", res, err)
 	}
 }
+
+// A reset type the host's machine refuses where the host stands (a
+// GracefulRestart of a host that is Off) fails plainly: nothing was
+// applied, so nothing is parked and the next request is taken.
+func TestRefusedResetDoesNotParkTheHost(t *testing.T) {
+	r := newRig(t)
+	r.must(chassisOn())
+	res, err := r.do(coordinator.Request{Kind: coordinator.HostReset, Target: host0, ResetType: machine.RequestGracefulRestart})
+	if err != nil || res.Outcome != saga.Failed || res.Alert != "" || !strings.Contains(res.Reason, "rejected in state Off") {
+		t.Fatalf("GracefulRestart of an Off host = %+v, %v; want failed without an alert", res, err)
+	}
+	r.must(hostOn(host0))
+}

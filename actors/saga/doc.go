@@ -42,6 +42,9 @@
 //     parked: saga_failed with an alert.
 //   - A step without a compensation is irreversible; a saga that had to
 //     compensate past one ends failed, with an alert, never "compensated".
+//     A step its target refused at the first attempt (Permanent) applied
+//     nothing and counts as no such step: a saga refused before anything
+//     applied or was undone ends failed without an alert.
 //   - An escalation ladder is a run of steps with Escalate set: a failing
 //     rung moves on to the next, a succeeding rung skips the rest.
 //   - Superseding (cancelling the saga's context with ErrSuperseded as the

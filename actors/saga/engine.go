@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/statemgr/statemgr/events"
@@ -249,7 +250,7 @@ func (e *Engine) run(ctx context.Context, s *State) (Result, error) {
 		}
 	}
 	res := s.Result()
-	if res.Outcome == Failed && e.OnAlert != nil {
+	if res.Alert != "" && e.OnAlert != nil {
 		e.OnAlert(res)
 	}
 	return res, e.index(ctx, RecClosed, record{ID: s.Plan.ID, Outcome: s.Final})
@@ -278,7 +279,7 @@ func (e *Engine) step(ctx context.Context, s *State, i int) error {
 			return e.succeed(ctx, s, i)
 		}
 		if applied == Unknown && attempt >= retry.Attempts {
-			return e.fail(ctx, s, i, fmt.Errorf("%w after %d attempts: %v", ErrUnknownOutcome, attempt, qerr), true)
+			return e.fail(ctx, s, i, fmt.Errorf("%w after %d attempts: %v", ErrUnknownOutcome, attempt, qerr), true, false)
 		}
 	}
 	for {
@@ -296,7 +297,7 @@ func (e *Engine) step(ctx context.Context, s *State, i int) error {
 			return nil
 		}
 		if errors.Is(err, ErrPermanent) {
-			return e.fail(ctx, s, i, err, false)
+			return e.fail(ctx, s, i, err, false, attempt == 1 && s.Attempt[i] == 0)
 		}
 		if werr := e.write(ctx, s, RecStepUnknown, fmt.Sprintf("unknown/%d/%d", i, attempt), record{Step: i, CmdID: id, Attempt: attempt, Reason: err.Error()}); werr != nil {
 			return werr
@@ -310,7 +311,7 @@ func (e *Engine) step(ctx context.Context, s *State, i int) error {
 			if applied == Unknown && qerr != nil {
 				why = fmt.Errorf("%w; query: %v", err, qerr)
 			}
-			return e.fail(ctx, s, i, why, true)
+			return e.fail(ctx, s, i, why, true, false)
 		}
 		if werr := e.sleep(ctx, retry.Delay(attempt)); werr != nil {
 			return nil
@@ -337,9 +338,11 @@ func (e *Engine) succeed(ctx context.Context, s *State, i int) error {
 	return nil
 }
 
-func (e *Engine) fail(ctx context.Context, s *State, i int, err error, timedOut bool) error {
+// fail records step i failed; refused says its target refused it at the
+// first attempt, so nothing of it was applied.
+func (e *Engine) fail(ctx context.Context, s *State, i int, err error, timedOut, refused bool) error {
 	se := &StepError{Saga: s.Plan.ID, Step: i, Name: s.Plan.Steps[i].Name, CmdID: StepID(s.Plan.ID, i), Err: err}
-	return e.write(ctx, s, RecStepFailed, fmt.Sprintf("failed/%d", i), record{Step: i, Reason: se.Error(), TimedOut: timedOut})
+	return e.write(ctx, s, RecStepFailed, fmt.Sprintf("failed/%d", i), record{Step: i, Reason: se.Error(), TimedOut: timedOut, Refused: refused})
 }
 
 // compensate undoes every issued step in reverse, from the last one issued.
@@ -357,15 +360,21 @@ func (e *Engine) compensate(ctx context.Context, s *State) error {
 	}
 	retry := s.Plan.CompRetry.orDefault(DefaultCompRetry)
 	irreversible := false
+	applied := slices.Contains(s.CompDone, true) // undone before a restart
 	for j := s.CompFrom; j >= 0; j-- {
 		st := s.Plan.Steps[j]
 		switch {
 		case s.Steps[j] == StepPending || s.Steps[j] == StepSkipped || s.CompDone[j]:
 			continue
 		case st.Compensation == nil:
-			irreversible = true
+			// A refused step applied nothing; any other may have.
+			irreversible = irreversible || !s.Refused[j]
 			continue
 		}
+		// A refused step is undone all the same: compensations tolerate
+		// a step that never applied, and the refusal may have raced
+		// with a change made outside statemgr.
+		applied = true
 		if err := e.undo(ctx, s, j, retry); err != nil || s.Done() {
 			return err
 		}
@@ -377,6 +386,10 @@ func (e *Engine) compensate(ctx context.Context, s *State) error {
 	case irreversible:
 		alert := fmt.Sprintf("saga %s (%s) failed after irreversible steps: %s", s.Plan.ID, s.Plan.Kind, s.Reason)
 		return e.write(ctx, s, RecFailed, "failed", record{Reason: s.Reason, Alert: alert})
+	case !applied && !s.TimedOut:
+		// Refused before anything was applied or undone: a plain
+		// failure, with nothing for an operator to look at.
+		return e.write(ctx, s, RecFailed, "failed", record{Reason: s.Reason})
 	case s.TimedOut:
 		return e.write(ctx, s, RecCompensated, "compensated", record{Outcome: TimedOut})
 	default:

@@ -487,3 +487,30 @@ func TestRetryDelayIsCapped(t *testing.T) {
 		}
 	}
 }
+
+// A first step refused by its target applied nothing: even without a
+// compensation it is no irreversible step, and the saga fails without an
+// alert for an operator (a GracefulRestart of a host that is Off).
+func TestRefusedIrreversibleStepNeedsNoOperator(t *testing.T) {
+	log := memlog.New()
+	tg := newTarget(log)
+	tg.script["request"] = refuse
+	p := plan("s", "request", "pulse")
+	p.Steps[0].Compensation = nil
+	var alerts []saga.Result
+	e := engine(log, tg)
+	e.OnAlert = func(r saga.Result) { alerts = append(alerts, r) }
+	res, err := e.Start(ctx, p)
+	if err != nil || res.Outcome != saga.Failed || res.Alert != "" || len(alerts) != 0 || res.FailedStep != 0 {
+		t.Fatalf("Start = %+v, %v; alerts %v; want failed without an alert", res, err, alerts)
+	}
+	// The log says so after a restart too.
+	evs, err := log.ReadStream(ctx, saga.Stream("s"), 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := saga.Fold(evs)
+	if err != nil || st.Final != saga.Failed || st.Alert != "" || !st.Refused[0] {
+		t.Fatalf("folded = %+v, %v", st, err)
+	}
+}

@@ -40,6 +40,7 @@ type record struct {
 	Attempt  int      `json:"attempt,omitempty"`
 	Reason   string   `json:"reason,omitempty"`
 	TimedOut bool     `json:"timed_out,omitempty"`
+	Refused  bool     `json:"refused,omitempty"` // step_failed: the target refused the first attempt: nothing applied
 	Outcome  Outcome  `json:"outcome,omitempty"`
 	Alert    string   `json:"alert,omitempty"`
 	ID       string   `json:"id,omitempty"` // index records
@@ -70,8 +71,11 @@ type State struct {
 	FailedStep   int    // -1 if none
 	Reason       string // why the saga failed
 	TimedOut     bool   // the failing step ran out of time rather than being refused
-	CompIssued   []int  // attempts per step's compensation
-	CompDone     []bool
+	// Refused marks the steps whose target refused their first attempt:
+	// nothing of them was applied, so they need no undoing.
+	Refused    []bool
+	CompIssued []int // attempts per step's compensation
+	CompDone   []bool
 	// Final is set once the saga ended.
 	Final   Outcome
 	Alert   string
@@ -136,7 +140,7 @@ func Fold(evs []events.Event) (*State, error) {
 
 func newState(p Plan) *State {
 	n := len(p.Steps)
-	s := &State{Plan: p, Steps: make([]StepStatus, n), Attempt: make([]int, n), CompIssued: make([]int, n), CompDone: make([]bool, n), FailedStep: -1}
+	s := &State{Plan: p, Steps: make([]StepStatus, n), Attempt: make([]int, n), CompIssued: make([]int, n), CompDone: make([]bool, n), Refused: make([]bool, n), FailedStep: -1}
 	for i := range s.Steps {
 		s.Steps[i] = StepPending
 	}
@@ -165,7 +169,7 @@ func (s *State) apply(typ string, r record) error {
 		s.Steps[r.Step] = StepUnknown
 		s.Attempt[r.Step] = r.Attempt
 	case RecStepFailed:
-		s.Steps[r.Step] = StepFailed
+		s.Steps[r.Step], s.Refused[r.Step] = StepFailed, r.Refused
 		if !s.Plan.Steps[r.Step].Escalate {
 			s.FailedStep, s.Reason, s.TimedOut = r.Step, r.Reason, r.TimedOut
 		}
