@@ -1,0 +1,118 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/statemgr/statemgr/actors/coordinator"
+	"github.com/statemgr/statemgr/adapters/devices"
+)
+
+// settleRounds bounds the fixed-point loop of settle: more rounds than this
+// at one virtual instant is a livelock.
+const settleRounds = 1000
+
+// settle runs the system to quiescence at the current virtual time: the
+// coordinator's sagas and the devices wait for the clock, due component
+// timeouts have fired, due process events and device events are handled,
+// and a whole round changed nothing in the log.
+func (w *world) settle(ctx context.Context) error {
+	for range settleRounds {
+		before, err := w.progress(ctx)
+		if err != nil {
+			return err
+		}
+		if err := w.quiesce(ctx); err != nil {
+			return err
+		}
+		for _, id := range w.d.sys.IDs() {
+			if _, err := w.d.sys.Tick(ctx, id); err != nil {
+				return fmt.Errorf("tick %s: %w", id, err)
+			}
+		}
+		for _, o := range w.procs.due() {
+			if _, err := w.d.sys.Request(ctx, o.id, o.in); err != nil {
+				return fmt.Errorf("service observation for %s: %w", o.id, err)
+			}
+		}
+		thermal := w.takeThermal()
+		for _, e := range thermal {
+			if e.Level != devices.ThermalCritical {
+				continue
+			}
+			ev := fmt.Sprintf("%s at %.1f °C, critical limit %.1f °C", e.Zone, e.Celsius, e.Critical)
+			if err := w.await(ctx, func() error {
+				_, err := w.d.co.Emergency(ctx, coordinator.ThermalCritical, e.Zone, ev)
+				if errors.Is(err, coordinator.ErrBusy) {
+					return nil // one emergency at a time; the one in flight acts
+				}
+				return err
+			}); err != nil {
+				return fmt.Errorf("thermal emergency: %w", err)
+			}
+		}
+		if err := w.quiesce(ctx); err != nil {
+			return err
+		}
+		after, err := w.progress(ctx)
+		if err != nil {
+			return err
+		}
+		if after == before && len(thermal) == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: no fixed point after %d rounds at %s", ErrStuck, settleRounds, w.clk.Now().Sub(Epoch))
+}
+
+// quiesce waits until the coordinator and the devices wait for the clock.
+func (w *world) quiesce(ctx context.Context) error {
+	if err := w.d.co.Quiet(ctx); err != nil {
+		return err
+	}
+	return w.d.hw.Settle(ctx)
+}
+
+// progress is the log's head: every change of state the system makes is
+// an append.
+func (w *world) progress(ctx context.Context) (uint64, error) {
+	return w.d.log.Head(ctx)
+}
+
+// await runs f, which may wait for sagas that wait for the clock, and
+// moves the clock deadline by deadline (within the saga bound) until f
+// returns. The clock moves only once the coordinator and the devices are
+// quiet and f has had a moment to finish on its own.
+func (w *world) await(ctx context.Context, f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	end := w.clk.Now().Add(w.opts.SagaBound)
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(awaitGrace):
+		}
+		if w.d != nil && w.d.co != nil {
+			if err := w.quiesce(ctx); err != nil {
+				return err
+			}
+		}
+		select {
+		case err := <-done:
+			return err
+		default:
+		}
+		next, ok := w.clk.NextDeadline()
+		if !ok || next.After(end) {
+			return fmt.Errorf("%w: waiting with nothing due on the clock", ErrStuck)
+		}
+		w.clk.Set(next)
+	}
+}
+
+// awaitGrace is how long await lets f run before it moves the clock: f
+// either finishes on its own well within it or waits for the clock.
+const awaitGrace = 5 * time.Millisecond
