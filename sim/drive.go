@@ -68,12 +68,25 @@ func (w *world) settle(ctx context.Context) error {
 }
 
 // quiesce waits until the coordinator and the devices wait for the clock.
+// A saga blocked in a hardware call counts as busy to Coordinator.Quiet
+// even when the call itself waits for the clock (a retry after a bus
+// fault): when the devices are settled and the coordinator stays busy for
+// quietGrace, it is taken to wait for the clock too.
 func (w *world) quiesce(ctx context.Context) error {
-	if err := w.d.co.Quiet(ctx); err != nil {
+	if err := w.d.hw.Settle(ctx); err != nil {
 		return err
+	}
+	qctx, cancel := context.WithTimeout(ctx, quietGrace)
+	defer cancel()
+	if err := w.d.co.Quiet(qctx); err != nil && ctx.Err() != nil {
+		return ctx.Err()
 	}
 	return w.d.hw.Settle(ctx)
 }
+
+// quietGrace is how long quiesce lets a busy coordinator finish before it
+// takes it to wait for the clock inside a hardware call.
+const quietGrace = 10 * time.Millisecond
 
 // progress is the log's head: every change of state the system makes is
 // an append.

@@ -36,7 +36,7 @@ type Options struct {
 	// must have its outcome with the affected hosts off; default 5 min.
 	ThermalBound time.Duration
 	// ReconcileEvery is the period of the coordinator's reconciliation
-	// (AC loss and thermal detection); default 5 s.
+	// (AC loss and thermal detection); default 10 s, as the devices'.
 	ReconcileEvery time.Duration
 	// Logger receives the system's logs; nil: none. Logs are not part of
 	// the trace: goroutines interleave them differently from run to run.
@@ -64,7 +64,7 @@ func (o *Options) defaults() error {
 		o.ThermalBound = 5 * time.Minute
 	}
 	if o.ReconcileEvery == 0 {
-		o.ReconcileEvery = 5 * time.Second
+		o.ReconcileEvery = 10 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()

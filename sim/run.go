@@ -269,7 +269,14 @@ func (s *simulation) submit(ctx context.Context, reqs []coordinator.Request) (st
 	before := s.c.hardware()
 	var out []string
 	for _, r := range reqs {
-		id, err := s.w.d.co.Submit(ctx, r)
+		// Submit reads the hardware, which may wait for the clock (a bus
+		// timeout).
+		var id string
+		err := s.w.await(ctx, func() error {
+			var err error
+			id, err = s.w.d.co.Submit(ctx, r)
+			return err
+		})
 		if id != "" {
 			s.c.submitted(id, before, len(reqs) == 1)
 		}

@@ -43,10 +43,10 @@ type procEvent struct {
 type procEventKind int
 
 const (
-	procReady procEventKind = iota + 1 // readiness passed
-	procExit                           // exited on its stop signal
-	procKill                           // the stop timeout passed: SIGKILL
-	procRestart                        // the supervisor's restart delay passed
+	procReady   procEventKind = iota + 1 // readiness passed
+	procExit                             // exited on its stop signal
+	procKill                             // the stop timeout passed: SIGKILL
+	procRestart                          // the supervisor's restart delay passed
 )
 
 // processes is an in-memory twin of adapters/process: one supervisor per
