@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -70,46 +69,14 @@ func (id ID) Name() string { _, n, _ := strings.Cut(string(id), "."); return n }
 // the machine entering its initial state when the component first started.
 const EventCreated machine.EventType = "created"
 
-// RecordSchema is the schema version of Record payloads.
-const RecordSchema = 1
-
 // Record is the payload of every event in a component's stream: what
 // happened (a machine event) and the component's status right after it, so
 // that recovery needs no machine definition and a changed platform file can
-// never reinterpret history.
+// never reinterpret history. EncodeRecord and DecodeRecord (record.go) turn
+// it into a log event and back.
 type Record struct {
 	Event  machine.Event  `json:"event"`
 	Status machine.Status `json:"status"`
-}
-
-// EncodeRecord turns r into a log event for stream id.
-func EncodeRecord(r Record) (events.Event, error) {
-	payload, err := json.Marshal(r)
-	if err != nil {
-		return events.Event{}, fmt.Errorf("cannot encode %s record: %w", r.Event.Type, err)
-	}
-	return events.Event{
-		Type:      string(r.Event.Type),
-		Schema:    RecordSchema,
-		Time:      r.Event.Time,
-		Cause:     r.Event.Cause,
-		Requester: r.Event.Requester,
-		Operation: r.Event.Operation,
-		Payload:   payload,
-	}, nil
-}
-
-// DecodeRecord reads a component record from a log event.
-func DecodeRecord(e events.Event) (Record, error) {
-	if e.Schema != RecordSchema {
-		return Record{}, fmt.Errorf("%w: %s event %d has record schema %d, this build reads %d: upgrade statemgr",
-			events.ErrUnknownVersion, e.Stream, e.StreamSeq, e.Schema, RecordSchema)
-	}
-	var r Record
-	if err := json.Unmarshal(e.Payload, &r); err != nil {
-		return Record{}, fmt.Errorf("%w: %s event %d: %w", events.ErrCorrupt, e.Stream, e.StreamSeq, err)
-	}
-	return r, nil
 }
 
 // Follows checks that r can follow a component whose status is prev:

@@ -32,13 +32,10 @@ var t0 = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 // record builds a stream event for a record at seq.
 func record(t *testing.T, seq uint64, typ machine.EventType, from, to, trigger string, at time.Duration) events.Event {
 	t.Helper()
-	e, err := actors.EncodeRecord(actors.Record{
+	e := actors.EncodeRecord(actors.Record{
 		Event:  machine.Event{Type: typ, Machine: "host", From: from, To: to, Trigger: trigger, Time: t0.Add(at)},
 		Status: machine.Status{State: to, Since: t0.Add(at)},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	e.Stream, e.StreamSeq = "host.0", seq
 	return e
 }
@@ -102,8 +99,10 @@ func TestCheckLog(t *testing.T) {
 	if err := actors.CheckLog(host, bad); !errors.Is(err, events.ErrUnknownVersion) {
 		t.Errorf("future record schema: %v", err)
 	}
-	bad[2].Schema, bad[2].Payload = actors.RecordSchema, []byte("{not json")
-	if err := actors.CheckLog(host, bad); !errors.Is(err, events.ErrCorrupt) {
-		t.Errorf("garbled payload: %v", err)
+	for _, schema := range []uint16{actors.RecordSchemaJSON, actors.RecordSchema} {
+		bad[2].Schema, bad[2].Payload = schema, []byte("{not json")
+		if err := actors.CheckLog(host, bad); !errors.Is(err, events.ErrCorrupt) {
+			t.Errorf("garbled payload of schema %d: %v", schema, err)
+		}
 	}
 }

@@ -45,6 +45,18 @@ func Encode(dst []byte, e Event) []byte {
 	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
 }
 
+// AsStored returns e as Decode returns its record: Time in UTC without a
+// monotonic reading, an empty Payload as nil. Logs return appended events
+// (and lend them to followers) this way, so that an event is the same
+// whether it comes from an append, from memory or from a read.
+func AsStored(e Event) Event {
+	e.Time = e.Time.UTC()
+	if len(e.Payload) == 0 {
+		e.Payload = nil
+	}
+	return e
+}
+
 func appendString(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)

@@ -115,3 +115,22 @@ func TestExpected(t *testing.T) {
 		t.Fatal("Expected.Matches disagrees with its definition")
 	}
 }
+
+func TestAsStoredIsWhatDecodeReturns(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		e := genEvent().Draw(t, "event")
+		if rapid.Bool().Draw(t, "local time with a monotonic reading") {
+			e.Time = time.Now().Local()
+		}
+		if rapid.Bool().Draw(t, "empty payload") {
+			e.Payload = []byte{}
+		}
+		got, err := events.Decode(events.Encode(nil, e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := events.AsStored(e); !reflect.DeepEqual(got, want) {
+			t.Fatalf("decoded %+v, AsStored %+v", got, want)
+		}
+	})
+}

@@ -21,8 +21,11 @@ const (
 	SubjectSystemStatus   = "statemgr.system.status"
 	SubjectHistory        = "statemgr.history"
 	SubjectOperationGet   = "statemgr.operation.get"
-	SubjectEventsReplay   = "statemgr.events.replay"
-	SubjectValidate       = "statemgr.validate"
+	// SubjectOperationAck acknowledges the alert of an operation parked in
+	// failure, clearing the blocking_error interlock on its target.
+	SubjectOperationAck = "statemgr.operation.acknowledge"
+	SubjectEventsReplay = "statemgr.events.replay"
+	SubjectValidate     = "statemgr.validate"
 
 	SubjectHostPowerOn     = "statemgr.host.power.on"
 	SubjectHostPowerOff    = "statemgr.host.power.off"
@@ -50,6 +53,10 @@ const (
 	SubjectEventsTransitions = "statemgr.events.transitions"
 	SubjectEventsErrors      = "statemgr.events.errors"
 	SubjectEventsAlerts      = "statemgr.events.alerts"
+	// SubjectEventsOperations carries the coordinator's records:
+	// operations accepted, rejected and finished (with their outcome),
+	// overrides, power losses and power-restore decisions, emergencies.
+	SubjectEventsOperations = "statemgr.events.operations"
 	// SubjectEventsComponents matches every per-component subject
 	// (statemgr.events.<kind>.<name>): each event is published on exactly
 	// one of them, so a subscriber sees every event once.
@@ -98,11 +105,21 @@ type (
 	// ResetType). Operation makes the request idempotent: the same id
 	// returns the first outcome. Wait ("30s") asks the reply to wait for
 	// the final outcome.
+	//
+	// Host and chassis requests run as coordinator operations, which also
+	// take: Override, interlocks to override (operators only); Queue, wait
+	// for a busy component instead of being refused; PowerChassis, power
+	// the host's chassis on first (host power on); At, an RFC 3339 time to
+	// run the operation at (persisted, survives restarts).
 	ControlRequest struct {
-		ID        string `json:"id"`
-		Type      string `json:"type,omitempty"`
-		Operation string `json:"operation,omitempty"`
-		Wait      string `json:"wait,omitempty"`
+		ID           string   `json:"id"`
+		Type         string   `json:"type,omitempty"`
+		Operation    string   `json:"operation,omitempty"`
+		Wait         string   `json:"wait,omitempty"`
+		Override     []string `json:"override,omitempty"`
+		Queue        bool     `json:"queue,omitempty"`
+		PowerChassis bool     `json:"power_chassis,omitempty"`
+		At           string   `json:"at,omitempty"`
 	}
 	// MaintenanceRequest enters (Enable true) or leaves maintenance.
 	MaintenanceRequest struct {
@@ -110,6 +127,7 @@ type (
 		Enable    *bool  `json:"enable"`
 		Operation string `json:"operation,omitempty"`
 		Wait      string `json:"wait,omitempty"`
+		Queue     bool   `json:"queue,omitempty"`
 	}
 	// HistoryRequest pages a component's transitions from stream sequence
 	// From (0 = the start), at most Limit (0 = 100, at most 1000).
@@ -196,23 +214,34 @@ type (
 	}
 	// ControlReply is the reply of a control subject: the operation was
 	// accepted and is durable, and the component is in State. Outcome is
-	// set when the request asked to wait.
+	// set when the request asked to wait. Kind is the coordinator
+	// operation that carries a host, chassis or maintenance request out; a
+	// scheduled request has Schedule and At instead of Operation.
 	ControlReply struct {
-		Operation string   `json:"operation"`
-		ID        string   `json:"id"`
-		Request   string   `json:"request"`
-		State     string   `json:"state"`
-		Accepted  bool     `json:"accepted"`
-		Duplicate bool     `json:"duplicate,omitempty"` // a retried operation: its first outcome
-		Outcome   *Outcome `json:"outcome,omitempty"`
+		Operation string    `json:"operation,omitempty"`
+		Schedule  string    `json:"schedule,omitempty"`
+		At        time.Time `json:"at,omitzero"`
+		ID        string    `json:"id"`
+		Request   string    `json:"request"`
+		Kind      string    `json:"kind,omitempty"`
+		State     string    `json:"state"`
+		Accepted  bool      `json:"accepted"`
+		Duplicate bool      `json:"duplicate,omitempty"` // a retried operation: its first outcome
+		Outcome   *Outcome  `json:"outcome,omitempty"`
 	}
 	// Outcome is how an operation ended, or that it has not yet.
 	Outcome struct {
-		Result string    `json:"result"` // ResultSucceeded, ResultFailed, ResultTimedOut or ResultInProgress
+		Result string    `json:"result"` // one of the Result constants
 		State  string    `json:"state"`
 		Cause  string    `json:"cause,omitempty"`
-		Seq    uint64    `json:"seq,omitempty"` // stream seq of the record that ended it
+		Alert  string    `json:"alert,omitempty"` // a failure that needs an operator (statemgr.operation.acknowledge)
+		Seq    uint64    `json:"seq,omitempty"`   // stream seq of the record that ended it
 		Time   time.Time `json:"time,omitzero"`
+	}
+	// AcknowledgeReply is the reply of statemgr.operation.acknowledge.
+	AcknowledgeReply struct {
+		Operation    string `json:"operation"`
+		Acknowledged bool   `json:"acknowledged"`
 	}
 	// SystemStatus is the reply of statemgr.system.status.
 	SystemStatus struct {
@@ -264,12 +293,17 @@ type (
 	}
 )
 
-// Outcome results.
+// Outcome results. A coordinator operation ends in one of the first six
+// (package saga's outcomes); a request to a single component in succeeded
+// or failed.
 const (
-	ResultSucceeded  = "succeeded"   // the component left its transitional state for a stable one
-	ResultFailed     = "failed"      // the component entered an error state
-	ResultTimedOut   = "timed_out"   // the wait ended first; the operation goes on
-	ResultInProgress = "in_progress" // operation.get: still transitional
+	ResultSucceeded   = "succeeded"   // done: the component left its transitional state for a stable one
+	ResultFailed      = "failed"      // failed: an error state, or a saga that could not be undone
+	ResultCompensated = "compensated" // failed and undone: the hardware is back where it was
+	ResultTimedOut    = "timed_out"   // a step of the operation ran out of time
+	ResultSuperseded  = "superseded"  // an emergency or a power loss took over
+	ResultRejected    = "rejected"    // refused before it started
+	ResultInProgress  = "in_progress" // not ended yet (a wait that ended first, or operation.get)
 )
 
 // Event is one log record as published and replayed: the envelope plus the
@@ -290,5 +324,9 @@ type Event struct {
 	Operation string    `json:"operation,omitempty"`
 	Alert     string    `json:"alert,omitempty"`
 	Message   string    `json:"message,omitempty"`
-	Error     bool      `json:"error,omitempty"` // entered an error state
+	Error     bool      `json:"error,omitempty"` // entered an error state; an operation that did not succeed
+	// Coordinator records: the operation's target and, once it ended,
+	// its outcome (a Result constant).
+	Target  string `json:"target,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nuid"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 )
@@ -61,7 +62,8 @@ func (cs controlSubject) requestType(t string) (string, *Error) {
 	return "", &Error{Kind: ErrUnknownRequest, Message: fmt.Sprintf("%s does not take type %q: use one of %s", cs.subject, t, strings.Join(cs.types, ", "))}
 }
 
-// control answers a control subject.
+// control answers a control subject. Host and chassis requests run as
+// coordinator operations; the others go to their component.
 func (s *Server) control(cs controlSubject) func(context.Context, *call) (any, error) {
 	return func(ctx context.Context, c *call) (any, error) {
 		req, derr := decode[ControlRequest](c.data)
@@ -76,11 +78,20 @@ func (s *Server) control(cs controlSubject) func(context.Context, *call) (any, e
 		if derr != nil {
 			return nil, derr
 		}
+		if cs.kind == actors.KindHost || cs.kind == actors.KindChassis {
+			kind, resetType := coordinatedRequest(cs.kind, trigger)
+			return s.coordinate(ctx, c, id, trigger, kind, resetType, coordinated{op: req.Operation, wait: req.Wait, at: req.At,
+				override: req.Override, queue: req.Queue, powerChassis: req.PowerChassis})
+		}
+		if len(req.Override) > 0 || req.Queue || req.PowerChassis || req.At != "" {
+			return nil, newError(ErrBadRequest, `%s goes to the component alone: "override", "queue", "power_chassis" and "at" apply to host and chassis requests`, cs.subject)
+		}
 		return s.perform(ctx, c, id, trigger, req.Operation, req.Wait)
 	}
 }
 
-// maintenance answers statemgr.bmc.maintenance.
+// maintenance answers statemgr.bmc.maintenance, a coordinator operation:
+// it must not start while a power operation is in flight.
 func (s *Server) maintenance(ctx context.Context, c *call) (any, error) {
 	req, derr := decode[MaintenanceRequest](c.data)
 	if derr != nil {
@@ -93,11 +104,11 @@ func (s *Server) maintenance(ctx context.Context, c *call) (any, error) {
 	if req.Enable == nil {
 		return nil, newError(ErrBadRequest, `missing "enable": send true to enter maintenance, false to leave it`)
 	}
-	trigger := machine.RequestExitMaintenance
+	trigger, kind := machine.RequestExitMaintenance, coordinator.BMCExitMaintenance
 	if *req.Enable {
-		trigger = machine.RequestEnterMaintenance
+		trigger, kind = machine.RequestEnterMaintenance, coordinator.BMCEnterMaintenance
 	}
-	return s.perform(ctx, c, id, trigger, req.Operation, req.Wait)
+	return s.coordinate(ctx, c, id, trigger, kind, "", coordinated{op: req.Operation, wait: req.Wait, queue: req.Queue})
 }
 
 // perform sends a request to a component, answers with the accepted state
@@ -189,6 +200,13 @@ func (s *Server) awaitOutcome(ctx context.Context, id actors.ID, accepted machin
 	next := after + 1
 	for {
 		changed := s.notifiers[id].Changed()
+		// The common case: the record right after the accepted one ends
+		// the operation, and the view cache already holds it.
+		if v, ok := s.views.get(id); ok && v.Version == next {
+			if outcome, done := s.outcomeOf(id, v.Status, v.Version); done {
+				return outcome, nil
+			}
+		}
 		outcome, done, seq, err := s.scanOutcome(ctx, id, next, current)
 		if err != nil || done {
 			return outcome, err
@@ -197,13 +215,13 @@ func (s *Server) awaitOutcome(ctx context.Context, id actors.ID, accepted machin
 		select {
 		case <-changed:
 		case <-timer.C:
-			current.Result = ResultTimedOut
+			current.Result = ResultInProgress
 			return current, nil
 		case <-ctx.Done():
-			current.Result = ResultTimedOut
+			current.Result = ResultInProgress
 			return current, nil
 		case <-s.quit:
-			current.Result = ResultTimedOut
+			current.Result = ResultInProgress
 			return current, nil
 		}
 	}

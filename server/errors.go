@@ -94,13 +94,26 @@ var (
 	ErrInternal = &ErrorKind{"ErrInternal", 500, 10016,
 		"the server failed in a way it did not expect",
 		"report the message and the daemon's log to the statemgr maintainers"}
+	ErrComponentBusy = &ErrorKind{"ErrComponentBusy", 409, 10017,
+		"another operation holds a component the request needs",
+		"wait for the operation named in the error (statemgr operation <id>), or send the request with \"queue\": true"}
+	ErrInterlock = &ErrorKind{"ErrInterlock", 409, 10018,
+		"an interlock refuses the operation",
+		"clear the condition the error names; an operator may override an overridable interlock with \"override\": [\"<interlock>\"]"}
+	ErrHostsNotOff = &ErrorKind{"ErrHostsNotOff", 409, 10019,
+		"the chassis cannot power off while hosts are not Off",
+		"power the hosts the error lists off first, or set the daemon's chassis off policy to shutdown_hosts"}
+	ErrOverrideDenied = &ErrorKind{"ErrOverrideDenied", 403, 10020,
+		"the override was refused",
+		"only the operator role may override, and only the overridable interlocks (thermal, health, bmc_not_ready, maintenance, blocking_error)"}
 )
 
 // Catalogue lists every ErrorKind, in code order.
 var Catalogue = []*ErrorKind{
 	ErrBadRequest, ErrUnknownField, ErrPayloadTooLarge, ErrBadID, ErrWrongKind, ErrUnknownComponent,
 	ErrRejected, ErrUnknownRequest, ErrInvalidInput, ErrUnavailable, ErrLogFailed, ErrUnknownOperation,
-	ErrUnsupported, ErrBusy, ErrStopping, ErrInternal,
+	ErrUnsupported, ErrBusy, ErrStopping, ErrInternal, ErrComponentBusy, ErrInterlock, ErrHostsNotOff,
+	ErrOverrideDenied,
 }
 
 // LookupError returns the kind with the numeric code, if the catalogue has one.
@@ -123,7 +136,20 @@ type Error struct {
 	Hint    string   // overrides Kind.Hint when the cause knows better
 	State   string   // the component's state, for rejections
 	Allowed []string // the requests allowed there, for rejections
+	Refusal *Refusal // what refused a coordinated operation, and why
 	Err     error    // the underlying error, on the server side
+}
+
+// Refusal details the coordinator's refusal of a power operation. A
+// refused operation still has an id: its refusal is in the log.
+type Refusal struct {
+	Operation   string   `json:"operation,omitempty"`   // the refused operation
+	Component   string   `json:"component,omitempty"`   // busy: the component in contention
+	InFlight    string   `json:"in_flight,omitempty"`   // busy: the operation holding it
+	Interlock   string   `json:"interlock,omitempty"`   // interlock, override_denied
+	Clears      string   `json:"clears,omitempty"`      // interlock: what clears it
+	Overridable bool     `json:"overridable,omitempty"` // interlock: an operator may override it
+	Hosts       []string `json:"hosts,omitempty"`       // hosts_not_off: the hosts not Off
 }
 
 // Error renders the message, falling back to the kind's description.
@@ -159,6 +185,7 @@ type ErrorDetail struct {
 	Hint    string   `json:"hint"`
 	State   string   `json:"state,omitempty"`
 	Allowed []string `json:"allowed,omitempty"`
+	Refusal *Refusal `json:"refusal,omitempty"`
 }
 
 // ErrorReply is the body of every error reply.
@@ -169,7 +196,7 @@ type ErrorReply struct {
 // Reply returns the error's reply body.
 func (e *Error) Reply() ErrorReply {
 	return ErrorReply{Error: ErrorDetail{Code: e.Kind.Code, Status: e.Kind.Status, Name: e.Kind.Name(),
-		Message: e.Error(), Hint: e.EffectiveHint(), State: e.State, Allowed: e.Allowed}}
+		Message: e.Error(), Hint: e.EffectiveHint(), State: e.State, Allowed: e.Allowed, Refusal: e.Refusal}}
 }
 
 // newError builds an Error of kind k with a formatted message.

@@ -13,6 +13,7 @@ import (
 // could change just as well before the guard is evaluated, so the cache is
 // as good and costs no round trip to a component every request shares.
 // auto_reboot is the coordinator's policy and stays false here.
-func (s *Server) facts(id actors.ID) machine.Facts {
-	return coordinator.Facts(s.topo, s.views.statuses(), id, false)
+func (s *Server) facts(id actors.ID) (f machine.Facts) {
+	s.views.withStatuses(func(st map[actors.ID]machine.Status) { f = coordinator.Facts(s.topo, st, id, false) })
+	return f
 }

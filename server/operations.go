@@ -3,9 +3,12 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/coordinator"
+	"github.com/statemgr/statemgr/events"
 )
 
 // operationIndex maps recent operation ids to the global seqs of their
@@ -49,6 +52,35 @@ func (x *operationIndex) lookup(op string) []uint64 {
 	return append([]uint64(nil), x.seqs[op]...)
 }
 
+// indexOperation notes e under its operation. A saga step's records
+// ("op-000042/2", ".../undo") also go under the coordinator operation
+// ("op-000042") they belong to.
+func (s *Server) indexOperation(e events.Event) {
+	if e.Operation == "" {
+		return
+	}
+	s.ops.add(e.Operation, e.GlobalSeq)
+	if base, _, step := strings.Cut(e.Operation, "/"); step && coordinator.OwnsOperation(e.Operation) {
+		s.ops.add(base, e.GlobalSeq)
+	}
+	if key, ok := strings.CutPrefix(e.IdempotencyKey, "key/"); ok && e.Stream == coordinator.Stream {
+		s.ops.add(key, e.GlobalSeq) // the client's own id for the operation
+	}
+}
+
+// resolveKey returns the coordinator operation a client's idempotency key
+// names, or op itself.
+func (s *Server) resolveKey(ctx context.Context, op string, seqs []uint64) string {
+	if strings.HasPrefix(op, coordinatorOpPrefix) || len(seqs) == 0 {
+		return op
+	}
+	page, err := s.cfg.Log.ReadAll(ctx, seqs[0], 1)
+	if err != nil || len(page) == 0 || page[0].Stream != coordinator.Stream || page[0].Operation == "" {
+		return op
+	}
+	return page[0].Operation
+}
+
 // seedWindow is how many of the log's last events Start reads to seed the
 // operation index.
 const seedWindow = 10000
@@ -70,29 +102,38 @@ func (s *Server) seedOperations(ctx context.Context, head uint64) error {
 			if e.GlobalSeq > head {
 				return nil
 			}
-			if e.Operation != "" {
-				s.ops.add(e.Operation, e.GlobalSeq)
-			}
+			s.indexOperation(e)
 			from = e.GlobalSeq + 1
 		}
 	}
 	return nil
 }
 
+// decodeOperationRequest decodes a request naming an operation; what says
+// which operation, for the error when none is named.
+func decodeOperationRequest(data []byte, what string) (OperationRequest, *Error) {
+	req, derr := decode[OperationRequest](data)
+	if derr != nil {
+		return req, derr
+	}
+	if req.Operation == "" {
+		return req, newError(ErrBadRequest, `missing "operation": %s`, what)
+	}
+	return req, operationID(req.Operation)
+}
+
 // operation answers statemgr.operation.get from the index and the log.
 func (s *Server) operation(ctx context.Context, c *call) (any, error) {
-	req, derr := decode[OperationRequest](c.data)
+	req, derr := decodeOperationRequest(c.data, "name the operation id a control reply returned")
 	if derr != nil {
 		return nil, derr
 	}
-	if req.Operation == "" {
-		return nil, newError(ErrBadRequest, `missing "operation": name the operation id a control reply returned`)
-	}
-	if derr := operationID(req.Operation); derr != nil {
-		return nil, derr
-	}
 	seqs := s.ops.lookup(req.Operation)
-	if len(seqs) == 0 {
+	if op := s.resolveKey(ctx, req.Operation, seqs); op != req.Operation {
+		req.Operation, seqs = op, s.ops.lookup(op)
+	}
+	outcome, res, coordinated := s.operationOutcome(ctx, req.Operation)
+	if len(seqs) == 0 && !coordinated {
 		return nil, newError(ErrUnknownOperation, "operation %q is not among the %d most recent operations", req.Operation, s.cfg.OperationIndexSize)
 	}
 	reply := OperationReply{Operation: req.Operation, Records: []Event{}}
@@ -107,12 +148,18 @@ func (s *Server) operation(ctx context.Context, c *call) (any, error) {
 			continue
 		}
 		e := page[0]
+		ev := s.toEvent(e)
+		reply.Records = append(reply.Records, ev)
+		if coordinated {
+			if reply.Requester == "" && e.Stream == coordinator.Stream {
+				reply.Requester = e.Requester
+			}
+			continue
+		}
 		r, err := actors.DecodeRecord(e)
 		if err != nil {
 			return nil, err
 		}
-		ev := s.toEvent(e)
-		reply.Records = append(reply.Records, ev)
 		if reply.ID == "" {
 			reply.ID, reply.Requester = e.Stream, e.Requester
 		}
@@ -122,6 +169,10 @@ func (s *Server) operation(ctx context.Context, c *call) (any, error) {
 		if e.Stream == reply.ID {
 			last, lastRecord = e.StreamSeq, r
 		}
+	}
+	if coordinated {
+		reply.ID, reply.Request, reply.Outcome = string(res.Target), string(res.Kind), outcome
+		return reply, nil
 	}
 	if reply.ID == "" {
 		return nil, newError(ErrUnknownOperation, "operation %q has no readable records", req.Operation)

@@ -10,7 +10,9 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/actors/saga"
 	"github.com/statemgr/statemgr/events"
 )
 
@@ -24,6 +26,9 @@ type publisher struct {
 	sub       *events.Subscription
 	done      chan struct{}
 	published atomic.Uint64
+	// hdr is reused for every event: PublishMsg copies it into the
+	// outgoing buffer before it returns. Owned by run.
+	hdr nats.Header
 }
 
 func startPublisher(s *Server, from uint64) (*publisher, error) {
@@ -31,7 +36,7 @@ func startPublisher(s *Server, from uint64) (*publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot follow the event log: %w", err)
 	}
-	p := &publisher{s: s, sub: sub, done: make(chan struct{})}
+	p := &publisher{s: s, sub: sub, done: make(chan struct{}), hdr: nats.Header{}}
 	p.published.Store(from - 1)
 	go p.run()
 	return p, nil
@@ -61,17 +66,15 @@ func (p *publisher) publish(e events.Event) {
 		p.s.log.Error("cannot encode an event", "seq", e.GlobalSeq, "error", err)
 		return
 	}
-	hdr := nats.Header{}
-	hdr.Set(HeaderMsgID, e.Stream+"/"+strconv.FormatUint(e.StreamSeq, 10))
-	hdr.Set(HeaderSeq, strconv.FormatUint(e.GlobalSeq, 10))
-	for _, subject := range eventSubjects(ev) {
-		if err := p.s.cfg.Conn.PublishMsg(&nats.Msg{Subject: subject, Header: hdr, Data: data}); err != nil {
+	p.hdr.Set(HeaderMsgID, e.Stream+"/"+strconv.FormatUint(e.StreamSeq, 10))
+	p.hdr.Set(HeaderSeq, strconv.FormatUint(e.GlobalSeq, 10))
+	var subjects [4]string
+	for _, subject := range eventSubjects(ev, subjects[:0]) {
+		if err := p.s.cfg.Conn.PublishMsg(&nats.Msg{Subject: subject, Header: p.hdr, Data: data}); err != nil {
 			p.s.log.Warn("cannot publish an event; subscribers will replay it", "subject", subject, "seq", e.GlobalSeq, "error", err)
 		}
 	}
-	if e.Operation != "" {
-		p.s.ops.add(e.Operation, e.GlobalSeq)
-	}
+	p.s.indexOperation(e)
 	p.published.Store(e.GlobalSeq)
 	if n, ok := p.s.notifiers[actors.ID(e.Stream)]; ok {
 		n.Notify()
@@ -83,17 +86,42 @@ func (p *publisher) stop() {
 	<-p.done
 }
 
-// eventSubjects lists the subjects an event goes to: its component's
-// subject always, plus transitions, errors and alerts by what it is.
-func eventSubjects(ev Event) []string {
-	subjects := []string{EventsSubject(ev.ID)}
+// fillOperationEvent flattens a coordinator record: what it is about,
+// how it ended and why.
+func fillOperationEvent(ev *Event, r coordinator.Record) {
+	ev.Target = string(r.Component)
+	if r.Request != nil {
+		ev.Target, ev.Trigger = string(r.Request.Target), string(r.Request.Kind)
+		if r.Request.ResetType != "" {
+			ev.Trigger += ":" + r.Request.ResetType
+		}
+	}
+	ev.Message = r.Error
+	if r.Result != nil {
+		ev.Target, ev.Trigger, ev.Outcome, ev.Message = string(r.Result.Target), string(r.Result.Kind), string(r.Result.Outcome), r.Result.Reason
+		ev.Alert = r.Result.Alert
+		ev.Error = r.Result.Outcome != saga.Succeeded
+	}
+	if ev.Type == coordinator.RecOpRejected {
+		ev.Outcome = string(saga.Rejected)
+	}
+}
+
+// eventSubjects appends to subjects the subjects an event goes to: its
+// stream's subject always, plus transitions, errors, alerts and operations
+// by what it is.
+func eventSubjects(ev Event, subjects []string) []string {
+	subjects = append(subjects, EventsSubject(ev.ID))
+	if ev.Kind == coordinator.Stream {
+		subjects = append(subjects, SubjectEventsOperations)
+	}
 	if ev.Type == string(machine.EventTransition) {
 		subjects = append(subjects, SubjectEventsTransitions)
 	}
 	if ev.Error {
 		subjects = append(subjects, SubjectEventsErrors)
 	}
-	if ev.Type == string(machine.EventAlert) {
+	if ev.Type == string(machine.EventAlert) || (ev.Kind == coordinator.Stream && ev.Alert != "") {
 		subjects = append(subjects, SubjectEventsAlerts)
 	}
 	return subjects
@@ -111,6 +139,16 @@ func (s *Server) toEvent(e events.Event) Event {
 func (s *Server) decodeEvent(e events.Event) (Event, actors.Record, bool) {
 	ev := Event{Seq: e.GlobalSeq, ID: e.Stream, StreamSeq: e.StreamSeq, Kind: actors.ID(e.Stream).Kind(), Type: e.Type,
 		Time: e.Time, Cause: e.Cause, Requester: e.Requester, Operation: e.Operation}
+	if e.Stream == coordinator.Stream {
+		ev.Kind = coordinator.Stream
+		if r, err := coordinator.DecodeRecord(e); err == nil {
+			fillOperationEvent(&ev, r)
+		}
+		return ev, actors.Record{}, false
+	}
+	if _, known := s.stateKinds[actors.ID(e.Stream)]; !known {
+		return ev, actors.Record{}, false // a saga's own stream: the envelope says it all
+	}
 	r, err := actors.DecodeRecord(e)
 	if err != nil {
 		return ev, r, false

@@ -35,6 +35,7 @@ func (s *Server) endpointTable() []endpoint {
 		{subject: SubjectValidate, kind: EndpointRead, limit: MaxValidateSize, handle: s.validate},
 		control(SubjectServiceSelfState, s.selfState),
 		control(SubjectBMCMaintenance, s.maintenance),
+		control(SubjectOperationAck, s.acknowledge),
 		control(SubjectServiceEnable, s.forwardToService("enable")),
 		control(SubjectServiceDisable, s.forwardToService("disable")),
 	}

@@ -46,13 +46,15 @@ const (
 
 // Config configures a Server.
 type Config struct {
-	Conn     *nats.Conn         // the connection the service and the publisher use
-	System   *protoactor.System // the components
-	Log      events.Log         // the log the components write
-	Platform *platform.Platform // the platform the components come from; nil = platform.Default()
-	Clock    clock.Clock        // nil = the real clock
-	Logger   hclog.Logger       // nil = silent
-	Version  string             // SemVer of the service; "" = DefaultVersion
+	Conn   *nats.Conn         // the connection the service and the publisher use
+	System *protoactor.System // the components
+	// Operations runs host, chassis and maintenance requests as sagas.
+	Operations Operations
+	Log        events.Log         // the log the components write
+	Platform   *platform.Platform // the platform the components come from; nil = platform.Default()
+	Clock      clock.Clock        // nil = the real clock
+	Logger     hclog.Logger       // nil = silent
+	Version    string             // SemVer of the service; "" = DefaultVersion
 	// RequestTimeout bounds how long a request waits for a component's
 	// actor; past it the reply is ErrUnavailable (outcome unknown).
 	RequestTimeout time.Duration
@@ -97,8 +99,8 @@ type Server struct {
 
 // New checks cfg and builds a Server; Start makes it serve.
 func New(cfg Config) (*Server, error) {
-	if cfg.Conn == nil || cfg.System == nil || cfg.Log == nil {
-		return nil, errors.New("cannot create the statemgr server: Config needs Conn, System and Log")
+	if cfg.Conn == nil || cfg.System == nil || cfg.Log == nil || cfg.Operations == nil {
+		return nil, errors.New("cannot create the statemgr server: Config needs Conn, System, Log and Operations")
 	}
 	if cfg.Platform == nil {
 		cfg.Platform = platform.Default()

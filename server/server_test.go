@@ -12,7 +12,11 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
+	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/coordinator"
+	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters/platform"
+	"github.com/statemgr/statemgr/adapters/simhw"
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/server/client"
 	"github.com/statemgr/statemgr/server/servertest"
@@ -81,27 +85,23 @@ func TestPowerOnThroughNATS(t *testing.T) {
 	cl := client.New(nc)
 	ctx := ctxT(t)
 
-	hostEvents, err := nc.SubscribeSync(server.EventsSubject("host.0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	transitions, err := nc.SubscribeSync(server.SubjectEventsTransitions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	hostEvents := subscribe(t, nc, server.EventsSubject("host.0"))
+	transitions := subscribe(t, nc, server.SubjectEventsTransitions)
+	operations := subscribe(t, nc, server.SubjectEventsOperations)
 
 	var reply server.ControlReply
 	if err := cl.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0"}, &reply); err != nil {
 		t.Fatal(err)
 	}
-	if !reply.Accepted || reply.State != "TransitioningToRunning" || reply.Request != "On" || reply.Operation == "" || reply.ID != "host.0" {
+	if !reply.Accepted || reply.Request != "On" || reply.Kind != "host_power_on" || !strings.HasPrefix(reply.Operation, "op-") || reply.ID != "host.0" {
 		t.Fatalf("power on reply = %+v", reply)
 	}
+	ev, _ := nextEvent(t, operations)
+	if ev.Type != "op_accepted" || ev.Operation != reply.Operation || ev.Target != "host.0" || ev.Trigger != "host_power_on:On" || ev.Requester != server.Anonymous {
+		t.Fatalf("first operation event = %+v", ev)
+	}
 	ev, msg := nextEvent(t, hostEvents)
-	if ev.From != "Off" || ev.To != "TransitioningToRunning" || ev.Operation != reply.Operation || ev.Requester != server.Anonymous {
+	if ev.From != "Off" || ev.To != "TransitioningToRunning" || !strings.HasPrefix(ev.Operation, reply.Operation+"/") {
 		t.Fatalf("first host event = %+v", ev)
 	}
 	if got := msg.Header.Get(server.HeaderMsgID); got != "host.0/"+itoa(ev.StreamSeq) {
@@ -110,16 +110,22 @@ func TestPowerOnThroughNATS(t *testing.T) {
 	if got := msg.Header.Get(server.HeaderSeq); got != itoa(ev.Seq) {
 		t.Errorf("Statemgr-Seq = %q, want %d", got, ev.Seq)
 	}
-
-	env.Observe(t, "host.0", "power_good_asserted")
-	ev, _ = nextEvent(t, hostEvents)
-	if ev.From != "TransitioningToRunning" || ev.To != "Running" || ev.State != "Running" {
-		t.Fatalf("second host event = %+v", ev)
+	for ev.To != "Running" {
+		ev, _ = nextEvent(t, hostEvents)
+	}
+	if ev.From != "TransitioningToRunning" || ev.State != "Running" {
+		t.Fatalf("host event into Running = %+v", ev)
 	}
 	for _, want := range []string{"TransitioningToRunning", "Running"} {
 		if ev, _ := nextEvent(t, transitions); ev.To != want || ev.ID != "host.0" {
 			t.Fatalf("transition event = %+v, want to %s", ev, want)
 		}
+	}
+	for ev.Type != "op_finished" {
+		ev, _ = nextEvent(t, operations)
+	}
+	if ev.Operation != reply.Operation || ev.Outcome != server.ResultSucceeded || ev.Error {
+		t.Fatalf("operation outcome event = %+v", ev)
 	}
 
 	host, err := cl.Get(ctx, "host.0")
@@ -134,7 +140,7 @@ func TestPowerOnThroughNATS(t *testing.T) {
 	if err := cl.Request(ctx, server.SubjectOperationGet, server.OperationRequest{Operation: reply.Operation}, &op); err != nil {
 		t.Fatal(err)
 	}
-	if op.ID != "host.0" || op.Request != "On" || op.Outcome.Result != server.ResultSucceeded || op.Outcome.State != "Running" || len(op.Records) != 1 {
+	if op.ID != "host.0" || op.Outcome.Result != server.ResultSucceeded || op.Outcome.State != "Running" || len(op.Records) < 3 {
 		t.Fatalf("operation.get = %+v", op)
 	}
 
@@ -146,7 +152,7 @@ func TestPowerOnThroughNATS(t *testing.T) {
 	for _, tr := range hist.Transitions {
 		path = append(path, tr.To)
 	}
-	if strings.Join(path, ",") != "Off,TransitioningToRunning,Running" || hist.Statistics.Transitions != 2 || hist.Statistics.Entered["Running"] != 1 {
+	if !strings.HasPrefix(strings.Join(path, ","), "Off,TransitioningToRunning,Running") || hist.Statistics.Entered["Running"] != 1 {
 		t.Fatalf("history = %v, statistics %+v", path, hist.Statistics)
 	}
 	var page server.HistoryReply
@@ -178,6 +184,19 @@ func TestPowerOnThroughNATS(t *testing.T) {
 	}
 }
 
+// subscribe subscribes synchronously and makes sure the server knows.
+func subscribe(t *testing.T, nc *nats.Conn, subject string) *nats.Subscription {
+	t.Helper()
+	sub, err := nc.SubscribeSync(subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return sub
+}
+
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
 
 func TestControlWaitsForOutcome(t *testing.T) {
@@ -186,47 +205,63 @@ func TestControlWaitsForOutcome(t *testing.T) {
 	cl := client.New(env.Connect(t))
 	ctx := ctxT(t)
 
-	done := make(chan server.ControlReply, 1)
-	errs := make(chan error, 1)
-	go func() {
-		var reply server.ControlReply
-		err := cl.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", Wait: "5s", Operation: "op-wait"}, &reply)
-		errs <- err
-		done <- reply
-	}()
-	waitForState(t, cl, "host.0", "TransitioningToRunning")
-	env.Observe(t, "host.0", "power_good_asserted")
-	if err := <-errs; err != nil {
+	var on server.ControlReply
+	if err := cl.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", Wait: "5s", Operation: "op-wait"}, &on); err != nil {
 		t.Fatal(err)
 	}
-	reply := <-done
-	if reply.State != "TransitioningToRunning" || reply.Outcome == nil || reply.Outcome.Result != server.ResultSucceeded || reply.Outcome.State != "Running" {
-		t.Fatalf("waited reply = %+v outcome %+v", reply, reply.Outcome)
+	if on.Outcome == nil || on.Outcome.Result != server.ResultSucceeded || on.Outcome.State != "Running" {
+		t.Fatalf("waited reply = %+v outcome %+v", on, on.Outcome)
 	}
 
-	// Graceful shutdown with nobody dropping power good: the wait ends first.
+	// The OS ignores the graceful shutdown: the wait ends first, and the
+	// operation goes on (it escalates to a power-button hold).
+	if err := env.Sim.Inject(simhw.Fault{Kind: simhw.HostIgnoresShutdown, Target: "0"}); err != nil {
+		t.Fatal(err)
+	}
 	var off server.ControlReply
 	if err := cl.Request(ctx, server.SubjectHostPowerOff, server.ControlRequest{ID: "host.0", Wait: "100ms"}, &off); err != nil {
 		t.Fatal(err)
 	}
-	if off.Request != "GracefulShutdown" || off.Outcome == nil || off.Outcome.Result != server.ResultTimedOut || off.Outcome.State != "TransitioningToOff" {
-		t.Fatalf("timed-out reply = %+v outcome %+v", off, off.Outcome)
+	if off.Request != "GracefulShutdown" || off.Outcome == nil || off.Outcome.Result != server.ResultInProgress || off.Outcome.State != "TransitioningToOff" {
+		t.Fatalf("wait that ended first = %+v outcome %+v", off, off.Outcome)
 	}
 
-	// A stable accepted state is its own outcome.
-	var maint server.ControlReply
+	// Maintenance needs the BMC, which the shutdown holds: busy, naming
+	// the shutdown, unless queued.
 	enable := true
-	if err := cl.Request(ctx, server.SubjectBMCMaintenance, server.MaintenanceRequest{ID: "bmc.0", Enable: &enable, Wait: "1s"}, &maint); err == nil {
-		t.Fatalf("EnterMaintenance from NotReady accepted: %+v", maint)
-	} else if !errors.Is(err, server.ErrRejected) {
-		t.Fatalf("EnterMaintenance from NotReady: %v, want ErrRejected", err)
+	var maint server.ControlReply
+	err := cl.Request(ctx, server.SubjectBMCMaintenance, server.MaintenanceRequest{ID: "bmc.0", Enable: &enable}, &maint)
+	var apiErr *server.Error
+	if !errors.As(err, &apiErr) || !errors.Is(err, server.ErrComponentBusy) || apiErr.Refusal == nil || apiErr.Refusal.InFlight != off.Operation || apiErr.Refusal.Operation == "" {
+		t.Fatalf("maintenance during a shutdown: %v (%+v), want busy naming %s", err, apiErr, off.Operation)
 	}
-	env.Observe(t, "bmc.0", "services_ready")
-	if err := cl.Request(ctx, server.SubjectBMCMaintenance, server.MaintenanceRequest{ID: "bmc.0", Enable: &enable, Wait: "1s"}, &maint); err != nil {
+	if err := cl.Request(ctx, server.SubjectBMCMaintenance, server.MaintenanceRequest{ID: "bmc.0", Enable: &enable, Queue: true, Wait: "10s"}, &maint); err != nil {
 		t.Fatal(err)
 	}
-	if maint.State != "Maintenance" || maint.Outcome == nil || maint.Outcome.Result != server.ResultSucceeded {
-		t.Fatalf("maintenance reply = %+v", maint)
+	if maint.State == "" || maint.Outcome == nil || maint.Outcome.Result != server.ResultSucceeded || maint.Outcome.State != "Maintenance" {
+		t.Fatalf("queued maintenance reply = %+v outcome %+v", maint, maint.Outcome)
+	}
+	var offOp server.OperationReply
+	if err := cl.Request(ctx, server.SubjectOperationGet, server.OperationRequest{Operation: off.Operation}, &offOp); err != nil {
+		t.Fatal(err)
+	}
+	if offOp.Outcome.Result != server.ResultSucceeded || offOp.Outcome.State != "Off" {
+		t.Fatalf("escalated shutdown = %+v", offOp.Outcome)
+	}
+
+	// In maintenance, power-ons are refused by an interlock an operator
+	// may override.
+	var refused server.ControlReply
+	err = cl.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0"}, &refused)
+	if !errors.As(err, &apiErr) || !errors.Is(err, server.ErrInterlock) || apiErr.Refusal.Interlock != "maintenance" || !apiErr.Refusal.Overridable {
+		t.Fatalf("power on in maintenance: %v (%+v)", err, apiErr)
+	}
+	var overridden server.ControlReply
+	if err := cl.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", Override: []string{"maintenance"}, Wait: "5s"}, &overridden); err != nil {
+		t.Fatal(err)
+	}
+	if overridden.Outcome == nil || overridden.Outcome.Result != server.ResultSucceeded {
+		t.Fatalf("overridden power on = %+v", overridden.Outcome)
 	}
 }
 
@@ -247,7 +282,7 @@ func TestOperationIsIdempotent(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
 	cl := client.New(env.Connect(t))
 	ctx := ctxT(t)
-	req := server.ControlRequest{ID: "chassis.0", Operation: "cycle-1"}
+	req := server.ControlRequest{ID: "chassis.0", Operation: "cycle-1", Wait: "5s"}
 	var first, second server.ControlReply
 	if err := cl.Request(ctx, server.SubjectChassisPowerOn, req, &first); err != nil {
 		t.Fatal(err)
@@ -255,15 +290,26 @@ func TestOperationIsIdempotent(t *testing.T) {
 	if err := cl.Request(ctx, server.SubjectChassisPowerOn, req, &second); err != nil {
 		t.Fatal(err)
 	}
-	if first.State != "TransitioningToOn" || second.State != first.State || !second.Duplicate || second.Operation != "cycle-1" {
+	if first.Outcome == nil || first.Outcome.Result != server.ResultSucceeded || second.Operation != first.Operation ||
+		second.Outcome == nil || second.Outcome.Result != server.ResultSucceeded {
 		t.Fatalf("first %+v, retry %+v", first, second)
 	}
 	evs, err := env.Log.ReadStream(ctx, "chassis.0", 1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 2 { // created + one transition
-		t.Fatalf("chassis.0 has %d records after a retried operation, want 2", len(evs))
+	var path []string
+	for _, e := range evs {
+		if r, err := actors.DecodeRecord(e); err == nil && r.Event.Type == machine.EventTransition && r.Event.From != r.Event.To {
+			path = append(path, r.Event.To)
+		}
+	}
+	if strings.Join(path, ",") != "TransitioningToOn,On" {
+		for _, e := range evs {
+			r, _ := actors.DecodeRecord(e)
+			t.Logf("%d %s %+v op=%s cause=%s", e.StreamSeq, e.Type, r.Event, e.Operation, e.Cause)
+		}
+		t.Fatalf("chassis.0 went %v after a retried operation, want one power on", path)
 	}
 }
 
@@ -278,6 +324,7 @@ type errorCase struct {
 func TestBadRequestsGetTypedErrors(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
 	env.PowerChassis(t, "chassis.0")
+	env.Do(t, coordinator.Request{Kind: coordinator.HostPowerOn, Target: "host.1"})
 	nc := env.Connect(t)
 	cases := []errorCase{
 		{"malformed JSON", server.SubjectHostGet, `{"id":`, server.ErrBadRequest},
@@ -293,7 +340,13 @@ func TestBadRequestsGetTypedErrors(t *testing.T) {
 		{"wrong kind", server.SubjectHostGet, `{"id":"chassis.0"}`, server.ErrWrongKind},
 		{"wrong kind control", server.SubjectHostPowerOn, `{"id":"chassis.0"}`, server.ErrWrongKind},
 		{"oversize", server.SubjectHostGet, `{"id":"` + strings.Repeat("x", server.MaxRequestSize) + `"}`, server.ErrPayloadTooLarge},
-		{"rejected", server.SubjectHostPowerOff, `{"id":"host.0"}`, server.ErrRejected},
+		{"rejected", server.SubjectServiceStop, `{"id":"service.demo"}`, server.ErrRejected},
+		{"chassis off under a host", server.SubjectChassisPowerOff, `{"id":"chassis.0"}`, server.ErrHostsNotOff},
+		{"unknown interlock", server.SubjectHostPowerOn, `{"id":"host.0","override":["fans"]}`, server.ErrBadRequest},
+		{"power_chassis on a reset", server.SubjectHostReset, `{"id":"host.0","type":"Nmi","power_chassis":true}`, server.ErrBadRequest},
+		{"bad schedule time", server.SubjectHostPowerOn, `{"id":"host.0","at":"tomorrow"}`, server.ErrBadRequest},
+		{"queue on a service", server.SubjectServiceStart, `{"id":"service.demo","queue":true}`, server.ErrBadRequest},
+		{"acknowledge unknown", server.SubjectOperationAck, `{"operation":"op-999999"}`, server.ErrUnknownOperation},
 		{"unknown reset type", server.SubjectHostReset, `{"id":"host.0","type":"Reboot"}`, server.ErrUnknownRequest},
 		{"reset without type", server.SubjectHostReset, `{"id":"host.0"}`, server.ErrBadRequest},
 		{"bad wait", server.SubjectHostPowerOn, `{"id":"host.0","wait":"forever"}`, server.ErrBadRequest},
@@ -330,40 +383,98 @@ func TestBadRequestsGetTypedErrors(t *testing.T) {
 			if !errors.Is(apiErr, tc.want) {
 				t.Fatalf("DecodeError = %v, want kind %s", apiErr, tc.want.Constant)
 			}
-			if tc.want == server.ErrRejected && (body.Error.State != "Off" || len(body.Error.Allowed) == 0) {
+			if tc.want == server.ErrRejected && (body.Error.State != "Stopped" || len(body.Error.Allowed) == 0) {
 				t.Fatalf("rejection without state and allowed requests: %+v", body.Error)
 			}
 		})
 	}
-	// None of them changed anything.
-	if head, _ := env.Log.StreamHead(context.Background(), "host.0"); head != 1 {
-		t.Fatalf("host.0 stream head = %d after refused requests, want 1", head)
+	// None of them changed a component.
+	for _, id := range []string{"host.0", "service.demo"} {
+		if head, _ := env.Log.StreamHead(context.Background(), id); head != 1 {
+			t.Fatalf("%s stream head = %d after refused requests, want 1", id, head)
+		}
 	}
 }
 
-func TestEveryResetTypeReachesTheMachine(t *testing.T) {
+func TestInterlocksAndOverrides(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	cl := client.New(env.Connect(t))
+	ctx := ctxT(t)
+	var reply server.ControlReply
+	var apiErr *server.Error
+	// The chassis is off: power_dependency refuses, and no one may override it.
+	err := cl.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0"}, &reply)
+	if !errors.As(err, &apiErr) || !errors.Is(err, server.ErrInterlock) || apiErr.Refusal.Interlock != "power_dependency" ||
+		apiErr.Refusal.Overridable || apiErr.Refusal.Clears == "" || !strings.HasPrefix(apiErr.Refusal.Operation, "op-") {
+		t.Fatalf("power on with the chassis off: %v (%+v)", err, apiErr)
+	}
+	err = cl.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", Override: []string{"power_dependency"}}, &reply)
+	if !errors.As(err, &apiErr) || !errors.Is(err, server.ErrOverrideDenied) || apiErr.Refusal.Interlock != "power_dependency" {
+		t.Fatalf("override of power_dependency: %v (%+v)", err, apiErr)
+	}
+	// Asking for the chassis first is the way.
+	if err := cl.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", PowerChassis: true, Wait: "10s"}, &reply); err != nil {
+		t.Fatal(err)
+	}
+	if reply.Outcome == nil || reply.Outcome.Result != server.ResultSucceeded || reply.Outcome.State != "Running" {
+		t.Fatalf("power on with power_chassis: %+v", reply.Outcome)
+	}
+	if st, _ := cl.Get(ctx, "chassis.0"); st.State != "On" {
+		t.Fatalf("chassis.0 is %s after a power on with power_chassis", st.State)
+	}
+	// Rejections are durable and published with their outcome.
+	var refused server.OperationReply
+	if err := cl.Request(ctx, server.SubjectOperationGet, server.OperationRequest{Operation: apiErr.Refusal.Operation}, &refused); err != nil {
+		t.Fatal(err)
+	}
+	if refused.Outcome.Result != server.ResultRejected || !strings.Contains(refused.Outcome.Cause, "power_dependency") {
+		t.Fatalf("refused operation = %+v", refused)
+	}
+}
+
+func TestScheduledPowerOff(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	env.PowerChassis(t, "chassis.0")
+	env.Do(t, coordinator.Request{Kind: coordinator.HostPowerOn, Target: "host.0"})
+	cl := client.New(env.Connect(t))
+	ctx := ctxT(t)
+	at := time.Now().Add(200 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+	var reply server.ControlReply
+	if err := cl.Request(ctx, server.SubjectHostPowerOff, server.ControlRequest{ID: "host.0", Type: "ForceOff", At: at}, &reply); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(reply.Schedule, "sched-") || reply.At.IsZero() || reply.Operation != "" {
+		t.Fatalf("schedule reply = %+v", reply)
+	}
+	waitForState(t, cl, "host.0", "Off")
+}
+
+func TestEveryResetType(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
 	env.PowerChassis(t, "chassis.0")
 	cl := client.New(env.Connect(t))
 	ctx := ctxT(t)
+	// Each type from a Running host, and where it leaves the host.
+	want := map[string]string{
+		"On": "Running", "ForceOn": "Running", "GracefulShutdown": "Off", "ForceOff": "Off",
+		"GracefulRestart": "Running", "ForceRestart": "Running", "PowerCycle": "Running", "Nmi": "DiagnosticMode",
+		"PushPowerButton": "Off",
+	}
 	for _, typ := range server.RedfishResetTypes {
-		var reply server.ControlReply
-		err := cl.Request(ctx, server.SubjectHostReset, server.ControlRequest{ID: "host.1", Type: typ}, &reply)
-		// From Off only the power-on types are allowed; the others must be
-		// rejected by the machine (not by the server as unknown).
-		switch typ {
-		case "On", "ForceOn", "PushPowerButton":
-			if err != nil || reply.State != "TransitioningToRunning" || reply.Request != typ {
-				t.Fatalf("%s from Off: %+v, %v", typ, reply, err)
-			}
-			if err := cl.Request(ctx, server.SubjectHostReset, server.ControlRequest{ID: "host.1", Type: "ForceOff"}, &reply); err != nil {
-				t.Fatal(err)
-			}
-			env.Observe(t, "host.1", "power_good_deasserted")
+		switch st, _ := cl.Get(ctx, "host.1"); st.State {
+		case "Running":
+		case "Off":
+			env.Do(t, coordinator.Request{Kind: coordinator.HostPowerOn, Target: "host.1"})
 		default:
-			if !errors.Is(err, server.ErrRejected) {
-				t.Fatalf("%s from Off: %v, want ErrRejected", typ, err)
-			}
+			env.Do(t, coordinator.Request{Kind: coordinator.HostForceOff, Target: "host.1"})
+			env.Do(t, coordinator.Request{Kind: coordinator.HostPowerOn, Target: "host.1"})
+		}
+		var reply server.ControlReply
+		if err := cl.Request(ctx, server.SubjectHostReset, server.ControlRequest{ID: "host.1", Type: typ, Wait: "10s"}, &reply); err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		if reply.Request != typ || reply.Outcome == nil || reply.Outcome.Result != server.ResultSucceeded || reply.Outcome.State != want[typ] {
+			t.Errorf("%s from Running: %+v outcome %+v, want succeeded in %s", typ, reply, reply.Outcome, want[typ])
 		}
 	}
 }
@@ -482,7 +593,7 @@ func TestRequesterFromTrustedRequestInfo(t *testing.T) {
 		nc := env.Connect(t)
 		msg := nats.NewMsg(server.SubjectChassisPowerOn)
 		msg.Header.Set("Nats-Request-Info", `{"acc":"CLIENTS","user":"alice"}`)
-		msg.Data = []byte(`{"id":"chassis.0"}`)
+		msg.Data = []byte(`{"id":"chassis.0","wait":"5s"}`)
 		reply, err := nc.RequestMsg(msg, 5*time.Second)
 		if err != nil || client.DecodeError(reply) != nil {
 			t.Fatal(err, client.DecodeError(reply))
@@ -504,6 +615,9 @@ func TestRequesterFromTrustedRequestInfo(t *testing.T) {
 func TestStopEndsWaitsAndRefusesNewRequests(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
 	env.PowerChassis(t, "chassis.0")
+	if err := env.Sim.Inject(simhw.Fault{Kind: simhw.HostPowerGoodNeverRises, Target: "0"}); err != nil {
+		t.Fatal(err)
+	}
 	cl := client.New(env.Connect(t))
 	ctx := ctxT(t)
 	done := make(chan server.ControlReply, 1)
@@ -520,7 +634,7 @@ func TestStopEndsWaitsAndRefusesNewRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	reply := <-done
-	if reply.Outcome == nil || reply.Outcome.Result != server.ResultTimedOut || time.Since(start) > 5*time.Second {
+	if reply.Outcome == nil || reply.Outcome.Result != server.ResultInProgress || time.Since(start) > 5*time.Second {
 		t.Fatalf("wait across Stop: %+v after %v", reply.Outcome, time.Since(start))
 	}
 	if _, err := cl.Get(ctx, "host.0"); !errors.Is(err, client.ErrNoServer) {

@@ -34,7 +34,7 @@ type PSUStatus struct {
 // Hardware is the narrow view of the board the coordinator's sagas drive.
 // Every method must be safe for concurrent use, return promptly (timing is
 // the coordinator's, through its clock) and be idempotent. adapters/devices
-// implements it in production; tests use adapters/simhw.
+// implements it, over real devices or, in tests, adapters/simhw.
 type Hardware interface {
 	PSUOn(ctx context.Context, psu string) error  // PMBus OPERATION = ON
 	PSUOff(ctx context.Context, psu string) error // PMBus OPERATION = IMMEDIATE OFF

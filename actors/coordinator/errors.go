@@ -52,6 +52,10 @@ const (
 	InterlockBlockingError   Interlock = "blocking_error"
 )
 
+// Interlocks lists every interlock.
+var Interlocks = []Interlock{InterlockThermal, InterlockHealth, InterlockPowerDependency, InterlockBMCNotReady,
+	InterlockFirmwareUpdate, InterlockMaintenance, InterlockBlockingError}
+
 // overridable lists the interlocks an operator may override. A power
 // dependency is never overridable (a host cannot run without chassis
 // power), nor is a firmware update (the update owns the BMC).

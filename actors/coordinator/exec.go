@@ -196,13 +196,30 @@ func (x *executor) send(ctx context.Context, id actors.ID, kind machine.InputKin
 	defer cancel()
 	in := machine.Input{Kind: kind, Trigger: trigger, Operation: op, Cause: cause, Facts: x.facts(ctx, id)}
 	if kind == machine.KindRequest {
-		in.Requester = "coordinator"
+		in.Requester = x.requester(op)
 	}
 	out, err := x.c.cfg.Components.Request(rctx, id, in)
 	if errors.Is(err, machine.ErrRejected) || errors.Is(err, machine.ErrUnknownRequest) || errors.Is(err, machine.ErrInvalidInput) {
 		return nil, saga.Permanent(err)
 	}
 	return out, err
+}
+
+// requester names who asked for the operation a step command belongs to,
+// so that the component's history says who asked, not only that the
+// coordinator did.
+func (x *executor) requester(cmd string) string {
+	base, _, _ := strings.Cut(cmd, "/")
+	who := ""
+	_ = x.c.call(func(s *state) {
+		if o := s.ops[base]; o != nil {
+			who = o.req.Requester
+		}
+	})
+	if who == "" {
+		return "coordinator"
+	}
+	return who
 }
 
 func (x *executor) observe(ctx context.Context, id actors.ID, trigger, cause string) error {

@@ -2,7 +2,6 @@ package coordinator_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +11,8 @@ import (
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/actors/saga"
-	"github.com/statemgr/statemgr/adapters"
+	"github.com/statemgr/statemgr/adapters/devices"
 	"github.com/statemgr/statemgr/adapters/platform"
-	"github.com/statemgr/statemgr/adapters/pmbus"
 	"github.com/statemgr/statemgr/adapters/simhw"
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/memlog"
@@ -34,126 +32,16 @@ const (
 	bmc     = actors.ID("bmc.0")
 )
 
-// simHardware satisfies coordinator.Hardware with the simulated platform,
-// as adapters/devices does with real hardware.
-type simHardware struct {
-	p    *simhw.Platform
-	psus map[string]*pmbus.Device
-	outs map[string]adapters.OutputLine
-}
-
-func newSimHardware(t testing.TB, p *simhw.Platform) *simHardware {
-	h := &simHardware{p: p, psus: map[string]*pmbus.Device{}, outs: map[string]adapters.OutputLine{}}
-	for _, name := range []string{"psu0", "psu1"} {
-		bus, err := p.PMBus(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.psus[name] = pmbus.NewDevice(name, bus)
-	}
-	gpio := p.GPIO()
-	for _, id := range []string{"0", "1"} {
-		l := simhw.DefaultHostLines(id)
-		for _, cfg := range []adapters.LineConfig{l.PowerOut, l.ResetOut, l.NMIOut} {
-			out, err := gpio.Output(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.outs[cfg.Name] = out
-		}
-	}
-	return h
-}
-
-func (h *simHardware) psu(name string) (*pmbus.Device, error) {
-	d, ok := h.psus[name]
-	if !ok {
-		return nil, fmt.Errorf("no psu %q", name)
-	}
-	return d, nil
-}
-
-func (h *simHardware) PSUOn(ctx context.Context, name string) error {
-	d, err := h.psu(name)
-	if err != nil {
-		return err
-	}
-	return d.On(ctx)
-}
-
-func (h *simHardware) PSUOff(ctx context.Context, name string) error {
-	d, err := h.psu(name)
-	if err != nil {
-		return err
-	}
-	return d.ImmediateOff(ctx)
-}
-
-func (h *simHardware) PSUStatus(ctx context.Context, name string) (coordinator.PSUStatus, error) {
-	d, err := h.psu(name)
-	if err != nil {
-		return coordinator.PSUStatus{}, err
-	}
-	st, err := d.Status(ctx)
-	if err != nil {
-		return coordinator.PSUStatus{}, err
-	}
-	out := coordinator.PSUStatus{PowerGood: st.PowerGood(), InputLost: st.Input&0x18 != 0}
-	for _, f := range [][]string{st.Vout.Flags(), st.Iout.Flags(), st.Temperature.Flags()} {
-		for _, name := range f {
-			if !strings.HasSuffix(name, "_WARN") {
-				out.Faults = append(out.Faults, name)
-			}
-		}
-	}
-	return out, nil
-}
-
-func (h *simHardware) PSUClearFaults(ctx context.Context, name string) error {
-	d, err := h.psu(name)
-	if err != nil {
-		return err
-	}
-	return d.ClearFaults(ctx)
-}
-
-func (h *simHardware) HostPowerGood(_ context.Context, host string) (bool, error) {
-	st, err := h.p.Host(host)
-	return st.PowerGood, err
-}
-
-func (h *simHardware) set(ctx context.Context, line, host string, v bool) error {
-	if host != "0" {
-		line += "_" + host
-	}
-	out, ok := h.outs[line]
-	if !ok {
-		return fmt.Errorf("no line %s", line)
-	}
-	return out.Set(ctx, v)
-}
-
-func (h *simHardware) SetPowerButton(ctx context.Context, host string, v bool) error {
-	return h.set(ctx, "POWER_OUT", host, v)
-}
-func (h *simHardware) SetReset(ctx context.Context, host string, v bool) error {
-	return h.set(ctx, "RESET_OUT", host, v)
-}
-func (h *simHardware) SetNMI(ctx context.Context, host string, v bool) error {
-	return h.set(ctx, "NMI_OUT", host, v)
-}
-func (h *simHardware) Temperature(_ context.Context, zone string) (float64, error) {
-	return h.p.Temperature(zone)
-}
-
-// rig is a whole system on a virtual clock: simulated platform, memlog +
-// memsnap, a real protoactor.System over the default platform's
-// components, and a coordinator.
+// rig is a whole system on a virtual clock: simulated platform, the
+// production hardware layer over it (adapters/devices, without Run: the
+// coordinator only calls it), memlog + memsnap, a real protoactor.System
+// over the default platform's components, and a coordinator.
 type rig struct {
 	t     testing.TB
 	clk   *clock.Virtual
 	p     *simhw.Platform
-	hw    coordinator.Hardware
+	plat  *platform.Platform
+	hw    *devices.Hardware
 	store *memlog.Store
 	log   events.Log
 	snaps *memsnap.Store
@@ -177,9 +65,16 @@ func newRig(t testing.TB, opts ...option) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, clk: clk, p: p, snaps: memsnap.New()}
-	r.hw = newSimHardware(t, p)
-	topo := coordinator.TopologyOf(platform.Default())
+	// simhw's default platform has the default platform file's PSU, host,
+	// line and zone names, with each zone heated by its own host.
+	// Parsed once per rig: parsing is a good part of a rig's set-up.
+	plat := platform.Default()
+	hw, err := devices.New(devices.Config{Platform: plat, Clock: clk, Sim: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, clk: clk, p: p, plat: plat, hw: hw, snaps: memsnap.New()}
+	topo := coordinator.TopologyOf(plat)
 	for i := range topo.Zones {
 		topo.Zones[i].Hosts = []actors.ID{actors.ID("host." + strings.TrimPrefix(topo.Zones[i].Name, "zone"))}
 	}
@@ -193,11 +88,19 @@ func newRig(t testing.TB, opts ...option) *rig {
 	r.store = memlog.NewStore()
 	r.boot()
 	r.ready()
-	t.Cleanup(func() {
-		r.stop()
-		_ = p.Close()
-	})
+	t.Cleanup(r.close)
 	return r
+}
+
+// close stops the system and the coordinator and releases the hardware.
+// It runs at cleanup; a test making many rigs calls it early, since a
+// Hardware holds an actor system of a few MB until closed.
+func (r *rig) close() {
+	r.stop()
+	if err := r.hw.Close(); err != nil {
+		r.t.Errorf("closing the devices: %v", err)
+	}
+	_ = r.p.Close()
 }
 
 func memlogOpen(r *rig) events.Log { return memlog.Open(r.store) }
@@ -240,7 +143,7 @@ func (r *rig) boot() {
 // startSystem starts the component actors of the default platform.
 func (r *rig) startSystem(log events.Log) *protoactor.System {
 	r.t.Helper()
-	comps, err := platform.Default().Components()
+	comps, err := r.plat.Components()
 	if err != nil {
 		r.t.Fatal(err)
 	}

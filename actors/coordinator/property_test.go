@@ -31,7 +31,7 @@ func TestPropertyNoHostRunningWithoutChassisAndEverySagaEnds(t *testing.T) {
 			p.PowerRestore = coordinator.LastState
 			p.MaxConcurrentPowerOns = 2
 		}))
-		defer r.stop()
+		defer r.close()
 		hosts := []actors.ID{host0, host1}
 		var ops []string
 		requests := []func(h actors.ID) coordinator.Request{

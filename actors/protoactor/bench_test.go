@@ -51,12 +51,9 @@ func BenchmarkRoundTripVsAppend(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer sys.Stop()
-			record, err := actors.EncodeRecord(actors.Record{Event: machine.Event{Type: machine.EventTransition, Machine: "service",
+			record := actors.EncodeRecord(actors.Record{Event: machine.Event{Type: machine.EventTransition, Machine: "service",
 				From: machine.StateStopped, To: machine.StateStarting, Trigger: machine.RequestStart, Time: time.Now()},
 				Status: machine.Status{State: machine.StateStarting}})
-			if err != nil {
-				b.Fatal(err)
-			}
 			perWorker := max(1, b.N/n)
 			run := func(work func(w, i int) error) float64 {
 				var wg sync.WaitGroup

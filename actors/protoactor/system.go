@@ -54,6 +54,7 @@ type System struct {
 	kinds     map[actors.ID]*machine.Compiled
 	timeout   time.Duration
 	strategy  *strategy
+	workers   *workerDispatcher // runs the components' mailboxes
 	onRequest func(machine.InputKind, time.Duration, error)
 }
 
@@ -78,7 +79,8 @@ func Start(cfg Config, components map[actors.ID]*machine.Compiled) (*System, err
 	}
 	logger := cfg.Logger
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return NewSlogLogger(logger.Named("protoactor")) }))
-	s := &System{sys: sys, pids: map[actors.ID]*actor.PID{}, kinds: components, timeout: 10 * time.Second, onRequest: cfg.OnRequest}
+	s := &System{sys: sys, pids: map[actors.ID]*actor.PID{}, kinds: components, timeout: 10 * time.Second, onRequest: cfg.OnRequest,
+		workers: newWorkerDispatcher()}
 	strat := newStrategy(cfg.Backoff, cfg.Clock, cfg.Seed, func(e Escalation) {
 		logger.Error("component failing past its restart budget", "actor", e.Child, "failures", e.Failures, "reason", fmt.Sprint(e.Reason), "next_restart", e.Delay)
 		if cfg.OnEscalate != nil {
@@ -94,7 +96,7 @@ func Start(cfg Config, components map[actors.ID]*machine.Compiled) (*System, err
 		for id, m := range components {
 			props := actor.PropsFromProducer(func() actor.Actor {
 				return &component{id: id, m: m, cfg: &cfg, log: logger.Named(string(id))}
-			})
+			}, actor.WithDispatcher(s.workers))
 			pid, err := ctx.SpawnNamed(props, string(id))
 			if err != nil {
 				ready <- fmt.Errorf("cannot spawn %s: %w", id, err)
@@ -218,4 +220,5 @@ func (s *System) Stop() {
 	s.strategy.stop()
 	_ = s.sys.Root.StopFuture(s.parent).Wait()
 	s.sys.Shutdown()
+	s.workers.stop()
 }

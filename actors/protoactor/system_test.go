@@ -2,6 +2,7 @@ package protoactor_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -394,4 +395,43 @@ func TestLiveStateEqualsReplay(t *testing.T) {
 			},
 		})
 	})
+}
+
+// A stream written by builds that logged records as JSON replays, and the
+// binary records appended after it replay with it.
+func TestRecoversFromJSONRecords(t *testing.T) {
+	log := memlog.New()
+	st := machine.Status{State: machine.StateRunning, Since: t0.Add(time.Second), Transitions: 1, Requested: &machine.Request{Name: machine.RequestOn, Operation: "old", Time: t0}}
+	var old []events.Event
+	for _, r := range []actors.Record{
+		{Event: machine.Event{Type: actors.EventCreated, Machine: "host", To: machine.StateOff, Time: t0}, Status: machine.Status{State: machine.StateOff, Since: t0}},
+		{Event: machine.Event{Type: machine.EventTransition, Machine: "host", From: machine.StateOff, To: machine.StateRunning, Trigger: machine.ObservedPowerGoodAsserted, Time: st.Since}, Status: st},
+	} {
+		payload, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old = append(old, events.Event{Type: string(r.Event.Type), Schema: actors.RecordSchemaJSON, Time: r.Event.Time, Payload: payload})
+	}
+	if _, _, err := log.Append(ctx, "host.0", events.NoStream(), old); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{log: log, snaps: memsnap.New(), clock: clock.NewVirtual(t0.Add(time.Minute)), fx: &recorder{}, esc: make(chan protoactor.Escalation, 16)}
+	e.restart(t)
+	t.Cleanup(func() { e.sys.Stop() })
+	if v, err := e.sys.Get(ctx, "host.0"); err != nil || v.Status.State != machine.StateRunning || v.Version != 2 || v.Status.Requested.Operation != "old" {
+		t.Fatalf("recovered from JSON records: %+v, %v", v, err)
+	}
+	if _, err := e.sys.Request(ctx, "host.0", request(machine.RequestGracefulShutdown, "new")); err != nil {
+		t.Fatal(err)
+	}
+	e.restart(t)
+	v, err := e.sys.Get(ctx, "host.0")
+	if err != nil || v.Status.State != machine.StateTransitioningToOff || v.Version != 3 || v.Status.Transitions != 2 {
+		t.Fatalf("recovered from JSON and binary records: %+v, %v", v, err)
+	}
+	evs, err := log.ReadStream(ctx, "host.0", 3, 0)
+	if err != nil || len(evs) != 1 || evs[0].Schema != actors.RecordSchema {
+		t.Fatalf("record appended after JSON ones: %+v, %v; want schema %d", evs, err, actors.RecordSchema)
+	}
 }

@@ -52,8 +52,27 @@ type (
 		on  bool
 		gen uint64
 	}
-	psuRead   struct{ reply replyTo[psuReading] }
+	// psuRead asks for a fresh reading; ctx ends when the asker gives up.
+	psuRead struct {
+		ctx   context.Context
+		reply replyTo[psuReading]
+	}
+	// psuCommand asks for one PMBus write (a method of pmbus.Device,
+	// e.g. (*pmbus.Device).On), performed by the actor with h.call.
+	psuCommand struct {
+		ctx   context.Context
+		op    string
+		write func(*pmbus.Device, context.Context) error
+		reply replyTo[error]
+	}
 	psuReport struct{ reading psuReading }
+	// psuCommanded tells the chassis a PSU was commanded outside its own
+	// sequences (by the coordinator), so that the power good change that
+	// follows is attributed to it.
+	psuCommanded struct {
+		psu, op string
+		at      time.Time
+	}
 
 	chassisEffect struct{ effect machine.Effect }
 	seqStart      struct{ gen uint64 }
@@ -85,18 +104,20 @@ func (a *psuActor) Receive(ctx actor.Context) {
 	defer a.h.track.end(a.d.pid.Id)
 	switch msg := m.msg.(type) {
 	case psuPoll:
-		a.report(a.read())
+		a.report(a.read(a.h.ctx))
 	case psuSwitch:
 		err := a.switchOutput(msg.on)
 		a.h.send(a.d.chassis.pid, seqResult{gen: msg.gen, psu: a.d.name, err: err})
 	case psuRead:
-		msg.reply.send(a.h.track, a.read())
+		msg.reply.send(a.h.track, a.read(msg.ctx))
+	case psuCommand:
+		msg.reply.send(a.h.track, a.command(msg))
 	}
 }
 
-func (a *psuActor) read() psuReading {
+func (a *psuActor) read(ctx context.Context) psuReading {
 	var st pmbus.Status
-	err := a.h.call(a.h.ctx, a.d.pid.Id, a.d.name, "read status", func(ctx context.Context) error {
+	err := a.h.call(ctx, a.d.pid.Id, a.d.name, "read status", func(ctx context.Context) error {
 		var err error
 		st, err = a.d.dev.Status(ctx)
 		return err
@@ -105,6 +126,15 @@ func (a *psuActor) read() psuReading {
 }
 
 func (a *psuActor) report(r psuReading) { a.h.send(a.d.chassis.pid, psuReport{reading: r}) }
+
+func (a *psuActor) command(c psuCommand) error {
+	err := a.h.call(c.ctx, a.d.pid.Id, a.d.name, c.op, func(ctx context.Context) error { return c.write(a.d.dev, ctx) })
+	if err == nil {
+		a.h.log.Info("psu commanded by the coordinator", "psu", a.d.name, "op", c.op)
+		a.h.send(a.d.chassis.pid, psuCommanded{psu: a.d.name, op: c.op, at: a.h.clk.Now()})
+	}
+	return err
+}
 
 // switchOutput writes OPERATION (ON after CLEAR_FAULTS, or SOFT OFF) and
 // waits for power good to follow, failing early on a fault.
@@ -125,7 +155,7 @@ func (a *psuActor) switchOutput(on bool) error {
 	}
 	deadline := a.h.clk.Now().Add(a.h.cfg.PSUTimeout)
 	for {
-		r := a.read()
+		r := a.read(ctx)
 		a.report(r)
 		if r.err != nil {
 			return r.err
@@ -163,8 +193,7 @@ func faultFlags(st pmbus.Status) []string {
 // inputGood reports whether a PSU's input is good: no VIN_UV fault and no
 // unit-off-for-low-input.
 func inputGood(st pmbus.Status) bool {
-	const vinUVFault, unitOffLowInput = 1 << 4, 1 << 3 // STATUS_INPUT
-	return uint16(st.Word)&adapters.StatusVinUV == 0 && byte(st.Input)&(vinUVFault|unitOffLowInput) == 0
+	return uint16(st.Word)&adapters.StatusVinUV == 0 && !st.Input.Lost()
 }
 
 // sequence is a power sequence in progress.
@@ -188,6 +217,7 @@ type chassisActor struct {
 	good        *bool  // chassis power good as last reported (nil: not known yet)
 	powerStatus string // as last reported ("": not yet)
 	seq         sequence
+	commanded   psuCommanded // the last PSU command from outside the sequences
 }
 
 func newChassisActor(h *Hardware, d *chassisDev) *chassisActor {
@@ -204,6 +234,8 @@ func (a *chassisActor) Receive(ctx actor.Context) {
 	case psuReport:
 		a.note(msg.reading, "", "")
 		a.aggregate()
+	case psuCommanded:
+		a.commanded = msg
 	case chassisEffect:
 		a.perform(ctx, msg.effect)
 	case seqStart:
@@ -419,9 +451,13 @@ func (a *chassisActor) aggregate() {
 		return
 	}
 	a.good = &s.good
-	in := machine.Input{Trigger: machine.ObservedPowerGoodDeasserted, Cause: "chassis power good lost: " + a.goodCause(s)}
+	why := "with no sequence from statemgr"
+	if c := a.commanded; c.psu != "" && a.h.clk.Now().Sub(c.at) <= 2*a.h.cfg.PSUTimeout {
+		why = fmt.Sprintf("after %s %s by the coordinator", c.psu, c.op)
+	}
+	in := machine.Input{Trigger: machine.ObservedPowerGoodDeasserted, Cause: "chassis power good lost " + why + ": " + a.goodCause(s)}
 	if s.good {
-		in = machine.Input{Trigger: machine.ObservedPowerGoodAsserted, Cause: "chassis power good with no sequence from statemgr: " + a.goodCause(s)}
+		in = machine.Input{Trigger: machine.ObservedPowerGoodAsserted, Cause: "chassis power good " + why + ": " + a.goodCause(s)}
 	}
 	a.h.observe(a.d.id, in)
 }

@@ -85,6 +85,24 @@
 // the coordinator. Chassis power good and power status count
 // Config.PSUsRequired PSUs (default 1, N+1 redundancy).
 //
+// # The coordinator's hardware (coordinator.Hardware)
+//
+// Hardware also implements coordinator.Hardware, the narrow view the
+// coordinator's sagas drive and time themselves: PSUOn, PSUOff (OPERATION
+// IMMEDIATE OFF), PSUStatus, PSUClearFaults by PSU name, HostPowerGood and
+// SetPowerButton, SetReset, SetNMI by host name, and Temperature (the
+// hottest readable sensor) by zone name. Each call is a message to the
+// device's actor, which stays the only user of its bus or lines and
+// performs the call like its own (call timeout, retries on the clock); the
+// caller waits for the answer or until its context ends, and the actor
+// drops a call nobody waits for any more. An unknown name fails with an
+// *Error wrapping ErrUnknownDevice that lists the names there are; any call
+// after Close fails with ErrClosed. A line the coordinator asserts is
+// remembered like a pulse, so the power good edge that follows is reported
+// "after power button asserted by the coordinator". These calls need no
+// Run; without it, though, observations (edges the coordinator causes
+// included) are only queued.
+//
 // # Reconciliation
 //
 // Reconcile, called at startup before any request is accepted, reads the

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 )
 
@@ -18,13 +19,13 @@ import (
 // and returns at once; it implements protoactor.Effector. The outcome comes
 // back to the component as observations: power good and POST edges, PSU
 // readings, or an effect_failed observation for an effect that could not
-// be performed. alert effects are not hardware and are skipped.
+// be performed. alert effects are not hardware and are skipped, and so are
+// the effects of a coordinator saga's steps: the coordinator performs
+// those through the same devices itself (coordinator.OwnsOperation).
 func (h *Hardware) Perform(id actors.ID, effects []machine.Effect) {
-	h.mu.Lock()
-	closed := h.closed
-	h.mu.Unlock()
+	closed := h.isClosed()
 	for _, e := range effects {
-		if e.Name == "alert" {
+		if e.Name == "alert" || coordinator.OwnsOperation(e.Operation) {
 			continue
 		}
 		if closed {
@@ -142,10 +143,7 @@ func (h *Hardware) Reconcile(ctx context.Context, current map[actors.ID]machine.
 
 // reconcile does the work of Reconcile; the caller is counted busy.
 func (h *Hardware) reconcile(ctx context.Context, key any, current map[actors.ID]machine.Status, why string) ([]Drift, error) {
-	h.mu.Lock()
-	closed := h.closed
-	h.mu.Unlock()
-	if closed {
+	if h.isClosed() {
 		return nil, ErrClosed
 	}
 	var drifts []Drift
@@ -159,7 +157,7 @@ func (h *Hardware) reconcile(ctx context.Context, key any, current map[actors.ID
 		var readings []psuReading
 		for _, p := range c.psus {
 			reply := newReply[psuReading](key)
-			h.send(p.pid, psuRead{reply: reply})
+			h.send(p.pid, psuRead{ctx: ctx, reply: reply})
 			r, err := await(ctx, h.track, reply)
 			if err != nil {
 				return drifts, fmt.Errorf("cannot reconcile %s: %w", id, err)

@@ -22,6 +22,9 @@ var (
 	// ErrNotWired means the platform file does not wire the line an effect
 	// needs (e.g. nmi_out).
 	ErrNotWired = errors.New("line not wired in the platform file: add it to the host's gpio blocks")
+	// ErrUnknownDevice means a device was asked for by a name the platform
+	// file does not give one.
+	ErrUnknownDevice = errors.New("no device of that name in the platform file")
 	// ErrClosed means the Hardware was closed.
 	ErrClosed = errors.New("hardware is closed")
 	// ErrRunning means Run was called twice.

@@ -87,7 +87,7 @@ func TestFaultBrownOutOnEveryPSU(t *testing.T) {
 	if st.PowerStatus != machine.PowerStatusBrownOut {
 		t.Fatalf("power status %s, want BrownOut", st.PowerStatus)
 	}
-	r.wantCause(chassis, machine.ObservedPowerGoodDeasserted, "chassis power good lost: 0 of 2 psus have power good")
+	r.wantCause(chassis, machine.ObservedPowerGoodDeasserted, "chassis power good lost with no sequence from statemgr", "0 of 2 psus have power good")
 	r.wantState(host0, machine.StateOff)
 }
 

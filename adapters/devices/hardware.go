@@ -56,6 +56,25 @@ type Observer interface {
 	Status(ctx context.Context, id actors.ID) (machine.Status, error)
 }
 
+// SystemObserver is the Observer over a protoactor.System: observations
+// are requests to the components, statuses their views.
+type SystemObserver struct{ System *protoactor.System }
+
+// Observe implements Observer.
+func (o SystemObserver) Observe(ctx context.Context, id actors.ID, in machine.Input) error {
+	_, err := o.System.Request(ctx, id, in)
+	return err
+}
+
+// Status implements Observer.
+func (o SystemObserver) Status(ctx context.Context, id actors.ID) (machine.Status, error) {
+	v, err := o.System.Get(ctx, id)
+	if err != nil {
+		return machine.Status{}, err
+	}
+	return v.Status, nil
+}
+
 // Retry bounds the retries of a hardware call that failed with a transient
 // fault (adapters.IsTransient: a NAK or a bus timeout).
 type Retry struct {
@@ -306,6 +325,12 @@ func (h *Hardware) Close() error {
 	return h.release()
 }
 
+func (h *Hardware) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
+}
+
 // release closes the lines, buses and the owned simulated platform.
 func (h *Hardware) release() error {
 	var errs []error
@@ -458,7 +483,9 @@ func (h *Hardware) call(ctx context.Context, key any, device, op string, f func(
 	}
 }
 
-// withTimeout is context.WithTimeout on the injected clock.
+// withTimeout is context.WithTimeout on the injected clock. Its cancel
+// stops the timer before returning, so that a virtual clock's next
+// deadline is never the timeout of a call that has already returned.
 func (h *Hardware) withTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(parent)
 	t := h.clk.NewTimer(d)
@@ -467,10 +494,12 @@ func (h *Hardware) withTimeout(parent context.Context, d time.Duration) (context
 		case <-t.C():
 			cancel()
 		case <-ctx.Done():
-			t.Stop()
 		}
 	}()
-	return ctx, cancel
+	return ctx, func() {
+		t.Stop()
+		cancel()
+	}
 }
 
 func sortedIDs[V any](m map[actors.ID]V) []actors.ID {

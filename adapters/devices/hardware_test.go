@@ -135,3 +135,19 @@ func TestChassisPowerCycle(t *testing.T) {
 		t.Fatalf("cause %q, chassis power good %v", st.Cause, r.sim.ChassisPowerGood())
 	}
 }
+
+// A saga step's effects are the coordinator's to perform: the Effector
+// must not sequence the PSUs a second time.
+func TestCoordinatorOwnedEffectsAreSkipped(t *testing.T) {
+	r := newRig(t, options{})
+	r.hw.Perform(chassis, []machine.Effect{{Name: "sequence_power_on", Operation: "op-000001/0"}})
+	r.advance(time.Second)
+	if st := r.psu("psu0"); st.OutputOn {
+		t.Fatalf("psu0 switched on by a coordinator-owned effect: %+v", st)
+	}
+	r.hw.Perform(chassis, []machine.Effect{{Name: "sequence_power_on", Operation: "op-by-a-client"}})
+	r.advance(time.Second)
+	if st := r.psu("psu0"); !st.OutputOn {
+		t.Fatalf("psu0 not switched on by the component's own effect: %+v", st)
+	}
+}

@@ -30,22 +30,6 @@ const (
 	bmc     actors.ID = "bmc.0"
 )
 
-// sysObserver is the daemon's Observer: observations are System requests.
-type sysObserver struct{ sys *protoactor.System }
-
-func (o sysObserver) Observe(ctx context.Context, id actors.ID, in machine.Input) error {
-	_, err := o.sys.Request(ctx, id, in)
-	return err
-}
-
-func (o sysObserver) Status(ctx context.Context, id actors.ID) (machine.Status, error) {
-	v, err := o.sys.Get(ctx, id)
-	if err != nil {
-		return machine.Status{}, err
-	}
-	return v.Status, nil
-}
-
 // lockedBuffer collects the logs, shown when a test fails.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -167,7 +151,7 @@ func components(t *testing.T, plat *platform.Platform) map[actors.ID]*machine.Co
 // run starts the Hardware with the System as Observer.
 func (r *rig) run() {
 	r.t.Helper()
-	if err := r.hw.Run(r.ctx, sysObserver{r.sys}); err != nil {
+	if err := r.hw.Run(r.ctx, SystemObserver{System: r.sys}); err != nil {
 		r.t.Fatalf("Run: %v", err)
 	}
 	r.settle()

@@ -77,7 +77,26 @@ type (
 		why      string
 		reply    replyTo[reconcileReply]
 	}
+	// hostReadLine asks for an input's level; ctx ends when the asker
+	// gives up.
+	hostReadLine struct {
+		ctx   context.Context
+		role  string
+		reply replyTo[lineLevel]
+	}
+	// hostSetLine asks for an output to be driven; the asker times it.
+	hostSetLine struct {
+		ctx      context.Context
+		role     string
+		asserted bool
+		reply    replyTo[error]
+	}
 )
+
+type lineLevel struct {
+	asserted bool
+	err      error
+}
 
 type reconcileReply struct {
 	drifts []Drift
@@ -120,15 +139,24 @@ func (a *hostActor) Receive(ctx actor.Context) {
 		case hostReconcile:
 			drifts, err := a.reconcile(msg.recorded, msg.why)
 			msg.reply.send(a.h.track, reconcileReply{drifts: drifts, err: err})
+		case hostReadLine:
+			v, err := a.read(msg.ctx, msg.role)
+			msg.reply.send(a.h.track, lineLevel{asserted: v, err: err})
+		case hostSetLine:
+			msg.reply.send(a.h.track, a.set(msg.ctx, msg.role, msg.asserted))
 		}
 	}
 }
 
 // read reads an input line with retries.
-func (a *hostActor) read(role string) (bool, error) {
+func (a *hostActor) read(ctx context.Context, role string) (bool, error) {
+	dev := a.d.lineName(role, a.d.line(role))
 	line := a.d.in[role]
+	if line == nil {
+		return false, &Error{Device: dev, Op: "read line", Err: ErrNotWired}
+	}
 	var v bool
-	err := a.h.call(a.h.ctx, a.d.pid.Id, a.d.lineName(role, a.d.line(role)), "read line", func(ctx context.Context) error {
+	err := a.h.call(ctx, a.d.pid.Id, dev, "read line", func(ctx context.Context) error {
 		var err error
 		v, err = line.Read(ctx)
 		return err
@@ -139,7 +167,7 @@ func (a *hostActor) read(role string) (bool, error) {
 // init reads the inputs' levels, the baseline edges are compared with.
 func (a *hostActor) init() {
 	for role := range a.d.in {
-		v, err := a.read(role)
+		v, err := a.read(a.h.ctx, role)
 		if err != nil {
 			a.h.log.Error("cannot read a host input", "host", a.d.name, "error", err)
 			continue
@@ -206,13 +234,15 @@ func (a *hostActor) edge(ctx actor.Context, role string, e adapters.Edge) {
 	}
 }
 
+// buttonLabel names the button behind a role: a front-panel input, or the
+// output that presses it towards the host.
 func buttonLabel(role string) string {
 	switch role {
-	case rolePowerButton:
+	case rolePowerButton, rolePowerOut:
 		return "power button"
-	case roleResetButton:
+	case roleResetButton, roleResetOut:
 		return "reset button"
-	case roleNMIButton:
+	case roleNMIButton, roleNMIOut:
 		return "NMI button"
 	}
 	return "identify button"
@@ -270,17 +300,16 @@ func (a *hostActor) pulse(role string, e machine.Effect, def time.Duration) erro
 	if err != nil {
 		return err
 	}
-	dev := a.d.lineName(role, a.d.line(role))
-	line := a.d.out[role]
-	if line == nil {
-		return &Error{Device: dev, Op: e.Name, Err: ErrNotWired}
+	line, dev, err := a.output(role, e.Name)
+	if err != nil {
+		return err
 	}
-	if err := a.h.call(a.h.ctx, a.d.pid.Id, dev, "assert", func(ctx context.Context) error { return line.Set(ctx, true) }); err != nil {
+	if err := a.drive(a.h.ctx, dev, line, true); err != nil {
 		return err
 	}
 	a.lastEffect, a.lastOp, a.lastAt = effectString(e), e.Operation, a.h.clk.Now()
 	serr := a.h.track.sleep(a.h.ctx, a.d.pid.Id, d)
-	derr := a.h.call(context.Background(), a.d.pid.Id, dev, "deassert", func(ctx context.Context) error { return line.Set(ctx, false) })
+	derr := a.drive(context.Background(), dev, line, false)
 	if serr != nil {
 		return &Error{Device: dev, Op: e.Name, Err: fmt.Errorf("pulse cut short (%w); line deasserted", serr)}
 	}
@@ -289,6 +318,44 @@ func (a *hostActor) pulse(role string, e machine.Effect, def time.Duration) erro
 	}
 	a.h.log.Info("pulsed", "host", a.d.name, "line", a.d.line(role), "duration", d, "effect", e.Name, "operation", e.Operation)
 	return nil
+}
+
+// set drives an output for the coordinator, which times its own presses.
+// An assertion is remembered like a pulse, so that the power good edge it
+// causes is reported as statemgr's doing.
+func (a *hostActor) set(ctx context.Context, role string, asserted bool) error {
+	line, dev, err := a.output(role, "drive for the coordinator")
+	if err != nil {
+		return err
+	}
+	if err := a.drive(ctx, dev, line, asserted); err != nil {
+		return err
+	}
+	if asserted {
+		a.lastEffect, a.lastOp, a.lastAt = buttonLabel(role)+" asserted by the coordinator", "", a.h.clk.Now()
+	}
+	a.h.log.Info("line driven by the coordinator", "host", a.d.name, "line", a.d.line(role), "asserted", asserted)
+	return nil
+}
+
+// output returns a wired output line and its name for errors; op says
+// what needed it.
+func (a *hostActor) output(role, op string) (adapters.OutputLine, string, error) {
+	dev := a.d.lineName(role, a.d.line(role))
+	line := a.d.out[role]
+	if line == nil {
+		return nil, dev, &Error{Device: dev, Op: op, Err: ErrNotWired}
+	}
+	return line, dev, nil
+}
+
+// drive sets an output with retries.
+func (a *hostActor) drive(ctx context.Context, dev string, line adapters.OutputLine, asserted bool) error {
+	op := "deassert"
+	if asserted {
+		op = "assert"
+	}
+	return a.h.call(ctx, a.d.pid.Id, dev, op, func(ctx context.Context) error { return line.Set(ctx, asserted) })
 }
 
 // hostContradicts reports whether power good being pg contradicts a host
@@ -310,7 +377,7 @@ func hostContradicts(state string, pg bool) bool {
 // reconcile compares the lines with the recorded status and reports each
 // difference to the host.
 func (a *hostActor) reconcile(rec machine.Status, why string) ([]Drift, error) {
-	pg, err := a.read(rolePowerGood)
+	pg, err := a.read(a.h.ctx, rolePowerGood)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +396,7 @@ func (a *hostActor) reconcile(rec machine.Status, why string) ([]Drift, error) {
 	if _, wired := a.d.in[rolePostComplete]; !wired || !pg || !(rec.State == machine.StateRunning || sent) {
 		return drifts, nil
 	}
-	post, err := a.read(rolePostComplete)
+	post, err := a.read(a.h.ctx, rolePostComplete)
 	if err != nil {
 		return drifts, err
 	}

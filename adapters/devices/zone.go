@@ -48,7 +48,16 @@ type zoneSensor struct {
 	sensor adapters.ThermalSensor
 }
 
-type zonePoll struct{}
+// Messages of a zone actor.
+type (
+	zonePoll struct{}
+	// zoneMeasure asks for a fresh measure; ctx ends when the asker gives
+	// up.
+	zoneMeasure struct {
+		ctx   context.Context
+		reply replyTo[ThermalEvent]
+	}
+)
 
 // zoneActor polls one zone's sensors and reports changes of its level.
 type zoneActor struct {
@@ -63,18 +72,23 @@ func (a *zoneActor) Receive(ctx actor.Context) {
 		return
 	}
 	defer a.h.track.end(a.d.pid.Id)
-	if _, ok := m.msg.(zonePoll); ok {
+	switch msg := m.msg.(type) {
+	case zonePoll:
 		a.poll()
+	case zoneMeasure:
+		msg.reply.send(a.h.track, a.measure(msg.ctx))
 	}
 }
 
-func (a *zoneActor) poll() {
+// measure reads every sensor of the zone; the hottest readable one sets
+// the level, none readable makes it ThermalUnavailable.
+func (a *zoneActor) measure(ctx context.Context) ThermalEvent {
 	ev := ThermalEvent{Zone: a.d.name, Warning: a.d.cfg.Warning, Critical: a.d.cfg.Critical, Time: a.h.clk.Now()}
 	read := 0
 	var errs []error
 	for _, s := range a.d.sensors {
 		var c float64
-		err := a.h.call(a.h.ctx, a.d.pid.Id, fmt.Sprintf("sensor %s of zone %s", s.name, a.d.name), "read temperature", func(ctx context.Context) error {
+		err := a.h.call(ctx, a.d.pid.Id, fmt.Sprintf("sensor %s of zone %s", s.name, a.d.name), "read temperature", func(ctx context.Context) error {
 			var err error
 			c, err = s.sensor.ReadCelsius(ctx)
 			return err
@@ -99,7 +113,13 @@ func (a *zoneActor) poll() {
 	default:
 		ev.Level = ThermalNormal
 	}
-	if ev.Err != nil && read > 0 {
+	return ev
+}
+
+// poll measures the zone and reports a change of its level.
+func (a *zoneActor) poll() {
+	ev := a.measure(a.h.ctx)
+	if ev.Err != nil && ev.Level != ThermalUnavailable {
 		a.h.log.Warn("thermal sensor unreadable", "zone", a.d.name, "error", ev.Err)
 	}
 	if ev.Level == a.level {

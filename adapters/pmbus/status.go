@@ -55,6 +55,17 @@ type StatusInput byte
 
 var statusInputNames = [8]string{"PIN_OP_WARN", "IIN_OC_WARN", "IIN_OC_FAULT", "UNIT_OFF_LOW_INPUT", "VIN_UV_FAULT", "VIN_UV_WARN", "VIN_OV_WARN", "VIN_OV_FAULT"}
 
+// STATUS_INPUT bits that say the unit lost its input; both latch until
+// CLEAR_FAULTS.
+const (
+	InputUnitOffLowInput StatusInput = 1 << 3
+	InputVinUVFault      StatusInput = 1 << 4
+)
+
+// Lost reports whether the input is gone: a VIN_UV fault or unit off for
+// low input.
+func (s StatusInput) Lost() bool { return s&(InputUnitOffLowInput|InputVinUVFault) != 0 }
+
 // Flags returns the names of the set bits, lowest first.
 func (s StatusInput) Flags() []string { return bitNames(uint(s), statusInputNames[:]) }
 

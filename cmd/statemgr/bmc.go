@@ -40,10 +40,11 @@ func newBMCCommand(g *globals, cred *credentials) *cobra.Command {
 			}
 			req := cf.request(id, "")
 			return runControl(cmd, g, cred, server.SubjectBMCMaintenance,
-				server.MaintenanceRequest{ID: req.ID, Enable: &enable, Operation: req.Operation, Wait: req.Wait})
+				server.MaintenanceRequest{ID: req.ID, Enable: &enable, Operation: req.Operation, Wait: req.Wait, Queue: req.Queue})
 		},
 	}
 	cf.add(maintenance)
+	cf.addQueue(maintenance)
 	bmc.AddCommand(maintenance)
 	return bmc
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/server/servertest"
 )
@@ -62,11 +62,11 @@ func TestCLIPowerOnAndTail(t *testing.T) {
 	tailDone := make(chan error, 1)
 	go func() { tailDone <- runCLI(ctx, env.URL, &tailOut, "tail", "-f", "--from", "start", "-o", "json") }()
 
-	out := mustRun(t, env.URL, "power", "on", "host.0", "--operation", "cli-op-1")
-	if !strings.Contains(out, "host.0: On accepted, state TransitioningToRunning, operation cli-op-1") {
+	out := mustRun(t, env.URL, "power", "on", "host.0", "--operation", "cli-op-1", "--wait", "5s")
+	if !strings.Contains(out, "host.0: On accepted") || !strings.Contains(out, "outcome: succeeded, state Running") {
 		t.Fatalf("power on printed %q", out)
 	}
-	env.Observe(t, "host.0", machine.ObservedPowerGoodAsserted)
+	env.WaitPublished(t)
 
 	var comp server.Component
 	if err := json.Unmarshal([]byte(mustRun(t, env.URL, "get", "host.0", "-o", "json")), &comp); err != nil || comp.State != "Running" {
@@ -130,6 +130,7 @@ func TestCLIErrors(t *testing.T) {
 		{Name: "otto", Password: "pw", Role: server.RoleOperator},
 	}})
 	env.PowerChassis(t, "chassis.0")
+	env.Do(t, coordinator.Request{Kind: coordinator.HostPowerOn, Target: "host.1"})
 	ctx := context.Background()
 	cases := []struct {
 		args []string
@@ -138,7 +139,9 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"-s", "nats://127.0.0.1:1", "list"}, []string{"no statemgr server at nats://127.0.0.1:1", "is statemgrd running?", "go run ./cmd/statemgrd"}},
 		{[]string{"list"}, []string{"refused the credentials", "--user"}},
 		{[]string{"--user", "otto", "--password", "pw", "get", "host.9"}, []string{"unknown_component", "code 10006", "hint: statemgr list"}},
-		{[]string{"--user", "otto", "--password", "pw", "power", "off", "host.0"}, []string{"rejected", "state: Off; allowed:", "hint:"}},
+		{[]string{"--user", "otto", "--password", "pw", "power", "off", "chassis.0"}, []string{"hosts_not_off", "code 10019", "hosts not Off: host.1", "hint:"}},
+		{[]string{"--user", "otto", "--password", "pw", "power", "on", "host.0", "--override", "fans"}, []string{"bad_request", "not an interlock"}},
+		{[]string{"--user", "otto", "--password", "pw", "service", "stop", "demo"}, []string{"rejected", "state: Stopped; allowed:", "hint:"}},
 		{[]string{"--user", "vera", "--password", "pw", "power", "on", "host.0"}, []string{"permission denied", "statemgr.host.power.on"}},
 		{[]string{"--user", "otto", "--password", "pw", "reset", "host.0", "--type", "Reboot"}, []string{"--type \"Reboot\""}},
 		{[]string{"get", "chassis0"}, []string{"invalid component id"}},
@@ -169,25 +172,22 @@ func TestCLIErrors(t *testing.T) {
 
 func TestCLIControlCommands(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
-	env.Observe(t, "bmc.0", machine.ObservedServicesReady)
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"bmc", "maintenance", "on", "--wait", "1s"}, "bmc.0: EnterMaintenance accepted, state Maintenance"},
-		{[]string{"bmc", "maintenance", "off", "bmc.0"}, "bmc.0: ExitMaintenance accepted, state Ready"},
-		{[]string{"power", "on", "chassis.0"}, "chassis.0: On accepted, state TransitioningToOn"},
-		{[]string{"reset", "host.1", "--type", "ForceOn"}, "host.1: ForceOn accepted, state TransitioningToRunning"},
-		{[]string{"power", "off", "host.1", "--force"}, "host.1: ForceOff accepted, state TransitioningToOff"},
+		{[]string{"bmc", "maintenance", "on", "--wait", "1s"}, "outcome: succeeded, state Maintenance"},
+		{[]string{"power", "on", "host.0", "--override", "maintenance", "--power-chassis", "--wait", "5s"}, "outcome: succeeded, state Running"},
+		{[]string{"bmc", "maintenance", "off", "bmc.0", "--queue", "--wait", "5s"}, "outcome: succeeded, state Ready"},
+		{[]string{"power", "on", "chassis.0", "--wait", "5s"}, "outcome: succeeded, state On"},
+		{[]string{"reset", "host.1", "--type", "ForceOn", "--wait", "5s"}, "host.1: ForceOn accepted"},
+		{[]string{"power", "off", "host.1", "--force", "--wait", "5s"}, "outcome: succeeded, state Off"},
+		{[]string{"power", "cycle", "host.0", "--wait", "5s"}, "outcome: succeeded, state Running"},
+		{[]string{"power", "off", "host.0", "--at", "2030-01-01T00:00:00Z"}, "host.0: GracefulShutdown scheduled for 2030-01-01T00:00:00Z"},
 		{[]string{"reset", "bmc.0", "--type", "ForceRestart"}, "bmc.0: ForceRestart accepted, state Rebooting"},
 	} {
 		if out := mustRun(t, env.URL, tc.args...); !strings.Contains(out, tc.want) {
 			t.Errorf("statemgr %v printed %q, want %q", tc.args, out, tc.want)
-		}
-		if strings.Join(tc.args, " ") == "power on chassis.0" {
-			// No hardware here: report the chassis's power good, as the
-			// PSUs would.
-			env.Observe(t, "chassis.0", machine.ObservedPowerGoodAsserted)
 		}
 	}
 	for _, shell := range []string{"bash", "zsh", "fish"} {

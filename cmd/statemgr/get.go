@@ -24,26 +24,13 @@ func newGetCommand(g *globals, cred *credentials) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%w: %w", errUsage, err)
 			}
-			s, err := connect(g, cred)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			var comp server.Component
-			if err := s.request(cmd.Context(), subject, server.IDRequest{ID: args[0]}, &comp); err != nil {
-				return err
-			}
-			if g.output == outputJSON {
-				return printJSON(cmd.OutOrStdout(), comp)
-			}
-			printComponent(cmd.OutOrStdout(), comp)
-			return nil
+			return query(cmd, g, cred, subject, server.IDRequest{ID: args[0]}, printComponent)
 		},
 	}
 }
 
 // printComponent writes one component as "field: value" lines.
-func printComponent(w io.Writer, c server.Component) {
+func printComponent(w io.Writer, c server.Component) error {
 	line := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(w, "%-13s %s\n", k+":", v)
@@ -66,4 +53,5 @@ func printComponent(w io.Writer, c server.Component) {
 		line("failure", fmt.Sprintf("%s: %s", f.What, f.Cause))
 	}
 	line("version", fmt.Sprint(c.Version))
+	return nil
 }

@@ -26,19 +26,7 @@ func newHistoryCommand(g *globals, cred *credentials) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := connect(g, cred)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			var reply server.HistoryReply
-			if err := s.request(cmd.Context(), server.SubjectHistory, server.HistoryRequest{ID: string(id), From: from, Limit: limit}, &reply); err != nil {
-				return err
-			}
-			if g.output == outputJSON {
-				return printJSON(cmd.OutOrStdout(), reply)
-			}
-			return printHistory(cmd.OutOrStdout(), reply)
+			return query(cmd, g, cred, server.SubjectHistory, server.HistoryRequest{ID: string(id), From: from, Limit: limit}, printHistory)
 		},
 	}
 	cmd.Flags().Uint64Var(&from, "from", 0, "first stream sequence to show")

@@ -21,19 +21,7 @@ func newListCommand(g *globals, cred *credentials) *cobra.Command {
   statemgr list --kind host -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := connect(g, cred)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			var list server.ComponentList
-			if err := s.request(cmd.Context(), server.SubjectComponentsList, server.ListRequest{Kind: kind}, &list); err != nil {
-				return err
-			}
-			if g.output == outputJSON {
-				return printJSON(cmd.OutOrStdout(), list)
-			}
-			return printComponents(cmd.OutOrStdout(), list.Components)
+			return query(cmd, g, cred, server.SubjectComponentsList, server.ListRequest{Kind: kind}, printComponentList)
 		},
 	}
 	cmd.Flags().StringVar(&kind, "kind", "", "only components of this kind: host, chassis, bmc or service")
@@ -42,6 +30,11 @@ func newListCommand(g *globals, cred *credentials) *cobra.Command {
 }
 
 // printComponents writes a table of components.
+// printComponentList prints a list reply as a table.
+func printComponentList(w io.Writer, l server.ComponentList) error {
+	return printComponents(w, l.Components)
+}
+
 func printComponents(w io.Writer, comps []server.Component) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tSINCE\tALLOWED")

@@ -38,7 +38,10 @@ func newPowerCommand(g *globals, cred *credentials) *cobra.Command {
 		Short: "Power a host (On, or ForceOn with --force) or a chassis on",
 		Example: `  statemgr power on host.0
   statemgr power on host.0 --wait 30s
-  statemgr power on chassis.0`,
+  statemgr power on host.0 --power-chassis --wait 1m
+  statemgr power on host.0 --override thermal
+  statemgr power on chassis.0 --queue
+  statemgr power on host.1 --at 2026-11-23T06:00:00Z`,
 		Args: cobra.ExactArgs(1),
 		RunE: request(server.SubjectHostPowerOn, server.SubjectChassisPowerOn, machine.RequestOn, machine.RequestForceOn),
 	}
@@ -68,7 +71,9 @@ func newPowerCommand(g *globals, cred *credentials) *cobra.Command {
 	}
 	for _, c := range []*cobra.Command{on, off, cycle} {
 		cf.add(c)
+		cf.addPower(c)
 	}
+	on.Flags().BoolVar(&cf.powerChassis, "power-chassis", false, "power the host's chassis on first if it is off")
 	on.Flags().BoolVar(&force, "force", false, "ForceOn instead of On")
 	off.Flags().BoolVar(&force, "force", false, "ForceOff (hold the power button) instead of GracefulShutdown")
 	power.AddCommand(on, off, cycle)

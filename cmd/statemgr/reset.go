@@ -45,5 +45,6 @@ For the BMC, --type is GracefulRestart (the default) or ForceRestart.`,
 	cmd.Flags().StringVarP(&typ, "type", "t", "", "the Redfish ResetType: "+strings.Join(types, ", "))
 	_ = cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(types, cobra.ShellCompDirectiveNoFileComp))
 	cf.add(cmd)
+	cf.addPower(cmd) // host reset types only; the BMC's reset refuses them
 	return cmd
 }

@@ -16,19 +16,7 @@ func newServiceCommand(g *globals, cred *credentials) *cobra.Command {
 		Short: "List the services with their codes (ENABLED, DISABLED, ERROR, STOPPED)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := connect(g, cred)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			var list server.ComponentList
-			if err := s.request(cmd.Context(), server.SubjectServicesList, nil, &list); err != nil {
-				return err
-			}
-			if g.output == outputJSON {
-				return printJSON(cmd.OutOrStdout(), list)
-			}
-			return printComponents(cmd.OutOrStdout(), list.Components)
+			return query(cmd, g, cred, server.SubjectServicesList, nil, printComponentList)
 		},
 	}
 	get := &cobra.Command{
@@ -40,20 +28,7 @@ func newServiceCommand(g *globals, cred *credentials) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := connect(g, cred)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			var comp server.Component
-			if err := s.request(cmd.Context(), server.SubjectServiceGet, server.IDRequest{ID: string(id)}, &comp); err != nil {
-				return err
-			}
-			if g.output == outputJSON {
-				return printJSON(cmd.OutOrStdout(), comp)
-			}
-			printComponent(cmd.OutOrStdout(), comp)
-			return nil
+			return query(cmd, g, cred, server.SubjectServiceGet, server.IDRequest{ID: string(id)}, printComponent)
 		},
 	}
 	service.AddCommand(list, get)

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters/devices"
@@ -18,9 +19,19 @@ import (
 
 // observer feeds what hardware and processes report to the component
 // actors. It is bound to the System once that has started (the System needs
-// the effect router first).
+// the effect router first), and to the coordinator once that has: a host
+// crash goes to the coordinator (auto-reboot and its budget), and what the
+// chassis reports wakes the coordinator's reconciliation (power loss and
+// its return).
 type observer struct {
-	sys atomic.Pointer[protoactor.System]
+	sys       atomic.Pointer[protoactor.System]
+	co        atomic.Pointer[coordinator.Coordinator]
+	reconcile chan struct{} // wakes the coordinator's reconciliation; never blocks a sender
+	logger    hclog.Logger
+}
+
+func newObserver(logger hclog.Logger) *observer {
+	return &observer{reconcile: make(chan struct{}, 1), logger: logger}
 }
 
 // Observe implements devices.Observer.
@@ -29,8 +40,60 @@ func (o *observer) Observe(ctx context.Context, id actors.ID, in machine.Input) 
 	if sys == nil {
 		return errNotStarted
 	}
+	co := o.co.Load()
+	if crash := in.Trigger == machine.ObservedHostCrash || in.Trigger == machine.ObservedWatchdogExpired; crash && co != nil && id.Kind() == actors.KindHost {
+		_, err := co.HostCrashed(ctx, id, in.Trigger == machine.ObservedWatchdogExpired)
+		return err
+	}
 	_, err := sys.Request(ctx, id, in)
+	if id.Kind() == actors.KindChassis {
+		o.wakeReconcile()
+	}
 	return err
+}
+
+func (o *observer) wakeReconcile() {
+	select {
+	case o.reconcile <- struct{}{}:
+	default:
+	}
+}
+
+// thermal is the devices' OnThermal: a zone past its critical limit is an
+// emergency for the coordinator. It must not block the zone's actor.
+func (o *observer) thermal(ev devices.ThermalEvent) {
+	if ev.Level != devices.ThermalCritical {
+		return
+	}
+	co := o.co.Load()
+	if co == nil {
+		o.logger.Error("thermal critical before the coordinator runs; its reconciliation will see it", "zone", ev.Zone, "celsius", ev.Celsius)
+		return
+	}
+	evidence := fmt.Sprintf("sensor %s of zone %s at %.1f °C, critical limit %.1f °C", ev.Sensor, ev.Zone, ev.Celsius, ev.Critical)
+	go func() {
+		if _, err := co.Emergency(context.Background(), coordinator.ThermalCritical, ev.Zone, evidence); err != nil {
+			o.logger.Error("cannot start the thermal emergency", "zone", ev.Zone, "error", err)
+		}
+	}()
+}
+
+// reconcileLoop runs the coordinator's reconciliation every interval and
+// whenever the chassis reports something, until ctx ends.
+func (o *observer) reconcileLoop(ctx context.Context, co *coordinator.Coordinator, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-o.reconcile:
+		}
+		if err := co.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			o.logger.Warn("coordinator reconciliation incomplete", "error", err)
+		}
+	}
 }
 
 // Status implements devices.Observer.

@@ -25,8 +25,9 @@ type Config struct {
 	LogLevel       string `hcl:"log_level,optional"`   // trace, debug, info, warn, error
 	HTTPListen     string `hcl:"http_listen,optional"` // metrics and health; "" disables
 	// ShutdownGrace bounds how long a SIGTERM waits for in-flight work.
-	ShutdownGrace string      `hcl:"shutdown_grace,optional"`
-	NATS          *NATSConfig `hcl:"nats,block"`
+	ShutdownGrace string        `hcl:"shutdown_grace,optional"`
+	NATS          *NATSConfig   `hcl:"nats,block"`
+	Policy        *PolicyConfig `hcl:"policy,block"`
 }
 
 // NATSConfig says where the NATS API is served.
@@ -184,6 +185,8 @@ func (c Config) check() error {
 	if _, err := time.ParseDuration(c.ShutdownGrace); err != nil {
 		problems = append(problems, fmt.Sprintf("shutdown_grace %q: %v", c.ShutdownGrace, err))
 	}
+	_, _, _, policyProblems := c.Policy.coordinator()
+	problems = append(problems, policyProblems...)
 	for _, u := range c.NATS.Users {
 		switch {
 		case u.Role != "viewer" && u.Role != "operator" && u.Role != "service":

@@ -59,15 +59,19 @@ func TestConfigErrorsSayWhatToFix(t *testing.T) {
 		flags []string
 		want  string
 	}{
-		"bad profile":       {flags: []string{"-storage-profile", "tiny"}, want: `unknown storage profile "tiny"`},
-		"bad log format":    {flags: []string{"-log-format", "xml"}, want: `log format "xml"`},
-		"bad level":         {flags: []string{"-log-level", "loud"}, want: `log level "loud"`},
-		"unknown flag":      {flags: []string{"-colour"}, want: "flag provided but not defined"},
-		"stray argument":    {flags: []string{"run"}, want: `unexpected argument "run"`},
-		"service no name":   {file: "nats {\n user \"s\" {\n password = \"p\"\n role = \"service\"\n }\n}\n", want: "names the service"},
-		"unknown role":      {file: "nats {\n user \"s\" {\n password = \"p\"\n role = \"admin\"\n }\n}\n", want: `role "admin"`},
-		"syntax error":      {file: "data_dir = \n", want: "statemgrd.hcl:"},
-		"unknown attribute": {file: "dta_dir = \"x\"\n", want: "dta_dir"},
+		"bad profile":        {flags: []string{"-storage-profile", "tiny"}, want: `unknown storage profile "tiny"`},
+		"bad log format":     {flags: []string{"-log-format", "xml"}, want: `log format "xml"`},
+		"bad level":          {flags: []string{"-log-level", "loud"}, want: `log level "loud"`},
+		"unknown flag":       {flags: []string{"-colour"}, want: "flag provided but not defined"},
+		"stray argument":     {flags: []string{"run"}, want: `unexpected argument "run"`},
+		"service no name":    {file: "nats {\n user \"s\" {\n password = \"p\"\n role = \"service\"\n }\n}\n", want: "names the service"},
+		"unknown role":       {file: "nats {\n user \"s\" {\n password = \"p\"\n role = \"admin\"\n }\n}\n", want: `role "admin"`},
+		"syntax error":       {file: "data_dir = \n", want: "statemgrd.hcl:"},
+		"unknown attribute":  {file: "dta_dir = \"x\"\n", want: "dta_dir"},
+		"bad restore policy": {file: "policy {\n power_restore = \"Sometimes\"\n}\n", want: `power_restore "Sometimes"`},
+		"bad chassis policy": {file: "policy {\n chassis_off = \"yolo\"\n}\n", want: `chassis_off "yolo"`},
+		"bad restore delay":  {file: "policy {\n power_restore_delay = \"soon\"\n}\n", want: `power_restore_delay "soon"`},
+		"bad emergency":      {file: "policy {\n thermal_critical = \"panic\"\n}\n", want: `thermal_critical "panic"`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -87,5 +91,20 @@ func TestConfigErrorsSayWhatToFix(t *testing.T) {
 				t.Fatalf("got %v, want errConfig mentioning %q", err, c.want)
 			}
 		})
+	}
+}
+
+// The example configuration in the repository loads as it is.
+func TestExampleConfigLoads(t *testing.T) {
+	o, err := parseFlags([]string{"-config", "statemgrd.example.hcl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := load(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Policy == nil || cfg.Policy.PowerRestore != "AlwaysOff" || len(cfg.NATS.Users) != 2 {
+		t.Fatalf("example config = %+v, policy %+v", cfg, cfg.Policy)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters/devices"
@@ -35,6 +36,7 @@ type statemgrd struct {
 	cancel  context.CancelFunc
 	log     *badger.Log
 	sys     *protoactor.System
+	co      *coordinator.Coordinator
 	hw      *devices.Hardware
 	plat    *platform.Platform
 	sups    map[string]*process.Supervisor
@@ -133,8 +135,8 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	if d.ns, d.nc, err = connectNATS(cfg.NATS, logger); err != nil {
 		return d, err
 	}
-	obs := &observer{}
-	d.hw, err = devices.New(devices.Config{Platform: plat, Clock: clock.Real{}, Logger: logger})
+	obs := newObserver(logger.Named("coordinator"))
+	d.hw, err = devices.New(devices.Config{Platform: plat, Clock: clock.Real{}, Logger: logger, OnThermal: obs.thermal})
 	if err != nil {
 		return d, err
 	}
@@ -162,14 +164,9 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	for _, w := range workers {
 		go w.run(ctx)
 	}
-	views := map[actors.ID]machine.Status{}
-	for _, id := range d.sys.IDs() {
-		v, err := d.sys.Get(ctx, id)
-		if err != nil {
-			return d, err
-		}
-		views[id] = v.Status
-		logger.Info("recovered", "component", id, "state", v.Status.State, "version", v.Version)
+	views, err := currentViews(ctx, d.sys, logger)
+	if err != nil {
+		return d, err
 	}
 	d.metrics.seed(views)
 	// Follow from the head the views were read at, before anything new is
@@ -192,7 +189,24 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 			return d, err
 		}
 	}
+	// The coordinator starts before the devices reconcile: its
+	// power-restore decision needs the states last observed before an AC
+	// loss, which the reconciliation would overwrite with what the board
+	// shows now. The BMC is Ready before it, so that the decision or a
+	// resumed operation is not refused as bmc_not_ready.
+	if v, err := d.sys.Get(ctx, bmc); err == nil && v.Status.State == machine.StateNotReady {
+		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedServicesReady, Cause: "statemgrd recovered its components"}
+		if _, err := d.sys.Request(ctx, bmc, in); err != nil {
+			return d, fmt.Errorf("cannot record the BMC ready: %w", err)
+		}
+	}
+	if err := d.startCoordinator(ctx, cfg, obs, logger); err != nil {
+		return d, err
+	}
 	notify(logger, "STATUS=reconciling with the hardware")
+	if views, err = currentViews(ctx, d.sys, nil); err != nil {
+		return d, err
+	}
 	drifts, err := d.hw.Reconcile(ctx, views)
 	if err != nil {
 		return d, fmt.Errorf("cannot reconcile with the hardware: %w", err)
@@ -218,7 +232,7 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		}()
 		logger.Info("serving metrics and health", "address", d.httpLn.Addr().String())
 	}
-	d.api, err = server.New(server.Config{Conn: d.nc, System: d.sys, Log: d.log, Platform: plat, Clock: clock.Real{},
+	d.api, err = server.New(server.Config{Conn: d.nc, System: d.sys, Operations: d.co, Log: d.log, Platform: plat, Clock: clock.Real{},
 		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0})
 	if err != nil {
 		return d, err
@@ -226,17 +240,50 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	if err := d.api.Start(); err != nil {
 		return d, err
 	}
-	if v, err := d.sys.Get(ctx, bmc); err == nil && v.Status.State == machine.StateNotReady {
-		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedServicesReady, Cause: "statemgrd recovered, reconciled and serving"}
-		if _, err := d.sys.Request(ctx, bmc, in); err != nil {
-			return d, fmt.Errorf("cannot record the BMC ready: %w", err)
-		}
-	}
 	d.health.ready.Store(true)
 	notify(logger, daemon.SdNotifyReady)
 	go watchdog(ctx, d.health, logger)
 	logger.Info("ready", "data_dir", cfg.DataDir, "profile", profile, "components", len(compiled))
 	return d, nil
+}
+
+// currentViews reads every component's status, logging each if logger is
+// set.
+func currentViews(ctx context.Context, sys *protoactor.System, logger hclog.Logger) (map[actors.ID]machine.Status, error) {
+	views := map[actors.ID]machine.Status{}
+	for _, id := range sys.IDs() {
+		v, err := sys.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		views[id] = v.Status
+		if logger != nil {
+			logger.Info("recovered", "component", id, "state", v.Status.State, "version", v.Version)
+		}
+	}
+	return views, nil
+}
+
+// startCoordinator starts the coordinator over the recovered components:
+// it resumes or compensates the operations a previous daemon left
+// unfinished and applies the power-restore policy if the hardware shows an
+// AC power loss. Its reconciliation then runs on a ticker and on chassis
+// reports.
+func (d *statemgrd) startCoordinator(ctx context.Context, cfg Config, obs *observer, logger hclog.Logger) error {
+	policy, timeouts, every, _ := cfg.Policy.coordinator() // checked by Config.check
+	co, err := coordinator.New(coordinator.Config{Log: instrumentedLog{d.log, d.metrics}, Components: d.sys, Hardware: d.hw,
+		Clock: clock.Real{}, Topology: coordinator.TopologyOf(d.plat), Policy: policy, Timeouts: timeouts, Logger: logger})
+	if err != nil {
+		return err
+	}
+	notify(logger, "STATUS=resuming unfinished operations")
+	if err := co.Start(ctx); err != nil {
+		return fmt.Errorf("cannot start the coordinator: %w", err)
+	}
+	d.co = co
+	obs.co.Store(co)
+	go obs.reconcileLoop(ctx, co, every)
+	return nil
 }
 
 // superviseServices stops what a previous daemon left running (it died
@@ -299,6 +346,11 @@ func (d *statemgrd) shutdown(grace time.Duration) error {
 	if d.api != nil {
 		// No new requests; in-flight ones finish.
 		errs = append(errs, d.api.Stop())
+	}
+	if d.co != nil {
+		// Sagas in flight stop where they are, durable in the log; the next
+		// start resumes or compensates them.
+		d.co.Stop()
 	}
 	if d.sys != nil && len(d.stopOrd) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), grace)

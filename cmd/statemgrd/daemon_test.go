@@ -74,17 +74,7 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 			`statemgr_transitions_total{component="service.demo",to="Running"}`, `statemgr_event_log_head`, `statemgr_component_state_since_seconds{component="host.0"}`} {
 			waitMetric(t, "http://"+addr+"/metrics", series)
 		}
-		if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case c := <-code:
-			if c != 0 {
-				t.Fatalf("round %d: exit %d\n%s", round, c, stderr.String())
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatalf("round %d: no exit after SIGTERM\n%s", round, stderr.String())
-		}
+		stopWithSIGTERM(t, code, &stderr)
 		// The daemon stopped its service: no pid file, no process.
 		if left, _ := filepath.Glob(filepath.Join(dir, "services", "*.pid")); len(left) > 0 {
 			t.Fatalf("round %d: pid files left after shutdown: %v", round, left)
@@ -94,6 +84,23 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 		if !strings.Contains(stderr.String(), "recovered: component=host.0 state=Off "+want) {
 			t.Fatalf("round %d: log lacks the recovery line:\n%s", round, stderr.String())
 		}
+	}
+}
+
+// stopWithSIGTERM sends the test process (a daemon run in-process) SIGTERM
+// and waits for run to return 0.
+func stopWithSIGTERM(t *testing.T, code <-chan int, stderr *syncBuffer) {
+	t.Helper()
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("exit %d\n%s", c, stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no exit after SIGTERM\n%s", stderr.String())
 	}
 }
 

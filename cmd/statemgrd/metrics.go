@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/events"
 )
@@ -26,6 +27,7 @@ type metrics struct {
 	appendTime  prometheus.Histogram
 	appendFails prometheus.Counter
 	requestTime *prometheus.HistogramVec
+	operations  *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -51,8 +53,10 @@ func newMetrics() *metrics {
 			Help:    "Latency of requests and observations through component actors, durable append included.",
 			Buckets: prometheus.ExponentialBuckets(50e-6, 2, 16)}, []string{"kind"}),
 	}
+	m.operations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "statemgr_operations_total",
+		Help: "Power operations ended, by kind and outcome (rejected included)."}, []string{"kind", "outcome"})
 	m.registry.MustRegister(m.state, m.since, m.transitions, m.errors, m.alerts, m.head, m.appendTime, m.appendFails,
-		m.requestTime, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.requestTime, m.operations, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -80,6 +84,21 @@ func (m *metrics) seed(views map[actors.ID]machine.Status) {
 	}
 }
 
+// countOperation counts a coordinator record that ends an operation.
+func (m *metrics) countOperation(e events.Event) {
+	if e.Type != coordinator.RecOpFinished && e.Type != coordinator.RecOpRejected {
+		return
+	}
+	r, err := coordinator.DecodeRecord(e)
+	switch {
+	case err != nil:
+	case r.Result != nil:
+		m.operations.WithLabelValues(string(r.Result.Kind), string(r.Result.Outcome)).Inc()
+	case r.Request != nil:
+		m.operations.WithLabelValues(string(r.Request.Kind), "rejected").Inc()
+	}
+}
+
 // follow updates the series from the durable log until ctx ends: what the
 // metrics show has been logged.
 func (m *metrics) follow(ctx context.Context, log events.Log, from uint64, errorStates map[actors.ID]map[string]bool, logger hclog.Logger) {
@@ -91,6 +110,10 @@ func (m *metrics) follow(ctx context.Context, log events.Log, from uint64, error
 	defer sub.Close()
 	for e := range sub.C {
 		m.head.Set(float64(e.GlobalSeq))
+		if e.Stream == coordinator.Stream {
+			m.countOperation(e)
+			continue
+		}
 		id, err := actors.ParseID(e.Stream)
 		if err != nil {
 			continue // not a component stream (a saga, for instance)

@@ -335,10 +335,14 @@ func (l *Log) commitGroup(reqs []*appendRequest) int {
 			l.heads[s] = h
 		}
 	}
+	var committed []events.Event // in global order: staging assigned the seqs in this order
 	for _, s := range results {
 		s.req.done <- appendResult{stored: s.stored, duplicate: s.duplicate, err: s.err}
+		if s.err == nil && !s.duplicate {
+			committed = append(committed, s.stored...)
+		}
 	}
-	l.notifier.Notify()
+	l.notifier.Committed(committed)
 	return len(results)
 }
 
@@ -418,6 +422,7 @@ func (l *Log) stage(txn *badgerdb.Txn, r *appendRequest, heads, keys map[string]
 	g := *global
 	stored := make([]events.Event, len(r.batch))
 	for i, e := range r.batch {
+		e = events.AsStored(e)
 		e.Stream = r.stream
 		e.StreamSeq = head + uint64(i) + 1
 		e.GlobalSeq = g + uint64(i) + 1

@@ -328,22 +328,51 @@ func testSubscribe(t *testing.T, h Harness) {
 		}
 	}()
 	want := uint64(5)
+	var got []events.Event
 	timeout := time.After(20 * time.Second)
-	for want <= total {
-		select {
-		case e, ok := <-sub.C:
-			if !ok {
-				t.Fatalf("subscription ended at %d: %v", want, sub.Err())
+	receive := func(upTo uint64) {
+		for want <= upTo {
+			select {
+			case e, ok := <-sub.C:
+				if !ok {
+					t.Fatalf("subscription ended at %d: %v", want, sub.Err())
+				}
+				if e.GlobalSeq != want {
+					t.Fatalf("subscription delivered %d, want %d", e.GlobalSeq, want)
+				}
+				got = append(got, e)
+				want++
+			case <-timeout:
+				t.Fatalf("subscription stalled waiting for %d", want)
 			}
-			if e.GlobalSeq != want {
-				t.Fatalf("subscription delivered %d, want %d", e.GlobalSeq, want)
-			}
-			want++
-		case <-timeout:
-			t.Fatalf("subscription stalled waiting for %d", want)
 		}
 	}
+	receive(total)
 	<-done
+	// A subscriber that stops reading falls behind what the log keeps in
+	// memory for followers, and catches up from the log.
+	const batch, more = 7, 220 * 7 // three times what the log keeps
+	for i := 0; i < more; i += batch {
+		evs := make([]events.Event, batch)
+		for j := range evs {
+			evs[j] = Ev("b", fmt.Sprint(i+j))
+		}
+		mustAppend(t, l, "host.9", events.AnyVersion(), evs...)
+	}
+	receive(total + more)
+	// Live or replayed, every event is the one a read returns.
+	stored, err := l.ReadAll(ctx, 5, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, stored) {
+		for i := range min(len(got), len(stored)) {
+			if !reflect.DeepEqual(got[i], stored[i]) {
+				t.Fatalf("subscription delivered %+v, the log holds %+v", got[i], stored[i])
+			}
+		}
+		t.Fatalf("subscription delivered %d events, the log holds %d", len(got), len(stored))
+	}
 	sub.Close()
 	if err := sub.Err(); err != nil {
 		t.Fatalf("closed subscription reports %v", err)

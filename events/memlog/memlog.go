@@ -3,6 +3,7 @@ package memlog
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -139,6 +140,7 @@ func (l *Log) Append(ctx context.Context, stream string, expected events.Expecte
 	out := make([]events.Event, len(batch))
 	global := uint64(len(s.records))
 	for i, e := range batch {
+		e = events.AsStored(e)
 		e.Stream = stream
 		e.StreamSeq = head + uint64(i) + 1
 		e.GlobalSeq = global + uint64(i) + 1
@@ -152,7 +154,7 @@ func (l *Log) Append(ctx context.Context, stream string, expected events.Expecte
 		}
 		out[i] = e
 	}
-	defer l.notifier.Notify()
+	defer l.notifier.Committed(slices.Clone(out)) // the caller may change out
 	return out, false, nil
 }
 

@@ -83,7 +83,8 @@ func DecodeError(msg *nats.Msg) error {
 	if message == "" {
 		message = msg.Header.Get(micro.ErrorHeader)
 	}
-	return &server.Error{Kind: kind, Message: message, Hint: body.Error.Hint, State: body.Error.State, Allowed: body.Error.Allowed}
+	return &server.Error{Kind: kind, Message: message, Hint: body.Error.Hint, State: body.Error.State, Allowed: body.Error.Allowed,
+		Refusal: body.Error.Refusal}
 }
 
 // GetSubject returns the get subject for a component id's kind.

@@ -12,9 +12,13 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
+	"github.com/statemgr/statemgr/actors/saga"
+	"github.com/statemgr/statemgr/adapters/devices"
 	"github.com/statemgr/statemgr/adapters/platform"
+	"github.com/statemgr/statemgr/adapters/simhw"
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/memlog"
 	"github.com/statemgr/statemgr/server"
@@ -28,19 +32,30 @@ type Options struct {
 	Platform *platform.Platform // nil: platform.Default()
 	Log      events.Log         // nil: a new memlog; Start does not close a given log
 	Users    []server.User      // users of the embedded NATS server
-	Server   server.Config      // Conn, System, Log, Platform and Logger are filled in
+	Server   server.Config      // Conn, System, Operations, Log, Platform and Logger are filled in
+	// Policy is the coordinator's; its timeouts are FastTimeouts.
+	Policy coordinator.Policy
+	// Services performs the effects of service components (start_process,
+	// stop_process); nil: nobody does, and tests report the services'
+	// observations themselves.
+	Services protoactor.Effector
 }
 
 // Env is a running server.
 type Env struct {
-	Logger   hclog.Logger
-	NATS     *natsserver.Server
-	URL      string     // client URL of the embedded server
-	Conn     *nats.Conn // the server's own (in-process) connection
-	System   *protoactor.System
-	Log      events.Log
-	Server   *server.Server
-	Platform *platform.Platform
+	Logger hclog.Logger
+	NATS   *natsserver.Server
+	URL    string     // client URL of the embedded server
+	Conn   *nats.Conn // the server's own (in-process) connection
+	System *protoactor.System
+	// Coordinator runs the power operations on Hardware, the platform's
+	// devices over Sim, a simulated platform with FastSim's delays.
+	Coordinator *coordinator.Coordinator
+	Hardware    *devices.Hardware
+	Sim         *simhw.Platform
+	Log         events.Log
+	Server      *server.Server
+	Platform    *platform.Platform
 }
 
 // Start starts everything and stops it at the end of the test.
@@ -71,10 +86,16 @@ func Start(tb testing.TB, opts Options) *Env {
 		log = mem
 		tb.Cleanup(func() { _ = mem.Close() })
 	}
-	sys, err := protoactor.Start(protoactor.Config{Log: log, Snapshots: memsnap.New(), Clock: clock.Real{}, Logger: logger}, compiled)
+	hw, sim := startHardware(tb, plat, logger)
+	sys, err := protoactor.Start(protoactor.Config{Log: log, Snapshots: memsnap.New(), Clock: clock.Real{}, Logger: logger, Effects: hardwareEffects{hw: hw, services: opts.Services}}, compiled)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(sys.Stop)
+	if err := hw.Run(context.Background(), devices.SystemObserver{System: sys}); err != nil {
+		tb.Fatal(err)
+	}
+	co := startCoordinator(tb, plat, log, sys, hw, opts.Policy, logger)
 	ns, err := server.StartNATS(server.NATSConfig{Port: -1, Users: opts.Users, Logger: logger})
 	if err != nil {
 		sys.Stop()
@@ -85,7 +106,7 @@ func Start(tb testing.TB, opts Options) *Env {
 		tb.Fatal(err)
 	}
 	cfg := opts.Server
-	cfg.Conn, cfg.System, cfg.Log, cfg.Platform, cfg.Logger = nc, sys, log, plat, logger
+	cfg.Conn, cfg.System, cfg.Operations, cfg.Log, cfg.Platform, cfg.Logger = nc, sys, co, log, plat, logger
 	// With users, clients reach the daemon through account imports that
 	// carry their identity, as in the daemon.
 	cfg.TrustRequestInfo = cfg.TrustRequestInfo || len(opts.Users) > 0
@@ -94,16 +115,18 @@ func Start(tb testing.TB, opts Options) *Env {
 		tb.Fatal(err)
 	}
 	if err := srv.Start(); err != nil {
+		_ = nc.Drain()
+		ns.Shutdown()
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
 		_ = srv.Stop()
-		sys.Stop()
 		_ = nc.Drain()
 		ns.Shutdown()
 		ns.WaitForShutdown()
 	})
-	return &Env{Logger: logger, NATS: ns, URL: ns.ClientURL(), Conn: nc, System: sys, Log: log, Server: srv, Platform: plat}
+	return &Env{Logger: logger, NATS: ns, URL: ns.ClientURL(), Conn: nc, System: sys, Coordinator: co, Hardware: hw, Sim: sim,
+		Log: log, Server: srv, Platform: plat}
 }
 
 // Connect opens a client connection over TCP, closed at the end of the
@@ -139,22 +162,43 @@ func (e *Env) Observe(tb testing.TB, id, trigger string) {
 	}
 }
 
-// PowerChassis brings a chassis to On as hardware would with no hardware
-// attached: good input power observed, On requested, power good observed.
-// Hosts need it before they can be powered on.
+// PowerChassis powers a chassis on through the coordinator, as
+// statemgr.chassis.power.on does, and waits for the outcome. Hosts need
+// it before they can be powered on.
 func (e *Env) PowerChassis(tb testing.TB, id string) {
+	tb.Helper()
+	e.Do(tb, coordinator.Request{Kind: coordinator.ChassisPowerOn, Target: actors.ID(id), Requester: "servertest"})
+}
+
+// Do runs a coordinator operation to its outcome and fails the test unless
+// it succeeded; then the server has published every record it wrote.
+func (e *Env) Do(tb testing.TB, req coordinator.Request) coordinator.Result {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := e.Coordinator.Do(ctx, req)
+	if err != nil || res.Outcome != saga.Succeeded {
+		tb.Fatalf("%s %s: %+v, %v", req.Kind, req.Target, res, err)
+	}
+	e.WaitPublished(tb)
+	return res
+}
+
+// WaitPublished waits until the server has published everything in the log.
+func (e *Env) WaitPublished(tb testing.TB) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, in := range []machine.Input{
-		{Kind: machine.KindObservation, Trigger: machine.ObservedPowerStatus, Value: machine.PowerStatusGood},
-		{Kind: machine.KindRequest, Trigger: machine.RequestOn, Requester: "servertest"},
-	} {
-		if _, err := e.System.Request(ctx, actors.ID(id), in); err != nil {
-			tb.Fatalf("power %s on: %s: %v", id, in.Trigger, err)
-		}
+	head, err := e.Log.Head(ctx)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	e.Observe(tb, id, machine.ObservedPowerGoodAsserted)
+	for e.Server.Published() < head {
+		if ctx.Err() != nil {
+			tb.Fatalf("record %d never published", head)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
 }
 
 // testWriter sends log output to the test's log until the test ends;
