@@ -28,6 +28,7 @@ const (
 	ClearFault       ActionKind = "clear_fault"
 	ACLoss           ActionKind = "ac_loss" // input lost on every PSU
 	ACRestore        ActionKind = "ac_restore"
+	ACCycle          ActionKind = "ac_cycle" // AC lost for Duration with the BMC down too, then back: the BMC boots (POR)
 	ServiceCrash     ActionKind = "service_crash" // the service's process dies
 	ServiceHang      ActionKind = "service_hang"  // the service's process ignores its stop signal
 	ClockJump        ActionKind = "clock_jump"    // the clock jumps Duration at once, with no settling on the way
@@ -56,7 +57,7 @@ func (a Action) String() string {
 	var b strings.Builder
 	b.WriteString(string(a.Kind))
 	switch a.Kind {
-	case Advance, ClockJump:
+	case Advance, ClockJump, ACCycle:
 		fmt.Fprintf(&b, " %s", a.Duration)
 	case Submit:
 		for _, r := range a.Requests {
@@ -130,7 +131,7 @@ type weighted struct {
 // faults, crashes and restarts often enough that every run meets some.
 var mix = []weighted{
 	{Advance, 14}, {Submit, 22}, {ComponentRequest, 8}, {InjectFault, 7}, {ClearFault, 5},
-	{ACLoss, 2}, {ACRestore, 3}, {ServiceCrash, 3}, {ServiceHang, 2},
+	{ACLoss, 2}, {ACRestore, 3}, {ACCycle, 2}, {ServiceCrash, 3}, {ServiceHang, 2},
 	{ClockJump, 2}, {Reconcile, 4}, {DaemonCrash, 3}, {BMCReboot, 1}, {DiskFault, 1},
 }
 
@@ -185,6 +186,8 @@ func (g *Generator) action(t *rapid.T, i int) Action {
 		a.Duration = time.Duration(secs) * time.Second
 	case ClockJump:
 		a.Duration = time.Duration(rapid.IntRange(1, 3600).Draw(t, label("jump"))) * time.Second
+	case ACCycle:
+		a.Duration = time.Duration(rapid.IntRange(1, 600).Draw(t, label("outage"))) * time.Second
 	case Submit:
 		n := rapid.IntRange(1, 3).Draw(t, label("requests"))
 		for j := range n {

@@ -69,20 +69,21 @@ type opInfo struct {
 	kind      coordinator.Kind
 	accepted  time.Time
 	step      int          // the step that submitted it; -1: started by the system
-	before    hardwareView // the board when it was submitted
+	before    PowerView // the board when it was submitted
 	disturbed bool         // something besides time happened while it ran
 	outcome   saga.Outcome
 	finished  time.Time
 	hosts     []actors.ID // emergency: the hosts it must leave off
 }
 
-// hardwareView is what the board shows of power.
-type hardwareView struct {
+// PowerView is what the board shows of power: power good per chassis and
+// per host.
+type PowerView struct {
 	Chassis map[actors.ID]bool `json:"chassis"`
 	Hosts   map[actors.ID]bool `json:"hosts"`
 }
 
-func (h hardwareView) String() string {
+func (h PowerView) String() string {
 	b, _ := json.Marshal(h)
 	return string(b)
 }
@@ -114,8 +115,8 @@ func (c *checker) violation(inv, format string, args ...any) *Violation {
 func (c *checker) checked(inv string) { c.counts[inv]++ }
 
 // hardware reads the board's power.
-func (c *checker) hardware() hardwareView {
-	h := hardwareView{Chassis: map[actors.ID]bool{}, Hosts: map[actors.ID]bool{}}
+func (c *checker) hardware() PowerView {
+	h := PowerView{Chassis: map[actors.ID]bool{}, Hosts: map[actors.ID]bool{}}
 	for _, ch := range c.w.topo.Chassis {
 		h.Chassis[ch.ID] = c.w.board.ChassisPowerGood()
 		for _, id := range ch.Hosts {
@@ -134,7 +135,7 @@ func (c *checker) disturb() {
 }
 
 // submitted notes an operation the driver submitted.
-func (c *checker) submitted(id string, before hardwareView, alone bool) {
+func (c *checker) submitted(id string, before PowerView, alone bool) {
 	c.handed = append(c.handed, id)
 	if _, known := c.ops[id]; known {
 		return // a reused idempotency key

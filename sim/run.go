@@ -81,6 +81,22 @@ func NewGenerator(p *platform.Platform) *Generator {
 	return g
 }
 
+// Report is what one run did and the state it ended in.
+type Report struct {
+	Summary
+	// Results has, per step, what the action got (operation ids, errors,
+	// states), as in the trace.
+	Results []string
+	// States are the components' statuses at the end.
+	States map[actors.ID]machine.Status
+	// Power is the board's power at the end: chassis and host power good.
+	Power PowerView
+	// Operations are the outcomes of the operations, by id.
+	Operations map[string]saga.Outcome
+	// History has each component's transitions.
+	History map[actors.ID][]actors.Transition
+}
+
 // simulation is one run: a world, its checker and its trace.
 type simulation struct {
 	w             *world
@@ -89,6 +105,7 @@ type simulation struct {
 	sum           Summary
 	nextReconcile time.Time
 	start         time.Time
+	results       []string
 }
 
 // Run simulates actions on a fresh system, checking every invariant after
@@ -97,10 +114,10 @@ type simulation struct {
 // same trace, byte for byte. It stops at the first broken invariant and
 // returns it as a *Violation; after the last action it lets the
 // operations still running finish (within the saga bound).
-func Run(ctx context.Context, opts Options, actions []Action, trace io.Writer) (Summary, error) {
+func Run(ctx context.Context, opts Options, actions []Action, trace io.Writer) (Report, error) {
 	w, err := newWorld(opts)
 	if err != nil {
-		return Summary{}, err
+		return Report{}, err
 	}
 	defer w.close()
 	s := &simulation{w: w, c: newChecker(w), trace: trace, start: time.Now(),
@@ -114,7 +131,21 @@ func Run(ctx context.Context, opts Options, actions []Action, trace io.Writer) (
 	for k, n := range s.c.outcomes {
 		s.sum.Sagas[k] += n
 	}
-	return s.sum, err
+	rep := Report{Summary: s.sum, Results: s.results, Operations: map[string]saga.Outcome{}}
+	for id, o := range s.c.ops {
+		rep.Operations[id] = o.outcome
+	}
+	if w.d != nil {
+		rep.States, _ = w.statuses(ctx)
+		rep.Power = s.c.hardware()
+		rep.History = map[actors.ID][]actors.Transition{}
+		for id := range w.machines {
+			if evs, rerr := w.d.log.ReadStream(ctx, string(id), 1, 0); rerr == nil {
+				rep.History[id], _ = actors.HistoryOf(evs)
+			}
+		}
+	}
+	return rep, err
 }
 
 func (s *simulation) run(ctx context.Context, actions []Action) error {
@@ -130,6 +161,7 @@ func (s *simulation) run(ctx context.Context, actions []Action) error {
 		s.sum.Actions++
 		s.sum.ByKind[a.Kind]++
 		result, err := s.apply(ctx, a)
+		s.results = append(s.results, result)
 		if err == nil {
 			err = s.c.afterStep(ctx)
 		}
@@ -206,18 +238,8 @@ func (s *simulation) apply(ctx context.Context, a Action) (string, error) {
 		return "ok", s.instant(ctx)
 	case ACLoss, ACRestore:
 		s.c.disturb()
-		for _, ch := range w.topo.Chassis {
-			for _, p := range ch.PSUs {
-				var err error
-				if a.Kind == ACLoss {
-					err = w.board.Inject(simhw.Fault{Kind: simhw.PSUVinUV, Target: p})
-				} else {
-					err = w.board.Clear(simhw.PSUVinUV, p)
-				}
-				if err != nil {
-					return "", err
-				}
-			}
+		if err := s.setInput(a.Kind == ACRestore); err != nil {
+			return "", err
 		}
 		if a.Kind == ACLoss {
 			s.sum.Faults++
@@ -243,16 +265,43 @@ func (s *simulation) apply(ctx context.Context, a Action) (string, error) {
 		}
 		return outcomeText(err), nil
 	case DaemonCrash, BMCReboot:
-		return "ok", s.restart(ctx, a.Cause)
+		return "ok", s.restart(ctx, a.Cause, nil)
+	case ACCycle:
+		s.sum.Faults++
+		return "ok", s.restart(ctx, machine.RebootCausePOR, func() error {
+			if err := s.setInput(false); err != nil {
+				return err
+			}
+			w.clk.Set(w.clk.Now().Add(a.Duration))
+			return s.setInput(true)
+		})
 	case DiskFault:
 		s.sum.Faults++
 		w.d.log.Inject(a.LogFault)
 		// Whatever appends next fails; a daemon whose log fails dies, and
 		// its service manager restarts it.
 		result := outcomeText(s.advance(ctx, time.Second))
-		return result, s.restart(ctx, "")
+		return result, s.restart(ctx, "", nil)
 	}
 	return "", fmt.Errorf("%w: unknown kind %q", ErrInvalidAction, a.Kind)
+}
+
+// setInput switches the input power of every PSU on or off.
+func (s *simulation) setInput(on bool) error {
+	for _, ch := range s.w.topo.Chassis {
+		for _, p := range ch.PSUs {
+			var err error
+			if on {
+				err = s.w.board.Clear(simhw.PSUVinUV, p)
+			} else {
+				err = s.w.board.Inject(simhw.Fault{Kind: simhw.PSUVinUV, Target: p})
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // outcomeText renders an error for the trace.
@@ -309,8 +358,9 @@ func (s *simulation) componentRequest(ctx context.Context, id actors.ID, trigger
 }
 
 // restart crashes the daemon and boots a new one, checking the crash
-// invariants; cause, if set, makes it a BMC reboot.
-func (s *simulation) restart(ctx context.Context, cause string) error {
+// invariants; cause, if set, makes it a BMC reboot, and down, if set,
+// happens while no daemon runs.
+func (s *simulation) restart(ctx context.Context, cause string, down func() error) error {
 	s.sum.Crashes++
 	s.c.disturb()
 	var img crashImage
@@ -321,6 +371,11 @@ func (s *simulation) restart(ctx context.Context, cause string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if down != nil {
+		if err := down(); err != nil {
+			return err
+		}
 	}
 	recovered, err := s.w.boot(ctx, cause)
 	if err != nil {
@@ -348,7 +403,7 @@ func (s *simulation) instant(ctx context.Context) error {
 			continue
 		}
 		if s.w.takeReboot() {
-			if err := s.restart(ctx, machine.RebootCauseSoftware); err != nil {
+			if err := s.restart(ctx, machine.RebootCauseSoftware, nil); err != nil {
 				return err
 			}
 			continue
