@@ -28,7 +28,7 @@ const (
 	ClearFault       ActionKind = "clear_fault"
 	ACLoss           ActionKind = "ac_loss" // input lost on every PSU
 	ACRestore        ActionKind = "ac_restore"
-	ACCycle          ActionKind = "ac_cycle" // AC lost for Duration with the BMC down too, then back: the BMC boots (POR)
+	ACCycle          ActionKind = "ac_cycle"      // AC lost for Duration with the BMC down too, then back: the BMC boots (POR)
 	ServiceCrash     ActionKind = "service_crash" // the service's process dies
 	ServiceHang      ActionKind = "service_hang"  // the service's process ignores its stop signal
 	ClockJump        ActionKind = "clock_jump"    // the clock jumps Duration at once, with no settling on the way

@@ -68,9 +68,9 @@ type opInfo struct {
 	id        string
 	kind      coordinator.Kind
 	accepted  time.Time
-	step      int          // the step that submitted it; -1: started by the system
+	step      int       // the step that submitted it; -1: started by the system
 	before    PowerView // the board when it was submitted
-	disturbed bool         // something besides time happened while it ran
+	disturbed bool      // something besides time happened while it ran
 	outcome   saga.Outcome
 	finished  time.Time
 	hosts     []actors.ID // emergency: the hosts it must leave off
