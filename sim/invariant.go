@@ -13,6 +13,7 @@ import (
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/saga"
+	"github.com/statemgr/statemgr/events/memlog"
 )
 
 // The invariants, by name. Each is checked after every step, or at the
@@ -419,7 +420,7 @@ func (c *checker) beforeCrash(ctx context.Context) (crashImage, error) {
 	if err != nil {
 		return crashImage{}, err
 	}
-	head, err := c.w.d.log.Head(ctx)
+	head, err := c.durable().Head(ctx)
 	if err != nil {
 		return crashImage{}, err
 	}
@@ -427,9 +428,13 @@ func (c *checker) beforeCrash(ctx context.Context) (crashImage, error) {
 	return crashImage{head: head, digest: digest, live: live}, err
 }
 
+// durable is the log as its store holds it: what was acknowledged, even
+// when the daemon's log has failed.
+func (c *checker) durable() *memlog.Log { return memlog.Open(c.w.store) }
+
 // digest is the log's first n events, encoded.
 func (c *checker) digest(ctx context.Context, n uint64) ([]byte, error) {
-	evs, err := c.w.d.log.ReadAll(ctx, 1, int(n))
+	evs, err := c.durable().ReadAll(ctx, 1, int(n))
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -444,4 +445,15 @@ func IsViolation(err error) (*Violation, bool) {
 	var v *Violation
 	ok := errors.As(err, &v)
 	return v, ok
+}
+
+// Reproduction returns, as JSON, the actions of a failed run up to the
+// step that broke an invariant, without the actions that do nothing:
+// what statemgr sim --replay runs.
+func Reproduction(actions []Action, err error) string {
+	if v, ok := IsViolation(err); ok && v.Step < len(actions) {
+		actions = actions[:v.Step+1]
+	}
+	b, _ := json.Marshal(Compact(actions))
+	return string(b)
 }

@@ -183,7 +183,9 @@ func (w *world) boot(ctx context.Context, bmcCause string) (map[actors.ID]machin
 	if err != nil {
 		return nil, err
 	}
-	if _, err := d.hw.Reconcile(ctx, current); err != nil {
+	// Reading the hardware may wait for the clock (retries after bus
+	// faults).
+	if err := w.await(ctx, func() error { _, err := d.hw.Reconcile(ctx, current); return err }); err != nil {
 		return nil, fmt.Errorf("cannot reconcile with the hardware: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
