@@ -86,7 +86,7 @@ func (w *world) quiesce(ctx context.Context) error {
 
 // quietGrace is how long quiesce lets a busy coordinator finish before it
 // takes it to wait for the clock inside a hardware call.
-const quietGrace = 10 * time.Millisecond
+const quietGrace = 20 * time.Millisecond
 
 // progress is the log's head: every change of state the system makes is
 // an append.
@@ -128,4 +128,4 @@ func (w *world) await(ctx context.Context, f func() error) error {
 
 // awaitGrace is how long await lets f run before it moves the clock: f
 // either finishes on its own well within it or waits for the clock.
-const awaitGrace = 5 * time.Millisecond
+const awaitGrace = 20 * time.Millisecond

@@ -279,10 +279,13 @@ func (s *simulation) apply(ctx context.Context, a Action) (string, error) {
 	case DiskFault:
 		s.sum.Faults++
 		w.d.log.Inject(a.LogFault)
-		// Whatever appends next fails; a daemon whose log fails dies, and
-		// its service manager restarts it.
-		result := outcomeText(s.advance(ctx, time.Second))
-		return result, s.restart(ctx, "", nil)
+		// The next append fails: the driver makes it itself (an observation
+		// the BMC records as ignored), so which write is lost is the same in
+		// every run. A daemon whose log fails dies, and its service manager
+		// restarts it.
+		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedPowerGoodAsserted, Cause: "disk fault probe"}
+		_, err := w.d.sys.Request(ctx, w.topo.BMC, in)
+		return outcomeText(err), s.restart(ctx, "", nil)
 	}
 	return "", fmt.Errorf("%w: unknown kind %q", ErrInvalidAction, a.Kind)
 }
@@ -313,12 +316,20 @@ func outcomeText(err error) string {
 	return "error: " + err.Error()
 }
 
-// submit sends requests to the coordinator one after the other, without
-// settling in between: concurrent and conflicting requests.
+// submit sends requests to the coordinator one after the other at the
+// same virtual instant: concurrent and conflicting requests. Between two,
+// the system is quiesced (no time passes), so whether a saga that needs
+// no time has ended before the next request is decided the same way in
+// every run.
 func (s *simulation) submit(ctx context.Context, reqs []coordinator.Request) (string, error) {
 	before := s.c.hardware()
 	var out []string
-	for _, r := range reqs {
+	for i, r := range reqs {
+		if i > 0 {
+			if err := s.w.quiesce(ctx); err != nil {
+				return "", err
+			}
+		}
 		// Submit reads the hardware, which may wait for the clock (a bus
 		// timeout).
 		var id string

@@ -260,6 +260,13 @@ func (w *world) crash(ctx context.Context, last func() error) error {
 	err := w.await(ctx, func() error { d.co.Stop(); return nil })
 	d.cancel()
 	err = errors.Join(err, d.hw.Close())
+	// The stop may have moved the clock: fire the timeouts that came due,
+	// as the components' own timers would.
+	for _, id := range d.sys.IDs() {
+		if _, terr := d.sys.Tick(ctx, id); terr != nil {
+			err = errors.Join(err, terr)
+		}
+	}
 	if last != nil && err == nil {
 		err = last()
 	}

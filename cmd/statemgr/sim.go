@@ -149,7 +149,7 @@ func simCampaign(ctx context.Context, g *globals, errw, out io.Writer, c sim.Cam
 	if g.output == outputJSON {
 		res := struct {
 			sim.Summary
-			ActionsPerSecond float64 `json:"actions_per_second"`
+			ActionsPerSecond float64  `json:"actions_per_second"`
 			Failed           []uint64 `json:"failed_seeds,omitempty"`
 		}{Summary: sum, ActionsPerSecond: sum.ActionsPerSecond()}
 		for _, f := range failures {
