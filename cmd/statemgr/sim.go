@@ -51,13 +51,14 @@ after every step. The same seed gives the same trace, byte for byte.
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			out := cmd.OutOrStdout()
+			traceOut := traceTo(out, trace || g.output == outputText)
 			switch {
 			case scenario != "":
 				s, ok := sim.ScenarioNamed(scenario)
 				if !ok {
 					return fmt.Errorf("%w: no scenario %q: use one of %s", errUsage, scenario, scenarioNames())
 				}
-				r, err := s.Run(ctx, out)
+				r, err := s.Run(ctx, traceOut)
 				return simResult(g, out, r, err)
 			case replay != "":
 				src, err := os.ReadFile(replay)
@@ -68,10 +69,10 @@ after every step. The same seed gives the same trace, byte for byte.
 				if err := json.Unmarshal(src, &actions); err != nil {
 					return fmt.Errorf("%w: %s is not a JSON list of actions: %w", errUsage, replay, err)
 				}
-				r, err := sim.Run(ctx, sim.Options{}, actions, out)
+				r, err := sim.Run(ctx, sim.Options{}, actions, traceOut)
 				return simResult(g, out, r, err)
 			case cmd.Flags().Changed("seed") && !cmd.Flags().Changed("runs"):
-				r, err := sim.Run(ctx, sim.Options{}, sim.ActionsFor(sim.Options{}, seed, steps), traceTo(out, trace || g.output == outputText))
+				r, err := sim.Run(ctx, sim.Options{}, sim.ActionsFor(sim.Options{}, seed, steps), traceOut)
 				return simResult(g, out, r, err)
 			}
 			return simCampaign(ctx, g, cmd.ErrOrStderr(), out, sim.Campaign{Runs: runs, Steps: steps, Seed: seed, Workers: runtime.GOMAXPROCS(0)})
@@ -83,7 +84,7 @@ after every step. The same seed gives the same trace, byte for byte.
 	f.IntVar(&steps, "steps", 400, "actions per run")
 	f.StringVar(&scenario, "scenario", "", "field scenario to run: "+scenarioNames())
 	f.StringVar(&replay, "replay", "", "JSON file of actions to run (a failure's reproduction)")
-	f.BoolVar(&trace, "trace", false, "print the trace of a replayed seed with -o json too")
+	f.BoolVar(&trace, "trace", false, "print the trace of a single run with -o json too")
 	return cmd
 }
 
