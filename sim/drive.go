@@ -2,12 +2,8 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/statemgr/statemgr/actors/coordinator"
-	"github.com/statemgr/statemgr/adapters/devices"
 )
 
 // settleRounds bounds the fixed-point loop of settle: more rounds than this
@@ -16,8 +12,9 @@ const settleRounds = 1000
 
 // settle runs the system to quiescence at the current virtual time: the
 // coordinator's sagas and the devices wait for the clock, due component
-// timeouts have fired, due process events and device events are handled,
-// and a whole round changed nothing in the log.
+// timeouts have fired, due process events are handled, and a whole round
+// changed nothing in the log. Thermal emergencies start from the
+// coordinator's periodic reconciliation, which reads the zones.
 func (w *world) settle(ctx context.Context) error {
 	for range settleRounds {
 		before, err := w.progress(ctx)
@@ -37,22 +34,6 @@ func (w *world) settle(ctx context.Context) error {
 				return fmt.Errorf("service observation for %s: %w", o.id, err)
 			}
 		}
-		thermal := w.takeThermal()
-		for _, e := range thermal {
-			if e.Level != devices.ThermalCritical {
-				continue
-			}
-			ev := fmt.Sprintf("%s at %.1f °C, critical limit %.1f °C", e.Zone, e.Celsius, e.Critical)
-			if err := w.await(ctx, func() error {
-				_, err := w.d.co.Emergency(ctx, coordinator.ThermalCritical, e.Zone, ev)
-				if errors.Is(err, coordinator.ErrBusy) {
-					return nil // one emergency at a time; the one in flight acts
-				}
-				return err
-			}); err != nil {
-				return fmt.Errorf("thermal emergency: %w", err)
-			}
-		}
 		if err := w.quiesce(ctx); err != nil {
 			return err
 		}
@@ -60,7 +41,7 @@ func (w *world) settle(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if after == before && len(thermal) == 0 {
+		if after == before {
 			return nil
 		}
 	}

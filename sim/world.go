@@ -48,9 +48,8 @@ type world struct {
 	incarnation int
 	d           *daemon
 
-	mu      sync.Mutex // guards what device goroutines hand over below
-	thermal []devices.ThermalEvent
-	reboot  bool // the BMC component asked the hardware to reboot the BMC
+	mu     sync.Mutex // guards what device goroutines hand over below
+	reboot bool       // the BMC component asked the hardware to reboot the BMC
 }
 
 // daemon is one incarnation of statemgrd: the production stack over the
@@ -158,7 +157,7 @@ func (w *world) boot(ctx context.Context, bmcCause string) (map[actors.ID]machin
 	d := &daemon{log: memlog.Open(w.store)}
 	var err error
 	d.hw, err = devices.New(devices.Config{Platform: w.opts.Platform, Clock: w.clk, Sim: w.board, Logger: w.opts.Logger,
-		OnThermal: w.onThermal, RebootBMC: w.onRebootBMC})
+		RebootBMC: w.onRebootBMC})
 	if err != nil {
 		return nil, fmt.Errorf("daemon %d: %w", w.incarnation, err)
 	}
@@ -289,26 +288,11 @@ func (w *world) statuses(ctx context.Context) (map[actors.ID]machine.Status, err
 	return out, nil
 }
 
-func (w *world) onThermal(e devices.ThermalEvent) {
-	w.mu.Lock()
-	w.thermal = append(w.thermal, e)
-	w.mu.Unlock()
-}
-
 func (w *world) onRebootBMC(context.Context, bool) error {
 	w.mu.Lock()
 	w.reboot = true
 	w.mu.Unlock()
 	return nil
-}
-
-// takeThermal returns the thermal events the zones reported.
-func (w *world) takeThermal() []devices.ThermalEvent {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	th := w.thermal
-	w.thermal = nil
-	return th
 }
 
 // takeReboot reports whether the BMC component asked for a BMC reboot.
