@@ -148,6 +148,32 @@ func (h *Hardware) reconcile(ctx context.Context, key any, current map[actors.ID
 	}
 	var drifts []Drift
 	var errs []error
+	// Hosts recorded powered first, the chassis next, the other hosts
+	// last: a chassis that lost power is never recorded Off while a host
+	// under it is still recorded Running, and a host that gained power is
+	// recorded Running only after its chassis is On (openbmc#1933).
+	hosts := func(powered bool) error {
+		for _, id := range sortedIDs(h.hosts) {
+			st, ok := current[id]
+			if !ok || hostPowered(st.State) != powered {
+				continue
+			}
+			reply := newReply[reconcileReply](key)
+			h.send(h.hosts[id].pid, hostReconcile{recorded: st, why: why, reply: reply})
+			rep, err := await(ctx, h.track, reply)
+			if err != nil {
+				return fmt.Errorf("cannot reconcile %s: %w", id, err)
+			}
+			drifts = append(drifts, rep.drifts...)
+			if rep.err != nil {
+				errs = append(errs, fmt.Errorf("cannot reconcile %s: %w", id, rep.err))
+			}
+		}
+		return nil
+	}
+	if err := hosts(true); err != nil {
+		return drifts, err
+	}
 	for _, id := range sortedIDs(h.chassis) {
 		st, ok := current[id]
 		if !ok {
@@ -172,21 +198,8 @@ func (h *Hardware) reconcile(ctx context.Context, key any, current map[actors.ID
 		}
 		drifts = append(drifts, rep.drifts...)
 	}
-	for _, id := range sortedIDs(h.hosts) {
-		st, ok := current[id]
-		if !ok {
-			continue
-		}
-		reply := newReply[reconcileReply](key)
-		h.send(h.hosts[id].pid, hostReconcile{recorded: st, why: why, reply: reply})
-		rep, err := await(ctx, h.track, reply)
-		if err != nil {
-			return drifts, fmt.Errorf("cannot reconcile %s: %w", id, err)
-		}
-		drifts = append(drifts, rep.drifts...)
-		if rep.err != nil {
-			errs = append(errs, fmt.Errorf("cannot reconcile %s: %w", id, rep.err))
-		}
+	if err := hosts(false); err != nil {
+		return drifts, err
 	}
 	for _, d := range drifts {
 		h.log.Warn("drift between the log and the hardware", "component", d.Component, "device", d.Device, "recorded", d.Recorded, "observed", d.Observed)
@@ -228,4 +241,13 @@ func (h *Hardware) drain(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// hostPowered reports whether a host state means its power is on.
+func hostPowered(state string) bool {
+	switch state {
+	case machine.StateRunning, machine.StateQuiesced, machine.StateDiagnosticMode, machine.StateTransitioningToOff:
+		return true
+	}
+	return false
 }

@@ -65,6 +65,7 @@ func newRootCommand() *cobra.Command {
 	pf.StringVarP(&g.output, "output", "o", outputText, "output format: text or json")
 	root.AddCommand(newBenchCommand(g))
 	root.AddCommand(newValidateCommand(g))
+	root.AddCommand(newSimCommand(g))
 	root.AddCommand(clientCommands(g)...)
 	return root
 }

@@ -1,0 +1,69 @@
+// Package sim runs the whole of statemgr — component actors
+// (actors/protoactor), the coordinator and its sagas, the device layer
+// (adapters/devices) over the simulated board (adapters/simhw), the
+// in-memory log and snapshots — on a virtual clock, drives it with
+// actions drawn by rapid, and checks its invariants after every step, the
+// way FoundationDB and TigerBeetle test themselves.
+//
+// # Determinism
+//
+// One goroutine drives. The world moves only when the driver moves the
+// virtual clock (sim/clock), deadline by deadline, and after each move it
+// settles the system to a fixed point: the coordinator and the devices
+// wait for the clock (Coordinator.Quiet, Hardware.Settle), due component
+// timeouts have fired (System.Tick), due service-process events and
+// thermal events are handled, and a whole round appended nothing to the
+// log. Calls that may wait for the clock themselves (a submit or a
+// reconciliation reading a PSU that retries after a bus fault, a
+// coordinator stop finishing a button hold) run beside the driver, which
+// moves the clock once everything else is quiet and the call has had a
+// few milliseconds to finish on its own. All randomness is the seed's. A
+// trace holds only what is deterministic — virtual time, actions,
+// results, states, power — so the same seed gives the same trace, byte
+// for byte; logs (Options.Logger) are not part of it.
+//
+// # Actions
+//
+// Action kinds: coordinator requests (every operation and reset type,
+// idempotency keys drawn from a small set so they are reused, queueing,
+// overrides with random roles; several submitted before settling, so
+// they conflict), requests sent straight to a component (the API's
+// control subjects, services included), every simhw fault on a random
+// target and its clearing (thermal-runaway heats a zone to its critical
+// limit), AC loss and return with the BMC up, an AC cycle with the BMC
+// down, service crashes and hangs (a hung process only dies by SIGKILL
+// after its stop timeout), clock jumps, reconciliations, daemon crashes
+// (kill -9: the log keeps what it acknowledged, a new daemon recovers
+// from snapshot + log while the board and the processes keep running),
+// BMC reboots, and disk faults (the log's next append fails, then the
+// daemon dies and restarts). A daemon boots in statemgrd's order:
+// devices, components, the BMC boot, reconciliation, services resumed,
+// the coordinator (which resumes sagas and decides the power-restore
+// policy), BMC Ready. The service supervisor is an in-memory twin of
+// adapters/process at the level of the service machine's observations.
+//
+// # Invariants
+//
+// Invariants lists them; each is a named constant documenting what it
+// checks. A broken one is a *Violation naming the invariant, the step,
+// the virtual time and the evidence.
+//
+// # Reproduction
+//
+// Generator.Actions is a rapid generator of fixed-length runs; rapid
+// shrinks a failing run's actions, and Reproduction prints the shrunk run
+// as JSON for statemgr sim --replay. ActionsFor(seed) is the run rapid
+// draws for -rapid.seed=seed, so statemgr sim --seed replays a failing
+// seed exactly. Campaign runs many seeds side by side; Scenarios are the
+// field bugs of bmc.md part (d) as fixed runs with expected ends.
+//
+// # Not covered
+//
+// Host auto-reboot after a crash (Coordinator.HostCrashed; no crash
+// observation is simulated), scheduled transitions other than those the
+// power-restore policy makes, the NATS API itself (its control subjects
+// are simulated as component requests), and a daemon that cannot start
+// (the LineHeld fault). TransitioningToRunning is left out of the
+// host/chassis invariant: an AC loss during a host power-on records the
+// chassis Off while the host waits out its power-good timeout.
+package sim
