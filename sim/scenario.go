@@ -23,9 +23,6 @@ type Scenario struct {
 	Actions []Action
 	// Expect checks the end of the run.
 	Expect func(Report) error
-	// Open names a bug the scenario shows that is not fixed yet; the
-	// scenario is expected to fail until it is.
-	Open string
 }
 
 // Component and request shorthands of the built-in platform, which the
@@ -97,8 +94,6 @@ var Scenarios = []Scenario{
 	{
 		Name: "laststate-restores-observed",
 		Doc:  "LastState restores the last observed state, not the last requested (openbmc#2454)",
-		Open: "statemgrd reconciles the devices before the coordinator starts, so after an AC cycle the " +
-			"coordinator's last-observed states are the reconciled ones (Off) and LastState restores nothing",
 		Options: Options{Policy: coordinator.Policy{PowerRestore: coordinator.LastState}},
 		Actions: steps(
 			[]Action{submit(req(coordinator.ChassisPowerOn, chassis0, "")), wait(10 * time.Second),

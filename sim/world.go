@@ -129,27 +129,12 @@ func (e effects) Perform(id actors.ID, effs []machine.Effect) {
 	e.hw.Perform(id, mine)
 }
 
-// observer hands what the devices see to the components.
-type observer struct{ sys *protoactor.System }
-
-func (o observer) Observe(ctx context.Context, id actors.ID, in machine.Input) error {
-	_, err := o.sys.Request(ctx, id, in)
-	return err
-}
-
-func (o observer) Status(ctx context.Context, id actors.ID) (machine.Status, error) {
-	v, err := o.sys.Get(ctx, id)
-	if err != nil {
-		return machine.Status{}, err
-	}
-	return v.Status, nil
-}
-
 // boot starts a daemon over the world in statemgrd's order: devices,
 // components recovered from snapshot and log, the BMC boot if the BMC
-// rebooted, reconciliation with the hardware, services resumed as the log
-// has them, the coordinator (which resumes unfinished sagas and decides
-// the power-restore policy from hardware evidence only), then BMC Ready.
+// rebooted, BMC Ready, the coordinator (which resumes unfinished sagas and
+// decides the power-restore policy from hardware evidence only),
+// reconciliation with the hardware, then services resumed as the log has
+// them.
 // It returns the statuses recovered, before anything new happened.
 func (w *world) boot(ctx context.Context, bmcCause string) (map[actors.ID]machine.Status, error) {
 	w.incarnation++
@@ -178,6 +163,23 @@ func (w *world) boot(ctx context.Context, bmcCause string) (map[actors.ID]machin
 			return nil, fmt.Errorf("cannot record the BMC boot: %w", err)
 		}
 	}
+	// The coordinator starts before the devices reconcile: its
+	// power-restore decision needs the states last observed before an AC
+	// loss. The BMC is Ready before it.
+	if v, err := d.sys.Get(ctx, w.topo.BMC); err == nil && v.Status.State == machine.StateNotReady {
+		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedServicesReady, Cause: "statemgrd recovered its components"}
+		if _, err := d.sys.Request(ctx, w.topo.BMC, in); err != nil {
+			return nil, fmt.Errorf("cannot record the BMC ready: %w", err)
+		}
+	}
+	d.co, err = coordinator.New(coordinator.Config{Log: d.log, Components: d.sys, Hardware: d.hw, Clock: w.clk, Topology: w.topo,
+		Policy: w.opts.Policy, Timeouts: w.opts.Timeouts, Logger: w.opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	if err := w.await(ctx, func() error { return d.co.Start(ctx) }); err != nil {
+		return nil, fmt.Errorf("coordinator start: %w", err)
+	}
 	current, err := w.statuses(ctx)
 	if err != nil {
 		return nil, err
@@ -189,25 +191,11 @@ func (w *world) boot(ctx context.Context, bmcCause string) (map[actors.ID]machin
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	d.cancel = cancel
-	if err := d.hw.Run(runCtx, observer{sys: d.sys}); err != nil {
+	if err := d.hw.Run(runCtx, devices.SystemObserver{System: d.sys}); err != nil {
 		return nil, err
 	}
 	if err := w.resumeServices(ctx); err != nil {
 		return nil, err
-	}
-	d.co, err = coordinator.New(coordinator.Config{Log: d.log, Components: d.sys, Hardware: d.hw, Clock: w.clk, Topology: w.topo,
-		Policy: w.opts.Policy, Timeouts: w.opts.Timeouts, Logger: w.opts.Logger})
-	if err != nil {
-		return nil, err
-	}
-	if err := w.await(ctx, func() error { return d.co.Start(ctx) }); err != nil {
-		return nil, fmt.Errorf("coordinator start: %w", err)
-	}
-	if v, err := d.sys.Get(ctx, w.topo.BMC); err == nil && v.Status.State == machine.StateNotReady {
-		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedServicesReady, Cause: "statemgrd recovered, reconciled and serving"}
-		if _, err := d.sys.Request(ctx, w.topo.BMC, in); err != nil {
-			return nil, fmt.Errorf("cannot record the BMC ready: %w", err)
-		}
 	}
 	return recovered, nil
 }
