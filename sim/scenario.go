@@ -92,8 +92,8 @@ var Scenarios = []Scenario{
 		},
 	},
 	{
-		Name: "laststate-restores-observed",
-		Doc:  "LastState restores the last observed state, not the last requested (openbmc#2454)",
+		Name:    "laststate-restores-observed",
+		Doc:     "LastState restores the last observed state, not the last requested (openbmc#2454)",
 		Options: Options{Policy: coordinator.Policy{PowerRestore: coordinator.LastState}},
 		Actions: steps(
 			[]Action{submit(req(coordinator.ChassisPowerOn, chassis0, "")), wait(10 * time.Second),
