@@ -63,7 +63,5 @@
 // observation is simulated), scheduled transitions other than those the
 // power-restore policy makes, the NATS API itself (its control subjects
 // are simulated as component requests), and a daemon that cannot start
-// (the LineHeld fault). TransitioningToRunning is left out of the
-// host/chassis invariant: an AC loss during a host power-on records the
-// chassis Off while the host waits out its power-good timeout.
+// (the LineHeld fault).
 package sim

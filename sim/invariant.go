@@ -303,7 +303,7 @@ func (c *checker) hostsNeedChassis(states map[actors.ID]machine.Status, where st
 	for _, ch := range c.w.topo.Chassis {
 		for _, h := range ch.Hosts {
 			st := states[h].State
-			if st == machine.StateRunning && states[ch.ID].State != machine.StateOn {
+			if (st == machine.StateRunning || st == machine.StateTransitioningToRunning) && states[ch.ID].State != machine.StateOn {
 				return c.violation(InvHostNeedsChassis, "%s: %s is %s while %s is %s", where, h, st, ch.ID, states[ch.ID].State)
 			}
 		}

@@ -109,6 +109,20 @@ var Scenarios = []Scenario{
 		},
 	},
 	{
+		Name:    "laststate-ac-loss-bmc-up",
+		Doc:     "LastState after an AC loss the BMC watched (its own power held): the hosts recorded off by the loss come back as they were",
+		Options: Options{Policy: coordinator.Policy{PowerRestore: coordinator.LastState}},
+		Actions: steps(
+			[]Action{submit(req(coordinator.ChassisPowerOn, chassis0, "")), wait(10 * time.Second),
+				submit(req(coordinator.HostPowerOn, host1, "")), wait(30 * time.Second),
+				{Kind: ACLoss}, wait(30 * time.Second), {Kind: ACRestore}, wait(2 * time.Minute)},
+		),
+		Expect: func(r Report) error {
+			return firstErr(expectPower(r, map[actors.ID]bool{host0: false, host1: true}),
+				expectState(r, map[actors.ID]string{host1: machine.StateRunning, host0: machine.StateOff}))
+		},
+	},
+	{
 		Name: "no-chassis-off-under-running-host",
 		Doc:  "a chassis Off with a host Running can never appear (openbmc#1933)",
 		Actions: steps(bothOn, []Action{

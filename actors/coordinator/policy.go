@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/statemgr/statemgr/actors"
@@ -230,6 +231,9 @@ func (c *Coordinator) lastObserved(ctx context.Context, ch ChassisTopology) map[
 			continue
 		}
 		st := v.Status.State
+		if before, ok := c.stateBeforeLoss(ctx, id); ok {
+			st = before
+		}
 		switch st {
 		case machine.StateTransitioningToRunning, machine.StateTransitioningToOn, machine.StateError:
 			st = machine.StateOff
@@ -245,6 +249,55 @@ func (c *Coordinator) lastObserved(ctx context.Context, ch ChassisTopology) map[
 	return out
 }
 
+// lossWindow bounds how long before the coordinator reads the PSUs' input
+// loss a host's own loss of power still counts as part of it: the hosts'
+// GPIO edges arrive before the PSU poll and the reconciliation that reads
+// the input.
+const lossWindow = 30 * time.Second
+
+// stateBeforeLoss returns what host id was before its chassis lost power
+// while the BMC watched: the devices record the host off (its power good
+// lost, or its chassis' power lost) before the coordinator reads the
+// PSUs' input, and LastState means what the host was, not that. It
+// reports false unless the host's last transition is such a loss, recent
+// and unrequested.
+func (c *Coordinator) stateBeforeLoss(ctx context.Context, id actors.ID) (string, bool) {
+	if id.Kind() != actors.KindHost {
+		return "", false
+	}
+	const recent = 8
+	head, err := c.cfg.Log.StreamHead(ctx, string(id))
+	if err != nil || head == 0 {
+		return "", false
+	}
+	evs, err := c.cfg.Log.ReadStream(ctx, string(id), max(1, head-recent+1), recent)
+	if err != nil {
+		return "", false
+	}
+	now := c.cfg.Clock.Now()
+	for j := len(evs) - 1; j >= 0; j-- {
+		r, err := actors.DecodeRecord(evs[j])
+		if err != nil {
+			return "", false
+		}
+		ev := r.Event
+		if ev.Type != machine.EventTransition || ev.From == ev.To {
+			continue // alerts, ignored observations, boot progress
+		}
+		if now.Sub(ev.Time) > lossWindow || ev.Operation != "" {
+			return "", false
+		}
+		switch {
+		case ev.Trigger == machine.ObservedChassisPowerLost:
+			return ev.From, true
+		case ev.Trigger == machine.ObservedPowerGoodDeasserted && (ev.From == machine.StateRunning || ev.From == machine.StateQuiesced || ev.From == machine.StateDiagnosticMode):
+			return ev.From, true
+		}
+		return "", false
+	}
+	return "", false
+}
+
 // restore applies the power-restore policy after an AC power loss, once
 // input power is back: the decision and its evidence are logged, the PSU
 // faults that were the evidence are cleared, and the actions are scheduled
@@ -252,6 +305,14 @@ func (c *Coordinator) lastObserved(ctx context.Context, ch ChassisTopology) map[
 func (c *Coordinator) restore(ctx context.Context, ch ChassisTopology, loss Record, evidence []string) error {
 	if err := c.reconcileChassis(ctx, ch); err != nil {
 		c.log.Warn("reconcile before power restore", "chassis", ch.ID, "error", err)
+	}
+	// The PSUs' input is back, as just read: the chassis records it now,
+	// not at the next PSU poll, or the health interlock would refuse the
+	// policy's power-on for the BrownOut of the loss.
+	back := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedPowerStatus, Value: machine.PowerStatusGood,
+		Cause: "input power returned: " + strings.Join(evidence, "; ")}
+	if _, err := c.cfg.Components.Request(ctx, ch.ID, back); err != nil {
+		c.log.Warn("cannot record the input's return", "chassis", ch.ID, "error", err)
 	}
 	policy := c.cfg.Policy.PowerRestore
 	var on []actors.ID
@@ -446,7 +507,16 @@ func (c *Coordinator) reconcileChassis(ctx context.Context, ch ChassisTopology) 
 		return err
 	}
 	for _, h := range ch.Hosts {
-		if st := state(h); !held[h] && !hostOn[h] && (hostPowerState(st) || st == machine.StateError) {
+		st := state(h)
+		if !chassisOn && st == machine.StateTransitioningToRunning {
+			// Powering up under a chassis about to be recorded Off: told
+			// first, whoever holds it (its saga then fails on its own).
+			if err := note(h, machine.ObservedChassisPowerLost, fmt.Sprintf("no PSU of %s has power good while %s is %s", ch.ID, h, st)); err != nil {
+				return err
+			}
+			continue
+		}
+		if !held[h] && !hostOn[h] && (hostPowerState(st) || st == machine.StateError) {
 			if err := note(h, machine.ObservedPowerGoodDeasserted, fmt.Sprintf("%s power good is off while its component is %s", h, st)); err != nil {
 				return err
 			}

@@ -112,6 +112,16 @@ func Host(cfg HostConfig) *Machine {
 			tr(failed, RequestPowerCycle, toOff, hold),
 			tr(failed, ObservedPowerGoodDeasserted, off, resetBoot),
 			tr(failed, ObservedPowerGoodAsserted, running),
+
+			// Chassis power lost under the host: it is off, whatever it was
+			// doing, recorded before the chassis so that no host is ever
+			// recorded up under a chassis that is not On.
+			tr(toRunning, ObservedChassisPowerLost, off, resetBoot, alert("chassis power lost during power on")),
+			tr(running, ObservedChassisPowerLost, off, resetBoot, alert("chassis power lost while Running")),
+			tr(toOff, ObservedChassisPowerLost, off, resetBoot),
+			tr(quiesced, ObservedChassisPowerLost, off, resetBoot),
+			tr(diag, ObservedChassisPowerLost, off, resetBoot),
+			tr(failed, ObservedChassisPowerLost, off, resetBoot),
 		},
 	}
 }

@@ -56,13 +56,16 @@ const (
 // Observation triggers: snake_case facts reported by hardware adapters or
 // supervisors, never by clients.
 const (
-	ObservedPowerGoodAsserted     = "power_good_asserted"
-	ObservedPowerGoodDeasserted   = "power_good_deasserted"
-	ObservedPostComplete          = "post_complete"
-	ObservedBootProgress          = "boot_progress" // Input.Value is the stage
-	ObservedOSShutdown            = "os_shutdown"
-	ObservedWatchdogExpired       = "watchdog_expired"
-	ObservedHostCrash             = "host_crash"
+	ObservedPowerGoodAsserted   = "power_good_asserted"
+	ObservedPowerGoodDeasserted = "power_good_deasserted"
+	ObservedPostComplete        = "post_complete"
+	ObservedBootProgress        = "boot_progress" // Input.Value is the stage
+	ObservedOSShutdown          = "os_shutdown"
+	ObservedWatchdogExpired     = "watchdog_expired"
+	ObservedHostCrash           = "host_crash"
+	// ObservedChassisPowerLost: the host's chassis lost power without a
+	// request (an AC loss): whatever the host was doing, it is off.
+	ObservedChassisPowerLost      = "chassis_power_lost"
 	ObservedPowerStatus           = "power_status" // Input.Value is the status
 	ObservedBooted                = "booted"       // Input.Value is the reboot cause
 	ObservedServicesReady         = "services_ready"

@@ -138,6 +138,9 @@ func (h *Hardware) open() error {
 		d := &hostDev{id: actors.ID(actors.KindHost + "." + hst.Name), name: hst.Name, cfg: hst,
 			out: map[string]adapters.OutputLine{}, in: map[string]adapters.InputLine{}}
 		h.hosts[d.id] = d
+		if cd := h.chassis[actors.ID(actors.KindChassis+"."+hst.Chassis)]; cd != nil {
+			cd.hosts = append(cd.hosts, d.id)
+		}
 	}
 	for _, z := range h.plat.Thermal {
 		zd := &zoneDev{name: z.Name, cfg: z}

@@ -24,10 +24,11 @@ const psuPollStep = 100 * time.Millisecond
 type chassisDev struct {
 	id       actors.ID
 	name     string
-	required int        // PSUs with power good for chassis power
-	psus     []*psuDev  // in file order
-	order    []*psuDev  // power-on order; power-off runs in reverse
-	pid      *actor.PID // the chassis actor: sequencing and aggregation
+	required int         // PSUs with power good for chassis power
+	psus     []*psuDev   // in file order
+	order    []*psuDev   // power-on order; power-off runs in reverse
+	hosts    []actors.ID // the hosts it powers
+	pid      *actor.PID  // the chassis actor: sequencing and aggregation
 }
 
 // psuDev is one PSU.
@@ -456,10 +457,23 @@ func (a *chassisActor) aggregate() {
 		why = fmt.Sprintf("after %s %s by the coordinator", c.psu, c.op)
 	}
 	in := machine.Input{Trigger: machine.ObservedPowerGoodDeasserted, Cause: "chassis power good lost " + why + ": " + a.goodCause(s)}
+	if !s.good {
+		a.tellHosts(in.Cause)
+	}
 	if s.good {
 		in = machine.Input{Trigger: machine.ObservedPowerGoodAsserted, Cause: "chassis power good " + why + ": " + a.goodCause(s)}
 	}
 	a.h.observe(a.d.id, in)
+}
+
+// tellHosts reports the chassis' power loss to each of its hosts, before
+// the chassis records it, so that no host is ever recorded up (or powering
+// up) under a chassis that is not On. A host that is Off keeps it as
+// evidence.
+func (a *chassisActor) tellHosts(cause string) {
+	for _, host := range a.d.hosts {
+		a.h.observe(host, machine.Input{Trigger: machine.ObservedChassisPowerLost, Cause: cause})
+	}
 }
 
 // chassisContradicts reports whether chassis power good being good
@@ -508,6 +522,9 @@ func (a *chassisActor) reconcile(rec machine.Status, why string, readings []psuR
 			in.Trigger = machine.ObservedPowerGoodAsserted
 		}
 		in.Cause = fmt.Sprintf("%s: %s while the log says %s", why, a.goodCause(s), rec.State)
+		if !s.good {
+			a.tellHosts(in.Cause)
+		}
 		a.h.observe(a.d.id, in)
 		drifts = append(drifts, Drift{Component: a.d.id, Device: "psus", Recorded: rec.State, Observed: fmt.Sprintf("chassis power good %v", s.good), Input: in})
 	}

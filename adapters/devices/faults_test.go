@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters"
 	"github.com/statemgr/statemgr/adapters/platform"
@@ -89,6 +90,24 @@ func TestFaultBrownOutOnEveryPSU(t *testing.T) {
 	}
 	r.wantCause(chassis, machine.ObservedPowerGoodDeasserted, "chassis power good lost with no sequence from statemgr", "0 of 2 psus have power good")
 	r.wantState(host0, machine.StateOff)
+	// The hosts were told before the chassis: in the log's global order no
+	// host is ever up under a chassis that is not On.
+	evs, err := r.log.ReadAll(r.ctx, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := map[string]string{}
+	for _, e := range evs {
+		rec, err := actors.DecodeRecord(e)
+		if err != nil {
+			continue
+		}
+		state[e.Stream] = rec.Status.State
+		if h := state[string(host0)]; (h == machine.StateRunning || h == machine.StateTransitioningToRunning) && state[string(chassis)] != machine.StateOn {
+			t.Fatalf("global seq %d: host.0 %s while chassis.0 is %s", e.GlobalSeq, h, state[string(chassis)])
+		}
+	}
+	r.wantCause(host0, machine.ObservedChassisPowerLost, "chassis power good lost")
 }
 
 // A PSU that never reaches power good stops the sequence; the failure is
