@@ -77,6 +77,17 @@ type opInfo struct {
 	hosts     []actors.ID // emergency: the hosts it must leave off
 }
 
+// opNamed returns the operation with id, known from now on if it was not:
+// one the driver did not submit itself counts as disturbed.
+func (c *checker) opNamed(id string) *opInfo {
+	o := c.ops[id]
+	if o == nil {
+		o = &opInfo{id: id, step: -1, disturbed: true}
+		c.ops[id] = o
+	}
+	return o
+}
+
 // PowerView is what the board shows of power: power good per chassis and
 // per host.
 type PowerView struct {
@@ -161,11 +172,7 @@ func (c *checker) follow(ctx context.Context) error {
 		}
 		switch e.Type {
 		case coordinator.RecOpAccepted:
-			o := c.ops[r.Op]
-			if o == nil {
-				o = &opInfo{id: r.Op, step: -1, disturbed: true}
-				c.ops[r.Op] = o
-			}
+			o := c.opNamed(r.Op)
 			o.accepted = e.Time
 			if r.Request != nil {
 				o.kind = r.Request.Kind
@@ -174,11 +181,7 @@ func (c *checker) follow(ctx context.Context) error {
 				c.open = append(c.open, r.Op)
 			}
 		case coordinator.RecEmergency:
-			o := c.ops[r.Op]
-			if o == nil {
-				o = &opInfo{id: r.Op, step: -1, disturbed: true}
-				c.ops[r.Op] = o
-			}
+			o := c.opNamed(r.Op)
 			o.kind = coordinator.Emergency
 			o.accepted = e.Time
 			o.hosts = c.zoneHosts(r.Cause)

@@ -201,38 +201,26 @@ func (w *world) boot(ctx context.Context, bmcCause string) (map[actors.ID]machin
 }
 
 // resumeServices brings the services back to what the log says, as
-// statemgrd does at start: a service the log shows running lost its
-// process with the previous daemon, which is recorded and started again;
-// a service never stopped by an operator is started.
+// statemgrd does at start (actors.ResumeService).
 func (w *world) resumeServices(ctx context.Context) error {
 	for _, id := range w.ids(actors.KindService) {
 		v, err := w.d.sys.Get(ctx, id)
 		if err != nil {
 			return err
 		}
-		switch st := v.Status; {
-		case st.State == machine.StateRunning || st.State == machine.StateStarting || st.State == machine.StateRestarting:
-			lost := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedStopped, Facts: machine.Facts{"restart_pending": true},
-				Cause: "reconciliation at startup: the process of the previous daemon is gone; starting it again"}
-			if st.State == machine.StateRestarting {
-				lost.Trigger = machine.ObservedInitializationFailed
-			}
-			if _, err := w.d.sys.Request(ctx, id, lost); err != nil {
-				return fmt.Errorf("cannot record %s's lost process: %w", id, err)
-			}
+		in, start := actors.ResumeService(v.Status)
+		if in == nil {
+			continue
+		}
+		if _, err := w.d.sys.Request(ctx, id, *in); err != nil {
+			return fmt.Errorf("cannot resume %s: %w", id, err)
+		}
+		if start {
 			w.procs.Perform(id, []machine.Effect{{Name: "start_process"}})
-		case st.State == machine.StateStopped && (st.Requested == nil || st.Requested.Requester == daemonRequester):
-			start := machine.Input{Kind: machine.KindRequest, Trigger: machine.RequestStart, Requester: daemonRequester, Cause: "started with the daemon"}
-			if _, err := w.d.sys.Request(ctx, id, start); err != nil {
-				return fmt.Errorf("cannot start %s: %w", id, err)
-			}
 		}
 	}
 	return nil
 }
-
-// daemonRequester is the requester of what the daemon asks for itself.
-const daemonRequester = "statemgrd"
 
 // crash kills the daemon as kill -9 would: nothing it has not
 // acknowledged survives, the board and the processes keep running. A

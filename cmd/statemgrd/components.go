@@ -227,17 +227,10 @@ func (w *serviceWorker) perform(ctx context.Context, e machine.Effect) {
 	}
 }
 
-// daemonRequester names the daemon as the requester of what it asks for
-// itself (starting services at boot, stopping them at shutdown).
-const daemonRequester = "statemgrd"
-
 // resumeServices brings the services back to what the log says when the
-// daemon starts. A service the log shows running lost its process with the
-// previous daemon (orphan cleanup stopped what was left): that is recorded
-// with its evidence, taking the machine to Restarting, and the supervisor
-// starts it again. A service never asked to stop is started. A service an
-// operator stopped stays stopped; one the daemon stopped at its last
-// shutdown starts again.
+// daemon starts (actors.ResumeService): a service whose process was lost
+// with the previous daemon is recorded so and started again, one never
+// stopped by an operator is started, the others stay as they are.
 func resumeServices(ctx context.Context, sys *protoactor.System, order []string, workers map[actors.ID]*serviceWorker, logger hclog.Logger) error {
 	for _, name := range order {
 		id := actors.ID(actors.KindService + "." + name)
@@ -245,26 +238,18 @@ func resumeServices(ctx context.Context, sys *protoactor.System, order []string,
 		if err != nil {
 			return err
 		}
-		switch st := v.Status; {
-		case st.State == machine.StateRunning || st.State == machine.StateStarting || st.State == machine.StateRestarting:
-			lost := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedStopped, Facts: machine.Facts{"restart_pending": true},
-				Cause: "reconciliation at startup: the process of the previous daemon is gone; starting it again"}
-			if st.State == machine.StateRestarting {
-				lost.Trigger = machine.ObservedInitializationFailed
-			}
-			if _, err := sys.Request(ctx, id, lost); err != nil {
-				return fmt.Errorf("cannot record %s's lost process: %w", id, err)
-			}
+		in, start := actors.ResumeService(v.Status)
+		if in == nil {
+			logger.Info("service left as the log has it", "service", name, "state", v.Status.State)
+			continue
+		}
+		if _, err := sys.Request(ctx, id, *in); err != nil {
+			return fmt.Errorf("cannot resume %s: %w", id, err)
+		}
+		if start {
 			if err := workers[id].sup.Start(ctx); err != nil {
 				return fmt.Errorf("cannot restart %s: %w", id, err)
 			}
-		case st.State == machine.StateStopped && (st.Requested == nil || st.Requested.Requester == daemonRequester):
-			start := machine.Input{Kind: machine.KindRequest, Trigger: machine.RequestStart, Requester: daemonRequester, Cause: "started with the daemon"}
-			if _, err := sys.Request(ctx, id, start); err != nil {
-				return fmt.Errorf("cannot start %s: %w", id, err)
-			}
-		default:
-			logger.Info("service left as the log has it", "service", name, "state", st.State)
 		}
 	}
 	return nil
@@ -280,7 +265,7 @@ func stopServices(ctx context.Context, sys *protoactor.System, order []string, l
 		if err != nil || v.Status.State == machine.StateStopped || v.Status.State == machine.StateError {
 			continue
 		}
-		in := machine.Input{Kind: machine.KindRequest, Trigger: machine.RequestStop, Requester: daemonRequester, Cause: "daemon shutting down"}
+		in := machine.Input{Kind: machine.KindRequest, Trigger: machine.RequestStop, Requester: actors.DaemonRequester, Cause: "daemon shutting down"}
 		if _, err := sys.Request(ctx, id, in); err != nil {
 			logger.Warn("cannot stop service through its machine", "service", name, "error", err)
 			continue
