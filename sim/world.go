@@ -232,8 +232,14 @@ func (w *world) crash(ctx context.Context, last func() error) error {
 	if d == nil {
 		return nil
 	}
-	err := w.await(ctx, func() error { d.co.Stop(); return nil })
-	d.cancel()
+	// A boot that failed part way left some of these unset.
+	var err error
+	if d.co != nil {
+		err = w.await(ctx, func() error { d.co.Stop(); return nil })
+	}
+	if d.cancel != nil {
+		d.cancel()
+	}
 	err = errors.Join(err, d.hw.Close())
 	// The stop may have moved the clock: fire the timeouts that came due,
 	// as the components' own timers would.

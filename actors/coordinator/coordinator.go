@@ -126,6 +126,9 @@ func (c *Coordinator) call(f func(*state)) error {
 // Stop cancels the sagas in flight (they stay unfinished in the log and
 // are recovered by the next Start) and stops the loop.
 func (c *Coordinator) Stop() {
+	if !c.started {
+		return // nothing runs: Start never ran, or failed before the loop
+	}
 	c.once.Do(func() {
 		var running []*op
 		_ = c.call(func(s *state) {

@@ -11,6 +11,7 @@ import (
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/saga"
+	"github.com/statemgr/statemgr/events"
 )
 
 // Start rebuilds the coordinator from its log, resumes or compensates
@@ -200,7 +201,7 @@ func (c *Coordinator) restoreOnStart(ctx context.Context, ch ChassisTopology) er
 		if err != nil {
 			return err
 		}
-		return c.reconcileChassis(ctx, ch)
+		return c.reconcileAtStart(ctx, ch)
 	}
 	if inputLost {
 		// STATUS_INPUT latches: clear and read again to see whether the
@@ -212,10 +213,23 @@ func (c *Coordinator) restoreOnStart(ctx context.Context, ch ChassisTopology) er
 		}
 		if _, inputLost, evidence, err = c.psuEvidence(ctx, ch); err != nil || inputLost {
 			// Input still absent: restore when it returns (Reconcile).
-			return c.reconcileChassis(ctx, ch)
+			return c.reconcileAtStart(ctx, ch)
 		}
 	}
 	return c.restore(ctx, ch, loss, evidence)
+}
+
+// reconcileAtStart reconciles ch at start; a hardware read that fails is
+// logged, not fatal: the periodic reconciliation tries again, and a
+// daemon that refused to start over a bus glitch would control nothing.
+func (c *Coordinator) reconcileAtStart(ctx context.Context, ch ChassisTopology) error {
+	if err := c.reconcileChassis(ctx, ch); err != nil {
+		if errors.Is(err, events.ErrLogFailed) || errors.Is(err, events.ErrNoSpace) || errors.Is(err, events.ErrSyncFailed) {
+			return err
+		}
+		c.log.Warn("cannot reconcile at start; the periodic reconciliation will", "chassis", ch.ID, "error", err)
+	}
+	return nil
 }
 
 // lastObserved returns the components' states as last observed: the
