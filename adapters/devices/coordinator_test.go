@@ -313,3 +313,16 @@ func TestCoordinatorConcurrentUse(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// Before Run, an observation has no Observer to reach: Settle does not
+// wait for it (a coordinator starts before the devices run).
+func TestSettleBeforeRunDoesNotWaitForObservations(t *testing.T) {
+	r := newRig(t, options{noRun: true})
+	r.psuOn("psu0") // the chassis actor observes power good on its next poll
+	r.hw.Perform(chassis, []machine.Effect{{Name: "sequence_power_off"}})
+	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+	defer cancel()
+	if err := r.hw.Settle(ctx); err != nil {
+		t.Fatalf("Settle before Run: %v", err)
+	}
+}

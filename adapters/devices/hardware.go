@@ -354,7 +354,7 @@ func (h *Hardware) release() error {
 // deadline still in the future; with a simulated platform it also lets
 // the model catch up with the clock and deliver its edges. Drivers of a
 // virtual clock call it after each move. Observations reach the Observer
-// only after Run.
+// only after Run, so Settle does not wait for those made before it.
 func (h *Hardware) Settle(ctx context.Context) error {
 	for {
 		_, before, _ := h.track.state()
@@ -423,8 +423,13 @@ func (h *Hardware) every(ctx context.Context, d time.Duration, f func(ctx contex
 func (h *Hardware) observe(id actors.ID, in machine.Input) {
 	in.Kind = machine.KindObservation
 	h.log.Info("observed", "component", id, "trigger", in.Trigger, "value", in.Value, "cause", in.Cause)
-	h.track.begin(outboxKey)
-	h.out.push(observation{id: id, in: in})
+	h.mu.Lock()
+	running := h.running
+	h.mu.Unlock()
+	if running {
+		h.track.begin(outboxKey)
+	}
+	h.out.push(observation{id: id, in: in, tracked: running})
 }
 
 // dispatch hands the queued observations to obs, in order.
@@ -440,7 +445,9 @@ func (h *Hardware) dispatch(ctx context.Context, obs Observer) {
 				h.log.Error("component did not take an observation", "component", ob.id, "trigger", ob.in.Trigger, "cause", ob.in.Cause, "error", err)
 			}
 			h.out.done()
-			h.track.end(outboxKey)
+			if ob.tracked {
+				h.track.end(outboxKey)
+			}
 		}
 		select {
 		case <-h.out.kick:

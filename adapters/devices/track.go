@@ -152,6 +152,9 @@ func (t *tracker) waitIdle(ctx context.Context) error {
 type observation struct {
 	id actors.ID
 	in machine.Input
+	// tracked: made after Run, so Settle waits for its delivery. One made
+	// before Run waits for an Observer Settle cannot conjure.
+	tracked bool
 }
 
 // outbox keeps the observations in the order the devices produced them
