@@ -291,6 +291,7 @@ func (h *Hardware) Run(ctx context.Context, obs Observer) error {
 		return ErrRunning
 	}
 	h.running = true
+	h.out.track(func() { h.track.begin(outboxKey) })
 	runCtx, cancel := context.WithCancel(h.ctx)
 	context.AfterFunc(ctx, cancel)
 	h.wg.Add(1)
@@ -423,13 +424,14 @@ func (h *Hardware) every(ctx context.Context, d time.Duration, f func(ctx contex
 func (h *Hardware) observe(id actors.ID, in machine.Input) {
 	in.Kind = machine.KindObservation
 	h.log.Info("observed", "component", id, "trigger", in.Trigger, "value", in.Value, "cause", in.Cause)
+	// Under h.mu, so that Run either sees it queued (and tracks it) or
+	// has already started.
 	h.mu.Lock()
-	running := h.running
-	h.mu.Unlock()
-	if running {
+	defer h.mu.Unlock()
+	if h.running {
 		h.track.begin(outboxKey)
 	}
-	h.out.push(observation{id: id, in: in, tracked: running})
+	h.out.push(observation{id: id, in: in, tracked: h.running})
 }
 
 // dispatch hands the queued observations to obs, in order.

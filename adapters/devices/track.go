@@ -192,6 +192,19 @@ func (o *outbox) pop() (observation, bool) {
 	return ob, true
 }
 
+// track marks the queued observations made before Run as tracked, calling
+// begin for each: from Run on, Settle waits for their delivery.
+func (o *outbox) track(begin func()) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i := range o.q {
+		if !o.q[i].tracked {
+			o.q[i].tracked = true
+			begin()
+		}
+	}
+}
+
 // done counts an observation delivered.
 func (o *outbox) done() {
 	o.mu.Lock()
