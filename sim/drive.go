@@ -100,12 +100,34 @@ func (w *world) await(ctx context.Context, f func() error) error {
 		default:
 		}
 		next, ok := w.clk.NextDeadline()
-		if !ok || next.After(end) {
-			return fmt.Errorf("%w: waiting with nothing due on the clock", ErrStuck)
+		if !ok {
+			// Nothing to move the clock to: f is still at work on real
+			// time (a loaded machine, e.g. under go test ./...), or stuck.
+			select {
+			case err := <-done:
+				return err
+			case <-time.After(stuckAfter):
+			}
+			if _, ok := w.clk.NextDeadline(); ok {
+				continue
+			}
+			select {
+			case err := <-done:
+				return err
+			default:
+			}
+			return fmt.Errorf("%w: waiting %s with nothing due on the clock", ErrStuck, stuckAfter)
+		}
+		if next.After(end) {
+			return fmt.Errorf("%w: the next deadline is past the saga bound", ErrStuck)
 		}
 		w.clk.Set(next)
 	}
 }
+
+// stuckAfter is how long await waits for f in real time while nothing is
+// due on the clock before it calls the simulation stuck.
+const stuckAfter = 2 * time.Second
 
 // awaitGrace is how long await lets f run before it moves the clock: f
 // either finishes on its own well within it or waits for the clock.
