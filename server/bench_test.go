@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -228,16 +229,23 @@ func BenchmarkCommitToTail(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	head, _ := log.Head(ctx)
-	// Indexed by seq-head-1; each slot is written by one goroutine.
-	committedAt := make([]time.Time, total)
-	arrivedAt := make([]time.Time, total)
+	// By global seq: the devices' polls append records of their own in
+	// between, which the tail skips.
+	var mu sync.Mutex
+	committedAt := make(map[uint64]time.Time, total)
+	arrivedAt := make(map[uint64]time.Time, total)
 	received := make(chan struct{})
-	count := 0
 	tailErr := make(chan error, 1)
 	go func() {
 		tailErr <- cl.Tail(ctx, client.TailOptions{From: head + 1, Follow: true}, func(ev server.Event) error {
-			arrivedAt[ev.Seq-head-1] = time.Now()
-			if count++; count == total {
+			if !strings.HasPrefix(ev.ID, "bench.") {
+				return nil
+			}
+			mu.Lock()
+			arrivedAt[ev.Seq] = time.Now()
+			n := len(arrivedAt)
+			mu.Unlock()
+			if n == total {
 				close(received)
 			}
 			return nil
@@ -264,7 +272,10 @@ func BenchmarkCommitToTail(b *testing.B) {
 					b.Error(err)
 					return
 				}
-				committedAt[stored[0].GlobalSeq-head-1] = time.Now()
+				at := time.Now()
+				mu.Lock()
+				committedAt[stored[0].GlobalSeq] = at
+				mu.Unlock()
 			}
 		}()
 	}
@@ -280,9 +291,9 @@ func BenchmarkCommitToTail(b *testing.B) {
 	b.StopTimer()
 	cancel()
 	<-tailErr
-	latencies := make([]time.Duration, total)
-	for i := range latencies {
-		latencies[i] = max(arrivedAt[i].Sub(committedAt[i]), 0)
+	latencies := make([]time.Duration, 0, total)
+	for seq, at := range committedAt {
+		latencies = append(latencies, max(arrivedAt[seq].Sub(at), 0))
 	}
 	slices.Sort(latencies)
 	b.ReportMetric(float64(percentile(latencies, .5).Microseconds()), "p50-µs")
