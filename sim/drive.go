@@ -66,8 +66,11 @@ func (w *world) quiesce(ctx context.Context) error {
 }
 
 // quietGrace is how long quiesce lets a busy coordinator finish before it
-// takes it to wait for the clock inside a hardware call.
-const quietGrace = 20 * time.Millisecond
+// takes it to wait for the clock inside a hardware call. Too short, and a
+// loaded machine's slow saga is taken for a waiting one, which makes runs
+// of one seed differ; the campaign's time did not change from 20 ms to
+// 100 ms.
+const quietGrace = 100 * time.Millisecond
 
 // progress is the log's head: every change of state the system makes is
 // an append.
