@@ -143,17 +143,9 @@ func (r *rig) boot() {
 // startSystem starts the component actors of the default platform.
 func (r *rig) startSystem(log events.Log) *protoactor.System {
 	r.t.Helper()
-	comps, err := r.plat.Components()
+	compiled, err := r.plat.Compiled()
 	if err != nil {
 		r.t.Fatal(err)
-	}
-	compiled := map[actors.ID]*machine.Compiled{}
-	for _, c := range comps {
-		m, err := machine.Compile(c.Machine)
-		if err != nil {
-			r.t.Fatal(err)
-		}
-		compiled[actors.ID(c.ID)] = m
 	}
 	sys, err := protoactor.Start(protoactor.Config{Log: log, Snapshots: r.snaps, SnapshotPolicy: snapshots.Policy{EveryEvents: 25, Keep: 2}, Clock: r.clk}, compiled)
 	if err != nil {

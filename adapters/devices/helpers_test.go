@@ -133,19 +133,11 @@ func (r *rig) logger() hclog.Logger {
 
 func components(t *testing.T, plat *platform.Platform) map[actors.ID]*machine.Compiled {
 	t.Helper()
-	comps, err := plat.Components()
+	compiled, err := plat.Compiled()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[actors.ID]*machine.Compiled{}
-	for _, c := range comps {
-		m, err := machine.Compile(c.Machine)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[actors.ID(c.ID)] = m
-	}
-	return out
+	return compiled
 }
 
 // run starts the Hardware with the System as Observer.

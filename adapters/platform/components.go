@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/machine"
 )
 
@@ -68,5 +69,23 @@ func (p *Platform) Components() ([]Component, error) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Compiled returns the platform's components with their machines
+// compiled, by component id: what protoactor.Start takes.
+func (p *Platform) Compiled() (map[actors.ID]*machine.Compiled, error) {
+	comps, err := p.Components()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[actors.ID]*machine.Compiled, len(comps))
+	for _, c := range comps {
+		m, err := machine.Compile(c.Machine)
+		if err != nil {
+			return nil, fmt.Errorf("component %s: %w", c.ID, err)
+		}
+		out[actors.ID(c.ID)] = m
+	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/adapters"
 )
 
@@ -64,5 +65,18 @@ func defaultLines(suffix string) HostLines {
 		PowerGood:    lc("PS_PWROK", adapters.ActiveHigh),
 		PostComplete: lc("POST_COMPLETE", adapters.ActiveLow),
 		PowerButton:  lc("POWER_BUTTON", adapters.ActiveLow),
+	}
+}
+
+// Compiled compiles every component of the platform, keyed by its id.
+func TestCompiledDefaultPlatform(t *testing.T) {
+	compiled, err := Default().Compiled()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"bmc.0", "chassis.0", "host.0", "host.1", "service.demo"} {
+		if compiled[actors.ID(id)] == nil {
+			t.Errorf("no compiled machine for %s (have %d)", id, len(compiled))
+		}
 	}
 }

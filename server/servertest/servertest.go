@@ -68,17 +68,9 @@ func Start(tb testing.TB, opts Options) *Env {
 	if plat == nil {
 		plat = platform.Default()
 	}
-	comps, err := plat.Components()
+	compiled, err := plat.Compiled()
 	if err != nil {
 		tb.Fatal(err)
-	}
-	compiled := map[actors.ID]*machine.Compiled{}
-	for _, c := range comps {
-		m, err := machine.Compile(c.Machine)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		compiled[actors.ID(c.ID)] = m
 	}
 	log := opts.Log
 	if log == nil {
