@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -37,13 +36,7 @@ func alive(pid int) bool { return pid > 0 && syscall.Kill(pid, 0) == nil }
 func TestSIGKILLedDaemonLeavesNoOrphans(t *testing.T) {
 	dir, addr := t.TempDir(), freeAddr(t)
 	args := "-data-dir " + dir + " -http-listen " + addr + " -nats-listen " + freeAddr(t)
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), childDaemonEnv+"="+args)
-	var childLog bytes.Buffer
-	child.Stdout, child.Stderr = &childLog, &childLog
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
+	child, _ := startChildDaemon(t, args)
 	waitMetric(t, "http://"+addr+"/metrics", `statemgr_component_state{component="service.demo",state="Running"} 1`)
 	orphan := demoPID(t, dir)
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -34,13 +31,7 @@ func TestSIGKILLUnderLoadLosesNoAcknowledgedOperation(t *testing.T) {
 	dir, httpAddr, natsAddr := t.TempDir(), freeAddr(t), freeAddr(t)
 	args := "-data-dir " + dir + " -http-listen " + httpAddr + " -nats-listen " + natsAddr
 	for kill := 1; kill <= 3; kill++ {
-		child := exec.Command(os.Args[0], "-test.run=^$")
-		child.Env = append(os.Environ(), childDaemonEnv+"="+args)
-		var childLog bytes.Buffer
-		child.Stdout, child.Stderr = &childLog, &childLog
-		if err := child.Start(); err != nil {
-			t.Fatal(err)
-		}
+		child, childLog := startChildDaemon(t, args)
 		waitReady(t, "http://"+httpAddr+"/readyz")
 		nc, err := nats.Connect("nats://" + natsAddr)
 		if err != nil {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -20,4 +22,19 @@ func TestMain(m *testing.M) {
 		os.Exit(run(strings.Fields(args), os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
+}
+
+// startChildDaemon starts this test binary as a daemon with args (flags in
+// one string), its output collected in the returned buffer, for tests that
+// SIGKILL it. The buffer may be read only once the child has exited.
+func startChildDaemon(t *testing.T, args string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), childDaemonEnv+"="+args)
+	var out bytes.Buffer
+	child.Stdout, child.Stderr = &out, &out
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return child, &out
 }
