@@ -306,10 +306,8 @@ func (g *Generator) fault(t *rapid.T, label string) simhw.Fault {
 	case simhw.BusNAK, simhw.BusTimeout:
 		// A bus timeout fails at once (Wait 0): a transaction waiting on the
 		// clock inside the simulated bus is invisible to devices.Settle,
-		// which then never returns (reported to adapters/devices).
-		// A bounded burst: a bus that fails until cleared makes every
-		// saga poll retry on the clock, which the simulation can only wait
-		// out with quietGrace per instant.
+		// which then never returns; the devices' call timeout and retries
+		// wait on the clock as the driver sees it.
 		f.Count = rapid.IntRange(1, 6).Draw(t, label+"_count")
 	case simhw.ThermalRunaway:
 		f.Rate = float64(rapid.IntRange(1, 5).Draw(t, label+"_rate"))

@@ -8,21 +8,32 @@
 // # Determinism
 //
 // One goroutine drives. The world moves only when the driver moves the
-// virtual clock (sim/clock), deadline by deadline, and after each move it
-// settles the system to a fixed point: the coordinator and the devices
-// wait for the clock (Coordinator.Quiet, Hardware.Settle), due component
-// timeouts have fired (System.Tick), due service-process events and
-// thermal events are handled, and a whole round appended nothing to the
-// log. Calls that may wait for the clock themselves (a submit or a
-// reconciliation reading a PSU that retries after a bus fault, a
-// coordinator stop finishing a button hold) run beside the driver, which
-// moves the clock once everything else is quiet and the call has had a
-// few milliseconds to finish on its own. All randomness is the seed's. A
-// trace holds only what is deterministic — virtual time, actions,
-// results, states, power — so the same seed gives the same trace, byte
-// for byte; logs (Options.Logger) are not part of it. (Open: about one
-// random run in eight numbers an operation differently, see
-// TestSameSeedSameTrace; the field scenarios are checked byte for byte.)
+// virtual clock (sim/clock), deadline by deadline, and only once nothing
+// runs but what waits for the clock; after each move it settles the
+// system to a fixed point: the coordinator and the devices wait for the
+// clock (Hardware.SettleWith), due component timeouts have fired
+// (System.Tick), due service-process events are handled, and a whole
+// round appended nothing to the log.
+//
+// "Waits for the clock" is counted, never guessed from real time. The
+// coordinator counts its units of work (sagas, schedules, the driver's
+// own calls, which it holds: Coordinator.Hold) and the devices count
+// theirs; a sleep on the clock stops counting until its deadline (or the
+// earlier timeout of its context, clock.Deadline), and a call from one to
+// the other hands its unit over (clock.HandOff) with an overlap at both
+// ends, so the two are never both idle while work passes between them.
+// Components arm their timeouts before they reply. Calls that may wait
+// for the clock themselves (a submit or a reconciliation reading a PSU
+// that retries after a bus fault, a coordinator stop finishing a button
+// hold) run beside the driver, which moves the clock only while they
+// wait on it. Where two pieces of work could race at one instant, the
+// code orders them: the coordinator raises one emergency for every
+// critical zone of a reconciliation, and decides the power-restore policy
+// at start before it resumes unfinished sagas. All randomness is the
+// seed's. A trace holds only what is deterministic — virtual time,
+// actions, results, states, power — so the same seed gives the same
+// trace, byte for byte (TestSameSeedSameTrace, TestSameActionsSameTrace);
+// logs (Options.Logger) are not part of it.
 //
 // # Actions
 //

@@ -3,7 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
-	"time"
+	"sync/atomic"
 )
 
 // settleRounds bounds the fixed-point loop of settle: more rounds than this
@@ -48,29 +48,23 @@ func (w *world) settle(ctx context.Context) error {
 	return fmt.Errorf("%w: no fixed point after %d rounds at %s", ErrStuck, settleRounds, w.clk.Now().Sub(Epoch))
 }
 
-// quiesce waits until the coordinator and the devices wait for the clock.
-// A saga blocked in a hardware call counts as busy to Coordinator.Quiet
-// even when the call itself waits for the clock (a retry after a bus
-// fault): when the devices are settled and the coordinator stays busy for
-// quietGrace, it is taken to wait for the clock too.
-func (w *world) quiesce(ctx context.Context) error {
-	if err := w.d.hw.Settle(ctx); err != nil {
+// settleDying is settle for a daemon being stopped, whose log may have
+// failed: due component timeouts fire (a failure is the dying daemon's),
+// and nothing else is delivered.
+func (w *world) settleDying(ctx context.Context) error {
+	if err := w.quiesce(ctx); err != nil {
 		return err
 	}
-	qctx, cancel := context.WithTimeout(ctx, quietGrace)
-	defer cancel()
-	if err := w.d.co.Quiet(qctx); err != nil && ctx.Err() != nil {
-		return ctx.Err()
+	for _, id := range w.d.sys.IDs() {
+		_, _ = w.d.sys.Tick(ctx, id)
 	}
-	return w.d.hw.Settle(ctx)
+	return w.quiesce(ctx)
 }
 
-// quietGrace is how long quiesce lets a busy coordinator finish before it
-// takes it to wait for the clock inside a hardware call. Too short, and a
-// loaded machine's slow saga is taken for a waiting one, which makes runs
-// of one seed differ; the campaign's time did not change from 20 ms to
-// 100 ms.
-const quietGrace = 100 * time.Millisecond
+// quiesce waits until the coordinator and the devices wait for the clock.
+func (w *world) quiesce(ctx context.Context) error {
+	return w.d.hw.SettleWith(ctx, w.d.co)
+}
 
 // progress is the log's head: every change of state the system makes is
 // an append.
@@ -78,48 +72,38 @@ func (w *world) progress(ctx context.Context) (uint64, error) {
 	return w.d.log.Head(ctx)
 }
 
-// await runs f, which may wait for sagas that wait for the clock, and
-// moves the clock deadline by deadline (within the saga bound) until f
-// returns. The clock moves only once the coordinator and the devices are
-// quiet and f has had a moment to finish on its own.
-func (w *world) await(ctx context.Context, f func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- f() }()
+// await runs f, a call into the coordinator or the devices that may wait
+// for the clock, settling the system and moving the clock deadline by
+// deadline (within the saga bound) until f returns. f runs held by the
+// coordinator (Coordinator.Hold) with the context it is given: the system
+// is quiet only while f waits on the clock or once f has returned, so
+// the clock moves at the same points in every run.
+func (w *world) await(ctx context.Context, f func(context.Context) error) error {
+	return w.awaitWith(ctx, w.settle, f)
+}
+
+// awaitWith is await bringing the system to rest with settle at each
+// instant.
+func (w *world) awaitWith(ctx context.Context, settle func(context.Context) error, f func(context.Context) error) error {
+	hctx, release := w.d.co.Hold(ctx)
+	var err error
+	var finished atomic.Bool
+	go func() {
+		err = f(hctx)
+		finished.Store(true)
+		release()
+	}()
 	end := w.clk.Now().Add(w.opts.SagaBound)
 	for {
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(awaitGrace):
+		if serr := settle(ctx); serr != nil {
+			return serr
 		}
-		if w.d != nil && w.d.co != nil {
-			if err := w.quiesce(ctx); err != nil {
-				return err
-			}
-		}
-		select {
-		case err := <-done:
+		if finished.Load() {
 			return err
-		default:
 		}
 		next, ok := w.clk.NextDeadline()
 		if !ok {
-			// Nothing to move the clock to: f is still at work on real
-			// time (a loaded machine, e.g. under go test ./...), or stuck.
-			select {
-			case err := <-done:
-				return err
-			case <-time.After(stuckAfter):
-			}
-			if _, ok := w.clk.NextDeadline(); ok {
-				continue
-			}
-			select {
-			case err := <-done:
-				return err
-			default:
-			}
-			return fmt.Errorf("%w: waiting %s with nothing due on the clock", ErrStuck, stuckAfter)
+			return fmt.Errorf("%w: a call waits with nothing due on the clock", ErrStuck)
 		}
 		if next.After(end) {
 			return fmt.Errorf("%w: the next deadline is past the saga bound", ErrStuck)
@@ -127,11 +111,3 @@ func (w *world) await(ctx context.Context, f func() error) error {
 		w.clk.Set(next)
 	}
 }
-
-// stuckAfter is how long await waits for f in real time while nothing is
-// due on the clock before it calls the simulation stuck.
-const stuckAfter = 2 * time.Second
-
-// awaitGrace is how long await lets f run before it moves the clock: f
-// either finishes on its own well within it or waits for the clock.
-const awaitGrace = 20 * time.Millisecond

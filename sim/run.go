@@ -257,7 +257,7 @@ func (s *simulation) apply(ctx context.Context, a Action) (string, error) {
 		}
 		return "ok", s.instant(ctx)
 	case Reconcile:
-		err := w.await(ctx, func() error { return w.d.co.Reconcile(ctx) })
+		err := w.await(ctx, w.d.co.Reconcile)
 		if ierr := s.instant(ctx); ierr != nil {
 			return "", ierr
 		}
@@ -333,7 +333,7 @@ func (s *simulation) submit(ctx context.Context, reqs []coordinator.Request) (st
 		// Submit reads the hardware, which may wait for the clock (a bus
 		// timeout).
 		var id string
-		err := s.w.await(ctx, func() error {
+		err := s.w.await(ctx, func(ctx context.Context) error {
 			var err error
 			id, err = s.w.d.co.Submit(ctx, r)
 			return err
@@ -411,7 +411,7 @@ func (s *simulation) instant(ctx context.Context) error {
 			s.nextReconcile = s.w.clk.Now().Add(s.w.opts.ReconcileEvery)
 			// A failed read (a bus fault) is the daemon's log line; the next
 			// period tries again.
-			_ = s.w.await(ctx, func() error { return s.w.d.co.Reconcile(ctx) })
+			_ = s.w.await(ctx, s.w.d.co.Reconcile)
 			continue
 		}
 		if s.w.takeReboot() {

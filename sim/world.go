@@ -177,7 +177,7 @@ func (w *world) boot(ctx context.Context, bmcCause string) (map[actors.ID]machin
 	if err != nil {
 		return nil, err
 	}
-	if err := w.await(ctx, func() error { return d.co.Start(ctx) }); err != nil {
+	if err := w.await(ctx, d.co.Start); err != nil {
 		return nil, fmt.Errorf("coordinator start: %w", err)
 	}
 	current, err := w.statuses(ctx)
@@ -186,7 +186,7 @@ func (w *world) boot(ctx context.Context, bmcCause string) (map[actors.ID]machin
 	}
 	// Reading the hardware may wait for the clock (retries after bus
 	// faults).
-	if err := w.await(ctx, func() error { _, err := d.hw.Reconcile(ctx, current); return err }); err != nil {
+	if err := w.await(ctx, func(ctx context.Context) error { _, err := d.hw.Reconcile(ctx, current); return err }); err != nil {
 		return nil, fmt.Errorf("cannot reconcile with the hardware: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -235,19 +235,14 @@ func (w *world) crash(ctx context.Context, last func() error) error {
 	// A boot that failed part way left some of these unset.
 	var err error
 	if d.co != nil {
-		err = w.await(ctx, func() error { d.co.Stop(); return nil })
+		// The stop may move the clock (a saga releases a button it
+		// holds); the timeouts that come due meanwhile fire.
+		err = w.awaitWith(ctx, w.settleDying, func(ctx context.Context) error { d.co.Stop(ctx); return nil })
 	}
 	if d.cancel != nil {
 		d.cancel()
 	}
 	err = errors.Join(err, d.hw.Close())
-	// The stop may have moved the clock: fire the timeouts that came due,
-	// as the components' own timers would.
-	for _, id := range d.sys.IDs() {
-		if _, terr := d.sys.Tick(ctx, id); terr != nil {
-			err = errors.Join(err, terr)
-		}
-	}
 	if last != nil && err == nil {
 		err = last()
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/saga"
 	"github.com/statemgr/statemgr/events"
+	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // Coordinator runs multi-component operations as sagas. Its mutable state
@@ -50,6 +51,34 @@ type op struct {
 	resume bool
 	// emergency is set for an emergency operation.
 	emergency *emergencyOp
+	// paused are the waiters for done whose Work is paused (awaitOp);
+	// owned by the loop.
+	paused []*pausedWaiter
+}
+
+// pausedWaiter is a caller of awaitOp whose Work is not counted while it
+// waits; resumed says it is counted again.
+type pausedWaiter struct {
+	resume  func()
+	resumed bool
+}
+
+func (w *pausedWaiter) wake() {
+	if !w.resumed {
+		w.resumed = true
+		w.resume()
+	}
+}
+
+// close ends the wait for o: its paused waiters are counted again first,
+// while the saga that completes o is still counted, so the coordinator
+// never looks quiet in between. Called on the loop.
+func (o *op) close() {
+	for _, w := range o.paused {
+		w.wake()
+	}
+	o.paused = nil
+	close(o.done)
 }
 
 type emergencyOp struct {
@@ -77,6 +106,10 @@ type state struct {
 	acLost    map[actors.ID]Record // chassis -> power loss record, until restored
 	schedules map[string]schedule
 	emergency *op
+	// starting: Start has not finished; schedules made meanwhile (by the
+	// power-restore policy) are armed at its end, after the sagas it
+	// resumes hold their components.
+	starting bool
 }
 
 // New checks cfg and returns a coordinator; Start recovers and runs it.
@@ -93,7 +126,7 @@ func New(cfg Config) (*Coordinator, error) {
 		st: state{ops: map[string]*op{}, keys: map[string]string{}, holders: map[actors.ID][]*op{},
 			parked: map[actors.ID]string{}, attempts: map[actors.ID]int{}, acLost: map[actors.ID]Record{}, schedules: map[string]schedule{}},
 	}
-	c.track.waiters = map[*int]time.Time{}
+	c.track.init()
 	c.engine = &saga.Engine{Log: cfg.Log, Clock: cfg.Clock, Exec: &executor{c: c}, Sleep: c.sleep,
 		OnAlert: func(r saga.Result) { c.log.Error("operation parked in failure", "op", r.ID, "alert", r.Alert) }}
 	return c, nil
@@ -124,8 +157,9 @@ func (c *Coordinator) call(f func(*state)) error {
 }
 
 // Stop cancels the sagas in flight (they stay unfinished in the log and
-// are recovered by the next Start) and stops the loop.
-func (c *Coordinator) Stop() {
+// are recovered by the next Start), waits for them to stop (a saga holding
+// a button releases it first) until ctx ends, and stops the loop.
+func (c *Coordinator) Stop(ctx context.Context) {
 	if !c.started {
 		return // nothing runs: Start never ran, or failed before the loop
 	}
@@ -140,7 +174,10 @@ func (c *Coordinator) Stop() {
 			}
 		})
 		for _, o := range running {
-			<-o.done
+			if c.awaitOp(ctx, o) != nil {
+				c.log.Warn("stopped before every saga had stopped", "error", ctx.Err())
+				break
+			}
 		}
 		close(c.stop)
 		<-c.stopped
@@ -202,10 +239,8 @@ func (c *Coordinator) Wait(ctx context.Context, id string) (Result, error) {
 	if o == nil {
 		return Result{}, fmt.Errorf("%w %q", ErrUnknownOperation, id)
 	}
-	select {
-	case <-o.done:
-	case <-ctx.Done():
-		return Result{}, ctx.Err()
+	if err := c.awaitOp(ctx, o); err != nil {
+		return Result{}, err
 	}
 	var r Result
 	err := c.call(func(*state) { r = *o.res })
@@ -369,7 +404,7 @@ func (c *Coordinator) launch(s *state, o *op) {
 	for id := range o.locks {
 		s.holders[id] = append(s.holders[id], o)
 	}
-	ctx, cancel := context.WithCancelCause(context.Background())
+	ctx, cancel := context.WithCancelCause(clock.WithWork(context.Background(), &c.track))
 	o.cancel = cancel
 	c.log.Debug("operation started", "op", o.id, "kind", o.req.Kind, "target", o.req.Target, "locks", describe(o.locks))
 	c.track.begin()
@@ -418,7 +453,7 @@ func (c *Coordinator) complete(s *state, o *op, res Result) {
 	}
 	if res.Outcome == "" {
 		// Stopped: no outcome yet; the saga is resumed by the next Start.
-		close(o.done)
+		o.close()
 		o.res = &Result{Op: o.id, Kind: o.req.Kind, Target: o.req.Target, Reason: "coordinator stopped; resumed on restart"}
 		return
 	}
@@ -444,7 +479,7 @@ func (c *Coordinator) complete(s *state, o *op, res Result) {
 
 func (c *Coordinator) finish(s *state, o *op, res Result) {
 	o.res = &res
-	close(o.done)
+	o.close()
 	c.log.Info("operation finished", "op", o.id, "kind", o.req.Kind, "target", o.req.Target, "outcome", res.Outcome, "reason", res.Reason)
 }
 

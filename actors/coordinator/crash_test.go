@@ -157,6 +157,27 @@ func crashAt(t *testing.T, sc crashScenario, k int) bool {
 		}()
 		r.checkAgrees()
 		checkInvariant(t, r.log)
+		checkNoPowerLoss(t, r.log)
 	}()
 	return false
+}
+
+// checkNoPowerLoss fails if the coordinator recorded an AC power loss or
+// applied the power-restore policy: nothing took the input away. A saga
+// resumed at start that switches PSUs off must not read as a loss.
+func checkNoPowerLoss(t *testing.T, log events.Log) {
+	t.Helper()
+	evs, err := log.ReadStream(ctx, coordinator.Stream, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		rec, err := coordinator.DecodeRecord(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Type == coordinator.RecPowerLoss || (e.Type == coordinator.RecAPRDecided && rec.Applied) {
+			t.Fatalf("%s recorded with no AC loss: %+v", e.Type, rec)
+		}
+	}
 }

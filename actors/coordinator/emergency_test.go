@@ -2,6 +2,7 @@ package coordinator_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,6 +66,35 @@ func TestThermalEmergencyPreemptsAndFollowsPolicy(t *testing.T) {
 			checkInvariant(t, r.log)
 		})
 	}
+}
+
+// TestZonesCriticalTogetherMakeOneEmergency: every zone a reconciliation
+// finds critical goes into one operation for the hosts of them all, so
+// whether a second emergency runs never depends on how fast the first
+// one ended.
+func TestZonesCriticalTogetherMakeOneEmergency(t *testing.T) {
+	r := newRig(t, withPolicy(func(p *coordinator.Policy) {
+		p.Emergency = map[coordinator.EmergencyKind]coordinator.EmergencyAction{coordinator.ThermalCritical: coordinator.IsolateComponent}
+	}))
+	r.running(host0, host1)
+	for _, z := range []string{"zone0", "zone1"} {
+		r.inject(simhw.Fault{Kind: simhw.ThermalRunaway, Target: z, Rate: 2})
+	}
+	r.advance(40 * time.Second)
+	if err := r.co.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs := r.records(coordinator.RecEmergency)
+	if len(recs) != 1 || len(recs[0].Evidence) != 2 || !strings.Contains(recs[0].Cause, "zone0, zone1") {
+		t.Fatalf("emergency records %+v, want one naming both zones", recs)
+	}
+	if res := r.wait(recs[0].Op, 10*time.Minute); res.Outcome != saga.Succeeded {
+		t.Fatalf("emergency = %+v", res)
+	}
+	if r.powered("0") || r.powered("1") {
+		t.Fatal("a host of a critical zone is still powered")
+	}
+	checkInvariant(t, r.log)
 }
 
 func TestEmergencyRefusesOtherRequestsMeanwhile(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/actors/saga"
+	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // OwnsOperation reports whether operation id (an Input.Operation, an
@@ -192,7 +193,7 @@ func (x *executor) facts(ctx context.Context, id actors.ID) machine.Facts {
 
 // send steps a component with a request (op set) or an observation.
 func (x *executor) send(ctx context.Context, id actors.ID, kind machine.InputKind, trigger, op, cause string) (*protoactor.Outcome, error) {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), x.c.cfg.Timeouts.Request)
+	rctx, cancel := context.WithTimeout(clock.WithoutCancel(ctx), x.c.cfg.Timeouts.Request)
 	defer cancel()
 	in := machine.Input{Kind: kind, Trigger: trigger, Operation: op, Cause: cause, Facts: x.facts(ctx, id)}
 	if kind == machine.KindRequest {
@@ -247,7 +248,7 @@ func (x *executor) request(ctx context.Context, op string, id actors.ID, trigger
 // waitUntil polls cond on the clock until it holds or the step's deadline
 // passes.
 func (x *executor) waitUntil(ctx context.Context, what string, cond func() (bool, error)) error {
-	deadline, ok := saga.StepDeadline(ctx)
+	deadline, ok := clock.Deadline(ctx)
 	if !ok {
 		deadline = x.c.cfg.Clock.Now().Add(saga.DefaultTimeout)
 	}
@@ -282,8 +283,8 @@ func (x *executor) hold(ctx context.Context, set func(context.Context, string, b
 	if err := set(ctx, host, true); err != nil {
 		return err
 	}
-	serr := x.c.sleep(context.WithoutCancel(ctx), d)
-	return errors.Join(serr, set(context.WithoutCancel(ctx), host, false))
+	serr := x.c.sleep(clock.WithoutCancel(ctx), d)
+	return errors.Join(serr, set(clock.WithoutCancel(ctx), host, false))
 }
 
 func (x *executor) hostOn(ctx context.Context, op string, h actors.ID, request string) error {

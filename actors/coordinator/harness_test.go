@@ -161,7 +161,7 @@ func (r *rig) stop() {
 		// keep the virtual clock moving until Stop returns.
 		stopped := make(chan struct{})
 		go func() {
-			r.co.Stop()
+			r.co.Stop(ctx)
 			close(stopped)
 		}()
 		for waiting := true; waiting; {
@@ -198,13 +198,8 @@ func (r *rig) ready() {
 // settle lets everything that is due happen without moving the clock.
 func (r *rig) settle() {
 	r.t.Helper()
-	for range 3 {
-		if err := r.co.Quiet(ctx); err != nil {
-			r.t.Fatal(err)
-		}
-		if err := r.p.Settle(ctx); err != nil {
-			r.t.Fatal(err)
-		}
+	if err := r.hw.SettleWith(ctx, r.co); err != nil {
+		r.t.Fatal(err)
 	}
 }
 
@@ -220,13 +215,6 @@ func (r *rig) driveUntil(limit time.Duration, done func() bool) bool {
 		}
 		next, ok := r.clk.NextDeadline()
 		if !ok || next.After(end) {
-			if !ok {
-				// Something is about to arm a timer: give it a moment.
-				time.Sleep(50 * time.Microsecond)
-				if _, again := r.clk.NextDeadline(); again || done() {
-					continue
-				}
-			}
 			r.clk.Set(end)
 			r.settle()
 			return done()

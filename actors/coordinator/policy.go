@@ -12,6 +12,7 @@ import (
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/saga"
 	"github.com/statemgr/statemgr/events"
+	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // Start rebuilds the coordinator from its log, resumes or compensates
@@ -40,9 +41,28 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrRecovery, err)
 	}
+	s.starting = true
 	go c.loop()
 	c.started = true
+	// The power-restore decision comes first, from the hardware as the
+	// daemon found it: a resumed saga switching PSUs off meanwhile would
+	// read as an AC loss (and the policy could power back on what an
+	// emergency had just switched off).
+	inFlight := map[actors.ID]string{} // chassis -> its unfinished operation
+	_ = c.call(func(s *state) {
+		for id, o := range s.ops {
+			if o.res == nil && o.req.Target != "" {
+				inFlight[o.req.Target] = id
+			}
+		}
+	})
+	for _, ch := range c.cfg.Topology.Chassis {
+		if err := c.restoreOnStart(ctx, ch, inFlight[ch.ID]); err != nil {
+			return err
+		}
+	}
 	empty := &snapshot{status: map[actors.ID]machine.Status{}}
+	var scheds []schedule
 	err = c.call(func(s *state) {
 		ids := make([]string, 0, len(s.ops))
 		for id, o := range s.ops {
@@ -66,21 +86,14 @@ func (c *Coordinator) Start(ctx context.Context) error {
 			c.log.Info("resuming operation after restart", "op", id, "kind", o.req.Kind, "target", o.req.Target)
 			c.launch(s, o)
 		}
-	})
-	if err != nil {
-		return err
-	}
-	for _, ch := range c.cfg.Topology.Chassis {
-		if err := c.restoreOnStart(ctx, ch); err != nil {
-			return err
-		}
-	}
-	var scheds []schedule
-	_ = c.call(func(s *state) {
+		s.starting = false
 		for _, sc := range s.schedules {
 			scheds = append(scheds, sc)
 		}
 	})
+	if err != nil {
+		return err
+	}
 	slices.SortFunc(scheds, func(a, b schedule) int { return a.At.Compare(b.At) })
 	for _, sc := range scheds {
 		c.arm(sc)
@@ -107,7 +120,7 @@ func (c *Coordinator) replay(s *state, typ string, r Record) {
 		}
 		if typ == RecOpRejected {
 			o.res = &Result{Op: r.Op, Kind: r.Request.Kind, Target: r.Request.Target, Outcome: saga.Rejected, Reason: r.Error}
-			close(o.done)
+			o.close()
 		}
 	case RecOpFinished:
 		o := s.ops[r.Op]
@@ -115,7 +128,7 @@ func (c *Coordinator) replay(s *state, typ string, r Record) {
 			return
 		}
 		o.res = r.Result
-		close(o.done)
+		o.close()
 		if r.Result.Alert != "" {
 			s.parked[o.req.Target] = r.Op
 		}
@@ -163,7 +176,10 @@ func (c *Coordinator) psuEvidence(ctx context.Context, ch ChassisTopology) (powe
 // restoreOnStart decides, at start, whether chassis ch lost AC power while
 // the daemon was down; only then does the power-restore policy apply
 // (openbmc#3031). The decision and its evidence are logged either way.
-func (c *Coordinator) restoreOnStart(ctx context.Context, ch ChassisTopology) error {
+// inFlight names an operation on ch left unfinished by the last run: PSUs
+// without power good are then its doing (a power-off or a compensation
+// cut short), and only an input loss latched in the PSUs counts.
+func (c *Coordinator) restoreOnStart(ctx context.Context, ch ChassisTopology, inFlight string) error {
 	powered, inputLost, evidence, err := c.psuEvidence(ctx, ch)
 	if err != nil {
 		// Without a hardware read nothing is decided and nothing actuated.
@@ -181,6 +197,10 @@ func (c *Coordinator) restoreOnStart(ctx context.Context, ch ChassisTopology) er
 		}
 	}
 	wasOn := states[ch.ID] == machine.StateOn || states[ch.ID] == machine.StateTransitioningToOff
+	if inFlight != "" && wasOn && !powered {
+		evidence = append(evidence, fmt.Sprintf("no power good, but operation %s on %s was in flight", inFlight, ch.ID))
+		wasOn = false
+	}
 	switch {
 	case pending:
 		// A loss recorded before the restart and not yet restored.
@@ -413,6 +433,10 @@ func (c *Coordinator) Reconcile(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	// Every critical zone of this pass goes into one emergency: a second
+	// one started while the first still runs would be refused busy or
+	// not, as the first happened to finish.
+	var critical, evidence []string
 	for _, z := range c.cfg.Topology.Zones {
 		t, err := c.cfg.Hardware.Temperature(ctx, z.Name)
 		if err != nil {
@@ -420,10 +444,13 @@ func (c *Coordinator) Reconcile(ctx context.Context) error {
 			continue
 		}
 		if z.Critical > 0 && t >= z.Critical {
-			ev := fmt.Sprintf("%s at %.1f °C, critical limit %.1f °C", z.Name, t, z.Critical)
-			if _, err := c.Emergency(ctx, ThermalCritical, z.Name, ev); err != nil && !errors.Is(err, ErrBusy) {
-				errs = append(errs, err)
-			}
+			critical = append(critical, z.Name)
+			evidence = append(evidence, fmt.Sprintf("%s at %.1f °C, critical limit %.1f °C", z.Name, t, z.Critical))
+		}
+	}
+	if len(critical) > 0 {
+		if _, err := c.emergency(ctx, ThermalCritical, critical, evidence); err != nil && !errors.Is(err, ErrBusy) {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -567,6 +594,12 @@ func (c *Coordinator) reconcileChassis(ctx context.Context, ch ChassisTopology) 
 // evidence is logged with the decision. A PSUInputLoss is recorded as a
 // power loss (with the PSU evidence) rather than run as an operation.
 func (c *Coordinator) Emergency(ctx context.Context, kind EmergencyKind, zone, evidence string) (string, error) {
+	return c.emergency(ctx, kind, []string{zone}, []string{evidence})
+}
+
+// emergency is Emergency for one or more zones at once: one operation for
+// the hosts of them all.
+func (c *Coordinator) emergency(ctx context.Context, kind EmergencyKind, zones, evidence []string) (string, error) {
 	if !c.started {
 		return "", ErrNotStarted
 	}
@@ -576,7 +609,7 @@ func (c *Coordinator) Emergency(ctx context.Context, kind EmergencyKind, zone, e
 		for _, ch := range topo.Chassis {
 			_, _, ev, err := c.psuEvidence(ctx, ch)
 			if err == nil {
-				err = c.powerLoss(ctx, ch, append(ev, evidence))
+				err = c.powerLoss(ctx, ch, append(ev, evidence...))
 			}
 			errs = append(errs, err)
 		}
@@ -586,16 +619,23 @@ func (c *Coordinator) Emergency(ctx context.Context, kind EmergencyKind, zone, e
 		return "", fmt.Errorf("%w: unknown emergency %q", ErrInvalidRequest, kind)
 	}
 	e := &emergencyOp{kind: kind, action: c.cfg.Policy.Emergency[kind]}
-	for _, z := range topo.Zones {
-		if z.Name == zone {
-			e.hosts = slices.Clone(z.Hosts)
-			if len(e.hosts) == 0 {
-				e.hosts = topo.hosts()
+	for _, zone := range zones {
+		i := slices.IndexFunc(topo.Zones, func(z ZoneTopology) bool { return z.Name == zone })
+		if i < 0 {
+			return "", fmt.Errorf("%w: unknown thermal zone %q", ErrInvalidRequest, zone)
+		}
+		hosts := topo.Zones[i].Hosts
+		if len(hosts) == 0 {
+			hosts = topo.hosts()
+		}
+		for _, h := range hosts {
+			if !slices.Contains(e.hosts, h) {
+				e.hosts = append(e.hosts, h)
 			}
 		}
 	}
 	if len(e.hosts) == 0 {
-		return "", fmt.Errorf("%w: unknown thermal zone %q", ErrInvalidRequest, zone)
+		return "", fmt.Errorf("%w: thermal zones %v affect no host", ErrInvalidRequest, zones)
 	}
 	ids := slices.Clone(e.hosts)
 	for _, ch := range topo.Chassis {
@@ -639,17 +679,19 @@ func (c *Coordinator) Emergency(ctx context.Context, kind EmergencyKind, zone, e
 	}
 	var superseded []string
 	for _, r := range running {
-		<-r.done
+		// The superseded end promptly (a button hold still releases its
+		// line first), whatever ctx says: the emergency acts after them.
+		_ = c.awaitOp(clock.WithoutCancel(ctx), r)
 		superseded = append(superseded, r.id)
 	}
-	rec := Record{Op: o.id, Emergency: kind, Action: e.action, Evidence: []string{evidence}, Superseded: superseded, Requester: req.Requester, Cause: fmt.Sprintf("%s in %s", kind, zone)}
+	rec := Record{Op: o.id, Emergency: kind, Action: e.action, Evidence: evidence, Superseded: superseded, Requester: req.Requester, Cause: fmt.Sprintf("%s in %s", kind, strings.Join(zones, ", "))}
 	if _, _, err := c.append(RecEmergency, "", rec); err != nil {
 		c.log.Error("cannot record the emergency; acting anyway", "op", o.id, "error", err)
 	}
 	if _, _, err := c.append(RecOpAccepted, "", Record{Op: o.id, Request: &req, Requester: req.Requester}); err != nil {
 		c.log.Error("cannot record the emergency operation; acting anyway", "op", o.id, "error", err)
 	}
-	c.log.Warn("emergency", "op", o.id, "kind", kind, "zone", zone, "action", e.action, "evidence", evidence, "superseded", superseded)
+	c.log.Warn("emergency", "op", o.id, "kind", kind, "zones", zones, "action", e.action, "evidence", evidence, "superseded", superseded)
 	err := c.call(func(s *state) { c.launch(s, o) })
 	return o.id, err
 }
@@ -701,7 +743,7 @@ func (c *Coordinator) HostCrashed(ctx context.Context, h actors.ID, watchdog boo
 	c.track.begin()
 	go func() {
 		defer c.track.end()
-		if err := x.hold(context.WithoutCancel(ctx), c.cfg.Hardware.SetReset, h.Name(), c.cfg.Timeouts.ResetPulse); err != nil {
+		if err := x.hold(clock.WithWork(clock.WithoutCancel(ctx), &c.track), c.cfg.Hardware.SetReset, h.Name(), c.cfg.Timeouts.ResetPulse); err != nil {
 			c.log.Error("auto-reboot reset pulse failed", "host", h, "error", err)
 		}
 	}()
@@ -730,14 +772,20 @@ func (c *Coordinator) Schedule(ctx context.Context, at time.Time, req Request) (
 	if _, _, err := c.append(RecScheduled, "scheduled/"+id, Record{Schedule: id, At: at, Request: &req, Requester: req.Requester}); err != nil {
 		return "", err
 	}
-	_ = c.call(func(s *state) { s.schedules[id] = sc })
-	c.arm(sc)
+	var now bool
+	_ = c.call(func(s *state) {
+		s.schedules[id] = sc
+		now = !s.starting
+	})
+	if now {
+		c.arm(sc)
+	}
 	return id, nil
 }
 
 // arm waits for a schedule on the clock, then submits it.
 func (c *Coordinator) arm(sc schedule) {
-	ctx, cancel := context.WithCancelCause(context.Background())
+	ctx, cancel := context.WithCancelCause(clock.WithWork(context.Background(), &c.track))
 	c.track.begin()
 	go func() {
 		defer c.track.end()

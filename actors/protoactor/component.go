@@ -99,6 +99,7 @@ type component struct {
 	snapSeq  uint64 // seq of the newest snapshot
 	snapTime time.Time
 	timerGen uint64
+	disarm   func()        // stops the armed timer and its goroutine
 	stop     chan struct{} // closed when the incarnation stops, ends timer goroutines
 }
 
@@ -267,12 +268,12 @@ func (c *component) handle(ctx actor.Context, in machine.Input) {
 		records = append(records, actors.Record{Event: a, Status: st})
 	}
 	if len(records) == 0 {
+		c.arm(ctx)
 		if stepErr != nil {
 			c.respond(ctx, &errorReply{stepErr})
 		} else {
 			c.respond(ctx, &Outcome{View: *c.view()})
 		}
-		c.arm(ctx)
 		return
 	}
 	stored, err := c.append(context.Background(), records, in.Operation)
@@ -280,11 +281,13 @@ func (c *component) handle(ctx actor.Context, in machine.Input) {
 		c.respond(ctx, &errorReply{err})
 		return
 	}
-	// Effects are handed over before the reply, so that whoever hears the
-	// reply (a simulation about to move its clock) knows they are under way.
+	// Effects are handed over and the next timeout armed before the reply,
+	// so that whoever hears the reply (a simulation about to move its
+	// clock) knows they are under way and sees the deadline.
 	if len(effects) > 0 && c.cfg.Effects != nil {
 		c.cfg.Effects.Perform(c.id, effects)
 	}
+	c.arm(ctx)
 	if stepErr != nil {
 		c.respond(ctx, &errorReply{stepErr})
 	} else {
@@ -294,7 +297,6 @@ func (c *component) handle(ctx actor.Context, in machine.Input) {
 		c.respond(ctx, &Outcome{View: *c.view(), Stored: stored, Effects: effects})
 	}
 	c.maybeSnapshot()
-	c.arm(ctx)
 }
 
 // alerts returns the alert events that are new since the last check, and
@@ -400,10 +402,16 @@ func (c *component) maybeSnapshot() {
 	c.snapSeq, c.snapTime = c.version, now
 }
 
-// arm sets a timer for the next timeout or alert check; a timer firing
-// after a newer arm is ignored through its generation.
+// arm sets a timer for the next timeout or alert check, stopping the
+// previous one (a virtual clock's next deadline is then never a timer
+// nobody waits for); a timer that fired before a newer arm is ignored
+// through its generation.
 func (c *component) arm(ctx actor.Context) {
 	c.timerGen++
+	if c.disarm != nil {
+		c.disarm()
+		c.disarm = nil
+	}
 	now := c.cfg.Clock.Now()
 	next, ok := machine.NextDeadline(c.m, c.mem.Status)
 	if at, ok2 := machine.NextAlertCheck(c.m, c.mem.Status, now, c.cfg.Thresholds); ok2 && (!ok || at.Before(next)) {
@@ -413,6 +421,11 @@ func (c *component) arm(ctx actor.Context) {
 		return
 	}
 	t := c.cfg.Clock.NewTimer(next.Sub(now))
+	cancel := make(chan struct{})
+	c.disarm = func() {
+		t.Stop()
+		close(cancel)
+	}
 	gen, self, root, stop := c.timerGen, ctx.Self(), ctx.ActorSystem().Root, c.stop
 	go func() {
 		select {
@@ -420,6 +433,7 @@ func (c *component) arm(ctx actor.Context) {
 			root.Send(self, &tickMsg{gen: gen})
 		case <-stop:
 			t.Stop()
+		case <-cancel:
 		}
 	}()
 }

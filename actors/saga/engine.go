@@ -60,33 +60,6 @@ func (e *Engine) sleep(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
-type deadlineKey struct{}
-
-// StepDeadline returns the deadline, on the engine's clock, of the attempt
-// an Executor call belongs to. Executors that wait on the clock use it:
-// the context is also cancelled when the clock reaches it, but a waiter
-// that knows the deadline can stop exactly there.
-func StepDeadline(ctx context.Context) (time.Time, bool) {
-	t, ok := ctx.Value(deadlineKey{}).(time.Time)
-	return t, ok
-}
-
-// withDeadline bounds one attempt by d on the engine's clock (not the wall
-// clock, which a virtual clock does not move).
-func (e *Engine) withDeadline(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	dctx, cancel := context.WithCancelCause(context.WithValue(ctx, deadlineKey{}, e.Clock.Now().Add(d)))
-	t := e.Clock.NewTimer(d)
-	go func() {
-		select {
-		case <-t.C():
-			cancel(context.DeadlineExceeded)
-		case <-dctx.Done():
-			t.Stop()
-		}
-	}()
-	return dctx, func() { cancel(context.Canceled) }
-}
-
 // Start logs plan and runs it to its end. It returns ErrExists if the saga
 // was already started (use Resume).
 func (e *Engine) Start(ctx context.Context, plan Plan) (Result, error) {
@@ -180,7 +153,7 @@ func (e *Engine) index(ctx context.Context, typ string, r record) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := e.Log.Append(context.WithoutCancel(ctx), IndexStream, events.AnyVersion(), []events.Event{ev}); err != nil {
+	if _, _, err := e.Log.Append(clock.WithoutCancel(ctx), IndexStream, events.AnyVersion(), []events.Event{ev}); err != nil {
 		return fmt.Errorf("cannot index saga %s: %w", r.ID, err)
 	}
 	return nil
@@ -198,7 +171,7 @@ func (e *Engine) write(ctx context.Context, s *State, typ, key string, r record)
 	ev.Operation = s.Plan.ID
 	ev.Requester = s.Plan.Requester
 	ev.Cause = r.Reason
-	stored, dup, err := e.Log.Append(context.WithoutCancel(ctx), Stream(s.Plan.ID), events.ExpectVersion(s.Version), []events.Event{ev})
+	stored, dup, err := e.Log.Append(clock.WithoutCancel(ctx), Stream(s.Plan.ID), events.ExpectVersion(s.Version), []events.Event{ev})
 	if err != nil {
 		return fmt.Errorf("cannot record %s of saga %s: %w", typ, s.Plan.ID, err)
 	}
@@ -287,7 +260,7 @@ func (e *Engine) step(ctx context.Context, s *State, i int) error {
 			return nil
 		}
 		attempt++
-		actx, cancel := e.withDeadline(ctx, timeout)
+		actx, cancel := clock.WithTimeout(ctx, e.Clock, timeout)
 		err := e.Exec.Execute(actx, id, st.Command)
 		cancel()
 		if err == nil {
@@ -320,7 +293,7 @@ func (e *Engine) step(ctx context.Context, s *State, i int) error {
 }
 
 func (e *Engine) query(ctx context.Context, id string, c Command, timeout time.Duration) (Applied, error) {
-	qctx, cancel := e.withDeadline(ctx, timeout)
+	qctx, cancel := clock.WithTimeout(ctx, e.Clock, timeout)
 	defer cancel()
 	return e.Exec.Query(qctx, id, c)
 }
@@ -413,7 +386,7 @@ func (e *Engine) undo(ctx context.Context, s *State, j int, retry Retry) error {
 		if err := e.write(ctx, s, RecCompIssued, fmt.Sprintf("comp/%d/%d", j, attempt), record{Step: j, CmdID: id, Attempt: attempt}); err != nil {
 			return err
 		}
-		actx, cancel := e.withDeadline(ctx, timeout)
+		actx, cancel := clock.WithTimeout(ctx, e.Clock, timeout)
 		err := e.Exec.Execute(actx, id, *st.Compensation)
 		cancel()
 		if err == nil {

@@ -18,6 +18,31 @@ import (
 // waits for its answer.
 var _ coordinator.Hardware = (*Hardware)(nil)
 
+// SettleWith waits until the devices are settled (see Settle) and co is
+// quiet (coordinator.Coordinator.Quiet), both at once: the moment a driver
+// of a virtual clock may move it. Work moves between the two (a saga's
+// hardware call is handed to the devices, the answer back to the saga)
+// with an overlap, so a pass in which neither started or resumed any work
+// proves both were idle together at its end.
+func (h *Hardware) SettleWith(ctx context.Context, co *coordinator.Coordinator) error {
+	for {
+		before := h.Activity()
+		if err := h.Settle(ctx); err != nil {
+			return err
+		}
+		gen, err := co.Quiet(ctx)
+		if err != nil {
+			return err
+		}
+		if err := h.Settle(ctx); err != nil {
+			return err
+		}
+		if h.Activity() == before && co.Activity() == gen {
+			return nil
+		}
+	}
+}
+
 // PSUOn writes OPERATION=ON to the PSU named psu.
 func (h *Hardware) PSUOn(ctx context.Context, psu string) error {
 	return h.commandPSU(ctx, psu, "power on (OPERATION on)", (*pmbus.Device).On)

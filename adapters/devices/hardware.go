@@ -378,6 +378,11 @@ func (h *Hardware) Settle(ctx context.Context) error {
 	}
 }
 
+// Activity counts the units of work the devices have started or resumed
+// so far: a driver that saw them settled and later finds Activity
+// unchanged knows they stayed settled in between.
+func (h *Hardware) Activity() uint64 { return h.track.activity() }
+
 // outboxKey is the tracker's key of the observations not yet delivered.
 const outboxKey = "outbox"
 
@@ -465,7 +470,7 @@ func (h *Hardware) dispatch(ctx context.Context, obs Observer) {
 func (h *Hardware) call(ctx context.Context, key any, device, op string, f func(context.Context) error) error {
 	wait := h.cfg.Retry.Initial
 	for attempt := 1; ; attempt++ {
-		cctx, cancel := h.withTimeout(ctx, h.cfg.CallTimeout)
+		cctx, cancel := clock.WithTimeout(ctx, h.clk, h.cfg.CallTimeout)
 		err := f(cctx)
 		timedOut := cctx.Err() != nil && ctx.Err() == nil
 		cancel()
@@ -489,25 +494,6 @@ func (h *Hardware) call(ctx context.Context, key any, device, op string, f func(
 			return &Error{Device: device, Op: op, Attempts: attempt, Err: err}
 		}
 		wait = min(2*wait, h.cfg.Retry.Max)
-	}
-}
-
-// withTimeout is context.WithTimeout on the injected clock. Its cancel
-// stops the timer before returning, so that a virtual clock's next
-// deadline is never the timeout of a call that has already returned.
-func (h *Hardware) withTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(parent)
-	t := h.clk.NewTimer(d)
-	go func() {
-		select {
-		case <-t.C():
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, func() {
-		t.Stop()
-		cancel()
 	}
 }
 

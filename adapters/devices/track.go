@@ -61,11 +61,13 @@ func (t *tracker) end(key any) {
 
 // sleep waits d on the clock, or until ctx ends; key must be counted busy,
 // and is again when sleep returns.
+// A timeout of ctx on the clock (clock.WithTimeout) that comes first wakes
+// it, so it counts busy again from that instant.
 func (t *tracker) sleep(ctx context.Context, key any, d time.Duration) error {
 	timer := t.clk.NewTimer(d)
 	defer timer.Stop()
 	t.mu.Lock()
-	t.waiters[key] = t.clk.Now().Add(d)
+	t.waiters[key] = clock.Earliest(ctx, t.clk.Now().Add(d))
 	t.addLocked(key, -1)
 	t.mu.Unlock()
 	var err error
@@ -95,9 +97,25 @@ func (r replyTo[T]) send(t *tracker, v T) {
 	r.ch <- v
 }
 
-// await waits for the answer to r, leaving the busy count meanwhile.
+// await waits for the answer to r, leaving the busy count meanwhile. The
+// caller's own Work, if ctx carries one (a coordinator call), is handed to
+// the devices for the time of the wait (clock.HandOff); a timeout of ctx
+// on the clock makes the waiter busy again from that instant.
 func await[T any](ctx context.Context, t *tracker, r replyTo[T]) (T, error) {
-	t.end(r.key)
+	resume := clock.HandOff(ctx)
+	defer resume()
+	timeout := new(int) // not r.key: a waiter's key counts as waiting, not busy
+	t.mu.Lock()
+	if at, ok := clock.Deadline(ctx); ok {
+		t.waiters[timeout] = at
+	}
+	t.addLocked(r.key, -1)
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		delete(t.waiters, timeout)
+		t.mu.Unlock()
+	}()
 	select {
 	case v := <-r.ch:
 		return v, nil
@@ -131,6 +149,13 @@ func (t *tracker) state() (idle bool, gen uint64, changed <-chan struct{}) {
 		}
 	}
 	return idle, t.gen, t.changed
+}
+
+// activity counts begin and resume calls so far.
+func (t *tracker) activity() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.gen
 }
 
 // waitIdle waits until nothing runs but what waits for the clock.

@@ -350,7 +350,9 @@ func (d *statemgrd) shutdown(grace time.Duration) error {
 	if d.co != nil {
 		// Sagas in flight stop where they are, durable in the log; the next
 		// start resumes or compensates them.
-		d.co.Stop()
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		d.co.Stop(ctx)
+		cancel()
 	}
 	if d.sys != nil && len(d.stopOrd) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), grace)

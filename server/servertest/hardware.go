@@ -84,7 +84,7 @@ func startCoordinator(tb testing.TB, p *platform.Platform, log events.Log, sys *
 	if err := co.Start(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(co.Stop)
+	tb.Cleanup(func() { co.Stop(context.Background()) })
 	return co
 }
 

@@ -6,6 +6,7 @@ package clock
 
 import (
 	"container/heap"
+	"context"
 	"sync"
 	"time"
 )
@@ -170,4 +171,94 @@ func (h *timerHeap) Pop() any {
 	t.index = -1
 	*h = old[:len(old)-1]
 	return t
+}
+
+// deadlineKey keys the virtual deadline WithTimeout puts in a context.
+type deadlineKey struct{}
+
+// WithTimeout is context.WithTimeout on c: the context is cancelled, with
+// the cause context.DeadlineExceeded, when c reaches now+d (the wall
+// clock plays no part, so a virtual clock that does not move never times
+// it out). cancel stops the timer before it returns, so that a virtual
+// clock's next deadline is never the timeout of a call that has already
+// returned. Deadline reports the context's deadline on c.
+func WithTimeout(parent context.Context, c Clock, d time.Duration) (context.Context, context.CancelFunc) {
+	at := c.Now().Add(d)
+	if outer, ok := Deadline(parent); ok && outer.Before(at) {
+		at = outer
+	}
+	ctx, cancel := context.WithCancelCause(context.WithValue(parent, deadlineKey{}, at))
+	t := c.NewTimer(d)
+	go func() {
+		select {
+		case <-t.C():
+			cancel(context.DeadlineExceeded)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		t.Stop()
+		cancel(context.Canceled)
+	}
+}
+
+// Deadline returns the earliest deadline on the clock that cancels ctx,
+// from WithTimeout. Work that waits on a virtual clock uses it to tell a
+// driver when it will wake at the latest: a waiter cancelled by a timeout
+// is busy again from that instant, not from its own deadline.
+func Deadline(ctx context.Context) (time.Time, bool) {
+	at, ok := ctx.Value(deadlineKey{}).(time.Time)
+	if !ok || at.IsZero() || ctx.Done() == nil {
+		return time.Time{}, false
+	}
+	return at, true
+}
+
+// WithoutCancel is context.WithoutCancel that also drops the deadline on
+// the clock, which no longer cancels the returned context.
+func WithoutCancel(ctx context.Context) context.Context {
+	return context.WithValue(context.WithoutCancel(ctx), deadlineKey{}, time.Time{})
+}
+
+// Earliest returns the earlier of at and ctx's Deadline: when a waiter
+// sleeping until at under ctx resumes at the latest.
+func Earliest(ctx context.Context, at time.Time) time.Time {
+	if dl, ok := Deadline(ctx); ok && dl.Before(at) {
+		return dl
+	}
+	return at
+}
+
+// Work is a unit of work a part of the system counts busy for a driver
+// of a virtual clock (the coordinator's sagas, a simulation's calls into
+// it). Pause stops counting it while it waits for another part that
+// counts the wait as its own work; resume, called before that part stops
+// counting, counts it again. The hand-over overlaps at both ends, so the
+// system never looks idle in between.
+type Work interface {
+	Pause() (resume func())
+}
+
+type workKey struct{}
+
+// WithWork returns a context whose calls into other parts of the system
+// are w's: HandOff pauses w.
+func WithWork(ctx context.Context, w Work) context.Context {
+	return context.WithValue(ctx, workKey{}, w)
+}
+
+// WorkOf returns the Work ctx carries, or nil.
+func WorkOf(ctx context.Context) Work {
+	w, _ := ctx.Value(workKey{}).(Work)
+	return w
+}
+
+// HandOff is called by a part that counts its own work in flight (the
+// devices) once it counts a call made with ctx: it pauses the caller's
+// Work, if ctx carries one, and returns what resumes it.
+func HandOff(ctx context.Context) (resume func()) {
+	if w := WorkOf(ctx); w != nil {
+		return w.Pause()
+	}
+	return func() {}
 }
