@@ -200,18 +200,26 @@ func (s *Server) awaitOutcome(ctx context.Context, id actors.ID, accepted machin
 	next := after + 1
 	for {
 		changed := s.notifiers[id].Changed()
-		// The common case: the record right after the accepted one ends
-		// the operation, and the view cache already holds it.
-		if v, ok := s.views.get(id); ok && v.Version == next {
-			if outcome, done := s.outcomeOf(id, v.Status, v.Version); done {
+		// The view cache holds the component's last published record: if
+		// it is the one right after the accepted one (the common case),
+		// it alone decides; if there is none since, there is nothing to
+		// read yet; only a run of several records is read from the log.
+		v, cached := s.views.get(id)
+		switch {
+		case cached && v.Version == next:
+			outcome, done := s.outcomeOf(id, v.Status, v.Version)
+			if done {
 				return outcome, nil
 			}
+			current, next = outcome, next+1
+		case cached && v.Version < next:
+		default:
+			outcome, done, seq, err := s.scanOutcome(ctx, id, next, current)
+			if err != nil || done {
+				return outcome, err
+			}
+			current, next = outcome, seq
 		}
-		outcome, done, seq, err := s.scanOutcome(ctx, id, next, current)
-		if err != nil || done {
-			return outcome, err
-		}
-		current, next = outcome, seq
 		select {
 		case <-changed:
 		case <-timer.C:
