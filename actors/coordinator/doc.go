@@ -57,8 +57,20 @@
 // the chassis PSUs off), so power-off happens even if the bookkeeping
 // fails. Reconcile reads the hardware: an input loss on every PSU records
 // a power loss with its evidence and the states last observed before it;
-// the input's return applies the power-restore policy. Start applies the
-// policy only on hardware evidence of an AC loss (latched PSU input faults,
-// or no power good while the chassis was last observed On), never after a
-// mere restart of the daemon or the BMC.
+// the input's return applies the power-restore policy; every zone at or
+// above its critical limit goes into one thermal emergency. Start applies
+// the policy only on hardware evidence of an AC loss (latched PSU input
+// faults, or no power good while the chassis was last observed On and no
+// operation on it was left unfinished), never after a mere restart of the
+// daemon or the BMC. It decides before it resumes the unfinished sagas,
+// from the hardware as the daemon found it, and arms the schedules the
+// policy makes only once the resumed sagas hold their components.
+//
+// # Virtual time
+//
+// The coordinator counts its units of work (sagas, schedules, callers
+// that Hold it) for a driver of a virtual clock: Quiet returns once every
+// unit waits on the clock for a time still ahead, is handed to the
+// Hardware for a call (clock.HandOff; adapters/devices counts it then),
+// or waits for a saga that is itself counted.
 package coordinator

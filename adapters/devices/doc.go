@@ -133,5 +133,9 @@
 // Settle waits until the hardware layer has nothing left to do but wait
 // for a future clock deadline, so that a driver of a virtual clock (tests,
 // the simulation) can move time deterministically: move the clock to the
-// next deadline, tick the components, Settle.
+// next deadline, tick the components, Settle. With a coordinator on top,
+// SettleWith waits until both are idle at once: a coordinator call into
+// the Hardware is handed to the devices' own count for its duration
+// (clock.HandOff), and a wait bounded by a timeout on the clock
+// (clock.WithTimeout) counts as busy again from that timeout.
 package devices

@@ -2,6 +2,13 @@
 // calling time.Now or time.After, so that the daemon runs on the real clock
 // and tests and the simulation run on a Virtual one that moves only when
 // told to, deterministically.
+//
+// A driver of a Virtual clock may move it only once nothing runs but what
+// waits for it. Two helpers let the parts of the system that count their
+// work say so exactly: WithTimeout bounds a context by a deadline on the
+// clock that Deadline reports (a waiter cancelled by it is busy again from
+// that instant), and Work, carried by a context, lets a part that calls
+// another hand its unit of work over for the call (HandOff).
 package clock
 
 import (
