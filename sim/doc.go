@@ -67,8 +67,12 @@
 // shrinks a failing run's actions, and Reproduction prints the shrunk run
 // as JSON for statemgr sim --replay. ActionsFor(seed) is the run rapid
 // draws for -rapid.seed=seed, so statemgr sim --seed replays a failing
-// seed exactly. Campaign runs many seeds side by side; Scenarios are the
-// field bugs of bmc.md part (d) as fixed runs with expected ends.
+// seed exactly. rapid cannot drop a step of a fixed-length run, only make
+// it an advance of zero; Minimize, which replays candidates (runs are
+// deterministic), removes every action the failure does not need
+// (statemgr sim --minimize FILE). Campaign runs many seeds side by side;
+// Scenarios are the field bugs of bmc.md part (d) as fixed runs with
+// expected ends.
 //
 // # Not covered
 //

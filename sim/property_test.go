@@ -176,7 +176,23 @@ func TestBrokenChassisGuardIsCaught(t *testing.T) {
 	if len(shrunk) >= steps {
 		t.Errorf("rapid shrank the failure to %d actions only:\n%s", len(shrunk), trace.String())
 	}
-	t.Logf("found with seed %d, shrunk to %d actions:\n%s", seed, len(shrunk), trace.String())
+	// Replays are deterministic, so Minimize can drop what rapid could not.
+	minimal, err := sim.Minimize(ctx, opts, shrunk, sim.InvHostNeedsChassis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Run(ctx, opts, minimal, nil); !violates(err, sim.InvHostNeedsChassis) || len(minimal) > len(shrunk) {
+		t.Fatalf("minimized to %d actions (from %d), which give %v", len(minimal), len(shrunk), err)
+	}
+	for i := range minimal {
+		without := append(slices.Clone(minimal[:i]), minimal[i+1:]...)
+		if _, err := sim.Run(ctx, opts, without, nil); violates(err, sim.InvHostNeedsChassis) {
+			t.Fatalf("minimized reproduction still fails without action %d (%s): not minimal", i, minimal[i])
+		}
+	}
+	var mtrace strings.Builder
+	_, _ = sim.Run(ctx, opts, minimal, &mtrace)
+	t.Logf("found with seed %d, shrunk by rapid to %d actions, minimized to %d:\n%s", seed, len(shrunk), len(minimal), mtrace.String())
 }
 
 func violates(err error, invariant string) bool {

@@ -51,6 +51,30 @@ func TestSameSeedSameTrace(t *testing.T) {
 	}
 }
 
+// TestPowerCycleCutByACCycle is the run Minimize reduced a campaign
+// failure to: a host in the off half of a power cycle when an AC cycle
+// takes the board down. At the next start the coordinator's
+// reconciliation told the host only that its power good was off, which
+// the cycle took for its off half: the host went TransitioningToRunning
+// under a chassis then recorded Off. It is told the chassis lost power.
+func TestPowerCycleCutByACCycle(t *testing.T) {
+	actions := []sim.Action{
+		{Kind: sim.Submit, Requests: []coordinator.Request{{Kind: coordinator.HostPowerOn, Target: "host.0", ResetType: "ForceOn", PowerChassis: true, Requester: "user:test"}}},
+		{Kind: sim.Advance, Duration: 3e9},
+		{Kind: sim.ComponentRequest, Component: "host.0", Trigger: "PowerCycle"},
+		{Kind: sim.ACCycle, Duration: 1e9},
+		{Kind: sim.Advance, Duration: 60e9},
+	}
+	var trace strings.Builder
+	rep, err := sim.Run(ctx, sim.Options{}, actions, &trace)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, trace.String())
+	}
+	if st := rep.States["host.0"].State; st != "Off" {
+		t.Fatalf("host.0 is %s after the AC cycle cut its power cycle, want Off\n%s", st, trace.String())
+	}
+}
+
 // TestViolationNamesInvariant: a broken invariant is reported with its
 // name, step and evidence, and the reproduction stops at that step.
 func TestViolationNamesInvariant(t *testing.T) {

@@ -549,9 +549,13 @@ func (c *Coordinator) reconcileChassis(ctx context.Context, ch ChassisTopology) 
 	}
 	for _, h := range ch.Hosts {
 		st := state(h)
-		if !chassisOn && st == machine.StateTransitioningToRunning {
-			// Powering up under a chassis about to be recorded Off: told
-			// first, whoever holds it (its saga then fails on its own).
+		if !chassisOn && (st == machine.StateTransitioningToRunning || hostPowerState(st) || st == machine.StateError) {
+			// Up or powering up under a chassis without power: told the
+			// chassis lost power, first and whoever holds it (its saga then
+			// ends on its own). Not merely its power good: a host in the
+			// middle of a power cycle would take that for the cycle's off
+			// half and power up again under a chassis about to be
+			// recorded Off.
 			if err := note(h, machine.ObservedChassisPowerLost, fmt.Sprintf("no PSU of %s has power good while %s is %s", ch.ID, h, st)); err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,6 +27,7 @@ func newSimCommand(g *globals) *cobra.Command {
 		scenario string
 		replay   string
 		trace    bool
+		minimize string
 	)
 	cmd := &cobra.Command{
 		Use:   "sim",
@@ -41,10 +43,15 @@ after every step. The same seed gives the same trace, byte for byte.
                  property test prints the seed to pass here)
   --replay FILE  run the actions of FILE (the JSON reproduction a failure
                  prints, shrunk by rapid) and print the trace
-  --scenario N   run the field scenario N and print its trace`,
+  --scenario N   run the field scenario N and print its trace
+  --minimize F   when a run breaks an invariant, remove every action the
+                 failure does not need (replaying it, runs are
+                 deterministic) and write the minimal actions to F as
+                 JSON, for --replay`,
 		Example: `  statemgr sim --runs 200 --steps 400
   statemgr sim --seed 1234 --steps 400
   statemgr sim --replay repro.json
+  statemgr sim --seed 1234 --steps 400 --minimize repro.json
   statemgr sim --scenario apr-not-on-restart`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -70,12 +77,18 @@ after every step. The same seed gives the same trace, byte for byte.
 					return fmt.Errorf("%w: %s is not a JSON list of actions: %w", errUsage, replay, err)
 				}
 				r, err := sim.Run(ctx, sim.Options{}, actions, traceOut)
-				return simResult(g, out, r, err)
+				return minimized(ctx, cmd.ErrOrStderr(), minimize, actions, simResult(g, out, r, err))
 			case cmd.Flags().Changed("seed") && !cmd.Flags().Changed("runs"):
-				r, err := sim.Run(ctx, sim.Options{}, sim.ActionsFor(sim.Options{}, seed, steps), traceOut)
-				return simResult(g, out, r, err)
+				actions := sim.ActionsFor(sim.Options{}, seed, steps)
+				r, err := sim.Run(ctx, sim.Options{}, actions, traceOut)
+				return minimized(ctx, cmd.ErrOrStderr(), minimize, actions, simResult(g, out, r, err))
 			}
-			return simCampaign(ctx, g, cmd.ErrOrStderr(), out, sim.Campaign{Runs: runs, Steps: steps, Seed: seed, Workers: runtime.GOMAXPROCS(0)})
+			c := sim.Campaign{Runs: runs, Steps: steps, Seed: seed, Workers: runtime.GOMAXPROCS(0)}
+			failed, err := simCampaign(ctx, g, cmd.ErrOrStderr(), out, c)
+			if failed == nil {
+				return err
+			}
+			return minimized(ctx, cmd.ErrOrStderr(), minimize, failed.Actions, err)
 		},
 	}
 	f := cmd.Flags()
@@ -85,6 +98,7 @@ after every step. The same seed gives the same trace, byte for byte.
 	f.StringVar(&scenario, "scenario", "", "field scenario to run: "+scenarioNames())
 	f.StringVar(&replay, "replay", "", "JSON file of actions to run (a failure's reproduction)")
 	f.BoolVar(&trace, "trace", false, "print the trace of a single run with -o json too")
+	f.StringVar(&minimize, "minimize", "", "on a broken invariant, write the minimal failing actions to this JSON file")
 	return cmd
 }
 
@@ -128,9 +142,32 @@ func simResult(g *globals, out io.Writer, r sim.Report, err error) error {
 	return err
 }
 
+// minimized writes to file, if set, the minimal actions that still break
+// the invariant err names (sim.Minimize) and says so on w; it returns err.
+func minimized(ctx context.Context, w io.Writer, file string, actions []sim.Action, err error) error {
+	v, ok := sim.IsViolation(err)
+	if file == "" || !ok {
+		return err
+	}
+	fmt.Fprintf(w, "minimizing the %d actions that break %s (one run per candidate)...\n", len(actions), v.Invariant)
+	minimal, merr := sim.Minimize(ctx, sim.Options{}, actions, v.Invariant)
+	if merr != nil {
+		return errors.Join(err, fmt.Errorf("cannot minimize: %w", merr))
+	}
+	data, merr := json.MarshalIndent(minimal, "", "  ")
+	if merr == nil {
+		merr = os.WriteFile(file, append(data, '\n'), 0o644)
+	}
+	if merr != nil {
+		return errors.Join(err, fmt.Errorf("cannot write the minimal reproduction: %w", merr))
+	}
+	fmt.Fprintf(w, "%d actions still break %s: replay them with statemgr sim --replay %s\n", len(minimal), v.Invariant, file)
+	return err
+}
+
 // simCampaign runs a campaign with a progress bar on a terminal and prints
-// its summary.
-func simCampaign(ctx context.Context, g *globals, errw, out io.Writer, c sim.Campaign) error {
+// its summary; it returns the first failed run, if any.
+func simCampaign(ctx context.Context, g *globals, errw, out io.Writer, c sim.Campaign) (*sim.Failure, error) {
 	if isTerminal(errw) {
 		c.Progress = func(done, total int, sum sim.Summary) {
 			const width = 30
@@ -143,8 +180,10 @@ func simCampaign(ctx context.Context, g *globals, errw, out io.Writer, c sim.Cam
 		fmt.Fprintln(errw)
 	}
 	var err error
+	var first *sim.Failure
 	if len(failures) > 0 {
 		f := failures[0]
+		first = &f
 		err = fmt.Errorf("run with seed %d failed: %w\nreplay it: statemgr sim --seed %d --steps %d", f.Seed, f.Err, f.Seed, c.Steps)
 	}
 	if g.output == outputJSON {
@@ -157,9 +196,9 @@ func simCampaign(ctx context.Context, g *globals, errw, out io.Writer, c sim.Cam
 			res.Failed = append(res.Failed, f.Seed)
 		}
 		if perr := printJSON(out, res); perr != nil {
-			return perr
+			return first, perr
 		}
-		return err
+		return first, err
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "runs\t%d\n", sum.Runs)
@@ -170,9 +209,9 @@ func simCampaign(ctx context.Context, g *globals, errw, out io.Writer, c sim.Cam
 	printCounts(tw, "invariants checked", sum.Invariants)
 	printCounts(tw, "sagas by outcome", sum.Sagas)
 	if ferr := tw.Flush(); ferr != nil {
-		return ferr
+		return first, ferr
 	}
-	return err
+	return first, err
 }
 
 // printCounts writes one line per key, sorted.
