@@ -36,6 +36,7 @@ const (
 	DaemonCrash      ActionKind = "daemon_crash"  // kill -9 of statemgrd, restarted over the same log
 	BMCReboot        ActionKind = "bmc_reboot"    // the BMC reboots: a daemon restart that records a BMC boot
 	DiskFault        ActionKind = "disk_fault"    // the log's next append fails; the daemon then dies and restarts
+	HostCrash        ActionKind = "host_crash"    // the host's OS crashes (or its watchdog expires): the coordinator's HostCrashed
 )
 
 // Action is one step of a simulation. Which fields are set depends on
@@ -44,12 +45,13 @@ const (
 type Action struct {
 	Kind      ActionKind            `json:"kind"`
 	Requests  []coordinator.Request `json:"requests,omitempty"`  // Submit
-	Component actors.ID             `json:"component,omitempty"` // ComponentRequest, ServiceCrash, ServiceHang
+	Component actors.ID             `json:"component,omitempty"` // ComponentRequest, ServiceCrash, ServiceHang, HostCrash
 	Trigger   string                `json:"trigger,omitempty"`   // ComponentRequest
 	Fault     *simhw.Fault          `json:"fault,omitempty"`     // InjectFault, ClearFault (Kind and Target)
 	Duration  time.Duration         `json:"duration,omitempty"`  // Advance, ClockJump
 	LogFault  memlog.Fault          `json:"log_fault,omitempty"` // DiskFault
 	Cause     string                `json:"cause,omitempty"`     // BMCReboot: the reboot cause
+	Watchdog  bool                  `json:"watchdog,omitempty"`  // HostCrash: a watchdog expiry rather than a crash report
 }
 
 // String renders the action for the trace: one line, deterministic.
@@ -78,6 +80,11 @@ func (a Action) String() string {
 		}
 	case ServiceCrash, ServiceHang:
 		fmt.Fprintf(&b, " %s", a.Component)
+	case HostCrash:
+		fmt.Fprintf(&b, " %s", a.Component)
+		if a.Watchdog {
+			b.WriteString(" watchdog")
+		}
 	case DiskFault:
 		fmt.Fprintf(&b, " %s", logFaultNames[a.LogFault])
 	case BMCReboot:
@@ -132,7 +139,7 @@ type weighted struct {
 var mix = []weighted{
 	{Advance, 14}, {Submit, 22}, {ComponentRequest, 8}, {InjectFault, 7}, {ClearFault, 5},
 	{ACLoss, 2}, {ACRestore, 3}, {ACCycle, 2}, {ServiceCrash, 3}, {ServiceHang, 2},
-	{ClockJump, 2}, {Reconcile, 4}, {DaemonCrash, 3}, {BMCReboot, 1}, {DiskFault, 1},
+	{ClockJump, 2}, {Reconcile, 4}, {DaemonCrash, 3}, {BMCReboot, 1}, {DiskFault, 1}, {HostCrash, 2},
 }
 
 // Generator draws actions for one platform's components.
@@ -199,6 +206,9 @@ func (g *Generator) action(t *rapid.T, i int) Action {
 		a.Fault = &f
 	case ServiceCrash, ServiceHang:
 		a.Component = rapid.SampledFrom(g.services).Draw(t, label("service"))
+	case HostCrash:
+		a.Component = rapid.SampledFrom(g.hosts).Draw(t, label("crashed_host"))
+		a.Watchdog = rapid.Bool().Draw(t, label("watchdog"))
 	case DiskFault:
 		a.LogFault = rapid.SampledFrom([]memlog.Fault{memlog.CrashBeforeAck, memlog.NoSpace, memlog.SyncFailure}).Draw(t, label("log_fault"))
 	case BMCReboot:

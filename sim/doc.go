@@ -48,7 +48,8 @@
 // after its stop timeout), clock jumps, reconciliations, daemon crashes
 // (kill -9: the log keeps what it acknowledged, a new daemon recovers
 // from snapshot + log while the board and the processes keep running),
-// BMC reboots, and disk faults (the log's next append fails, then the
+// BMC reboots, host crashes and watchdog expiries (auto-reboot while boot
+// attempts last, else Quiesced), and disk faults (the log's next append fails, then the
 // daemon dies and restarts). A daemon boots in statemgrd's order:
 // devices, components, the BMC boot, BMC Ready, the coordinator (which
 // resumes sagas and decides the power-restore policy on the states last
@@ -76,8 +77,9 @@
 //
 // # Not covered
 //
-// Host auto-reboot after a crash (Coordinator.HostCrashed; no crash
-// observation is simulated), scheduled transitions other than those the
+// The source of a host crash (no adapter reads a host watchdog yet: a
+// host_crash action calls Coordinator.HostCrashed as the daemon's
+// observer would), scheduled transitions other than those the
 // power-restore policy makes, the NATS API itself (its control subjects
 // are simulated as component requests), and a daemon that cannot start
 // (the LineHeld fault).

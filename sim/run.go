@@ -265,6 +265,19 @@ func (s *simulation) apply(ctx context.Context, a Action) (string, error) {
 			return "", cerr
 		}
 		return outcomeText(err), nil
+	case HostCrash:
+		s.c.disturb()
+		var rebooted bool
+		err := w.await(ctx, func(ctx context.Context) error {
+			var err error
+			rebooted, err = w.d.co.HostCrashed(ctx, a.Component, a.Watchdog)
+			return err
+		})
+		result := outcomeText(err)
+		if err == nil && rebooted {
+			result = "rebooted"
+		}
+		return result, s.instant(ctx)
 	case DaemonCrash, BMCReboot:
 		return "ok", s.restart(ctx, a.Cause, nil)
 	case ACCycle:

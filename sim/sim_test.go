@@ -75,6 +75,64 @@ func TestPowerCycleCutByACCycle(t *testing.T) {
 	}
 }
 
+// TestPowerOnOfAPoweredHostLeavesItOn is the run Minimize reduced a
+// campaign failure (seed 200407, 400 actions) to: a host in
+// DiagnosticMode after an NMI gets a power-on by PushPowerButton. The
+// saga pressed the button, which switched the powered host off, then
+// compensated by powering it off for good. A power-on of a powered host
+// now does nothing.
+func TestPowerOnOfAPoweredHostLeavesItOn(t *testing.T) {
+	on := coordinator.Request{Kind: coordinator.HostPowerOn, Target: "host.0", ResetType: "PushPowerButton", PowerChassis: true, Requester: "user:test"}
+	actions := []sim.Action{
+		{Kind: sim.Submit, Requests: []coordinator.Request{on}},
+		{Kind: sim.Advance, Duration: 10e9},
+		{Kind: sim.Submit, Requests: []coordinator.Request{{Kind: coordinator.HostReset, Target: "host.0", ResetType: "Nmi", Requester: "user:test"}}},
+		{Kind: sim.Advance, Duration: 3e9},
+		{Kind: sim.Submit, Requests: []coordinator.Request{on}},
+		{Kind: sim.Advance, Duration: 30e9},
+	}
+	var trace strings.Builder
+	rep, err := sim.Run(ctx, sim.Options{}, actions, &trace)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, trace.String())
+	}
+	if st := rep.States["host.0"].State; st != "DiagnosticMode" || !rep.Power.Hosts["host.0"] {
+		t.Fatalf("host.0 is %s (powered %v) after a power-on in DiagnosticMode, want it left as it was\n%s", st, rep.Power.Hosts["host.0"], trace.String())
+	}
+}
+
+// TestHostCrashAutoRebootsWhileAttemptsLast: with auto-reboot on, a
+// crashed host is reset and runs again, one boot attempt used per crash;
+// once they are spent the next crash leaves it Quiesced.
+func TestHostCrashAutoRebootsWhileAttemptsLast(t *testing.T) {
+	opts := sim.Options{Policy: coordinator.Policy{AutoReboot: true, BootAttempts: 2}}
+	crash := sim.Action{Kind: sim.HostCrash, Component: "host.0", Watchdog: true}
+	actions := []sim.Action{
+		{Kind: sim.Submit, Requests: []coordinator.Request{{Kind: coordinator.HostPowerOn, Target: "host.0", PowerChassis: true, Requester: "user:test"}}},
+		{Kind: sim.Advance, Duration: 10e9},
+		crash, {Kind: sim.Advance, Duration: 5e9},
+		crash, {Kind: sim.Advance, Duration: 5e9},
+		crash, {Kind: sim.Advance, Duration: 5e9},
+	}
+	var trace strings.Builder
+	rep, err := sim.Run(ctx, opts, actions, &trace)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, trace.String())
+	}
+	want := []string{"op-000001 ok", "ok", "rebooted", "ok", "rebooted", "ok", "ok", "ok"}
+	for i, w := range want {
+		if rep.Results[i] != w {
+			t.Fatalf("step %d: %q, want %q\n%s", i, rep.Results[i], w, trace.String())
+		}
+	}
+	if st := rep.States["host.0"].State; st != "Quiesced" {
+		t.Fatalf("host.0 is %s after its boot attempts were spent, want Quiesced\n%s", st, trace.String())
+	}
+	if !rep.Power.Hosts["host.0"] {
+		t.Fatalf("a Quiesced host keeps its power\n%s", trace.String())
+	}
+}
+
 // TestViolationNamesInvariant: a broken invariant is reported with its
 // name, step and evidence, and the reproduction stops at that step.
 func TestViolationNamesInvariant(t *testing.T) {

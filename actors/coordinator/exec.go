@@ -292,7 +292,13 @@ func (x *executor) hostOn(ctx context.Context, op string, h actors.ID, request s
 	if err != nil {
 		return err
 	}
-	if on && st == machine.StateRunning {
+	if on && (st == machine.StateRunning || st == machine.StateDiagnosticMode || st == machine.StateQuiesced) {
+		// Powered already: there is nothing to power on. Sending the
+		// request anyway would be wrong twice: PushPowerButton would
+		// switch a powered host off, and a refusal would be compensated
+		// by powering off a host that was on before the operation (found
+		// by the simulation). Restarting a diagnosed or hung host is a
+		// reset's job.
 		return nil
 	}
 	out, err := x.send(ctx, h, machine.KindRequest, request, op, "")
