@@ -69,9 +69,10 @@ type opInfo struct {
 	id        string
 	kind      coordinator.Kind
 	accepted  time.Time
-	step      int       // the step that submitted it; -1: started by the system
-	before    PowerView // the board when it was submitted
-	disturbed bool      // something besides time happened while it ran
+	step      int           // the step that submitted it; -1: started by the system
+	before    PowerView     // the board when it was submitted
+	disturbed bool          // something besides time happened while it ran
+	jumped    time.Duration // clock jumps while it ran: time it had no chance to use
 	outcome   saga.Outcome
 	finished  time.Time
 	hosts     []actors.ID // emergency: the hosts it must leave off
@@ -143,6 +144,15 @@ func (c *checker) hardware() PowerView {
 func (c *checker) disturb() {
 	for _, id := range c.open {
 		c.ops[id].disturbed = true
+	}
+}
+
+// clockJumped notes a jump of the clock by d: the operations open across
+// it had no chance to use that time, so their bound moves with it.
+func (c *checker) clockJumped(d time.Duration) {
+	c.disturb()
+	for _, id := range c.open {
+		c.ops[id].jumped += d
 	}
 }
 
@@ -251,7 +261,7 @@ func (c *checker) bounded() error {
 		if o.kind == coordinator.Emergency {
 			bound, inv = c.w.opts.ThermalBound, InvThermalOff
 		}
-		if now.Sub(o.accepted) > bound {
+		if now.Sub(o.accepted)-o.jumped > bound {
 			return c.violation(inv, "operation %s (%s) accepted at t=%s has no outcome after %s", id, o.kind, o.accepted.Sub(Epoch), bound)
 		}
 	}
@@ -268,7 +278,7 @@ func (c *checker) nextDeadline() (time.Time, bool) {
 		if o.kind == coordinator.Emergency {
 			bound = c.w.opts.ThermalBound
 		}
-		if at := o.accepted.Add(bound + time.Nanosecond); next.IsZero() || at.Before(next) {
+		if at := o.accepted.Add(o.jumped + bound + time.Nanosecond); next.IsZero() || at.Before(next) {
 			next = at
 		}
 	}

@@ -215,7 +215,7 @@ func (s *simulation) apply(ctx context.Context, a Action) (string, error) {
 	case Advance:
 		return "ok", s.advance(ctx, a.Duration)
 	case ClockJump:
-		s.c.disturb()
+		s.c.clockJumped(a.Duration)
 		w.clk.Set(w.clk.Now().Add(a.Duration))
 		return "ok", s.instant(ctx)
 	case Submit:
@@ -286,6 +286,7 @@ func (s *simulation) apply(ctx context.Context, a Action) (string, error) {
 			if err := s.setInput(false); err != nil {
 				return err
 			}
+			s.c.clockJumped(a.Duration) // no daemon runs meanwhile
 			w.clk.Set(w.clk.Now().Add(a.Duration))
 			return s.setInput(true)
 		})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/sim"
@@ -98,6 +99,21 @@ func TestPowerOnOfAPoweredHostLeavesItOn(t *testing.T) {
 	}
 	if st := rep.States["host.0"].State; st != "DiagnosticMode" || !rep.Power.Hosts["host.0"] {
 		t.Fatalf("host.0 is %s (powered %v) after a power-on in DiagnosticMode, want it left as it was\n%s", st, rep.Power.Hosts["host.0"], trace.String())
+	}
+}
+
+// TestClockJumpDoesNotCountAgainstTheSagaBound: a saga open across a
+// jump of the clock by the whole bound still has the bound to finish
+// (campaign seed 300063, minimized to these 2 actions, was a false
+// violation).
+func TestClockJumpDoesNotCountAgainstTheSagaBound(t *testing.T) {
+	actions := []sim.Action{
+		{Kind: sim.Submit, Requests: []coordinator.Request{{Kind: coordinator.ChassisPowerCycle, Target: "chassis.0", Requester: "user:test"}}},
+		{Kind: sim.ClockJump, Duration: time.Hour},
+	}
+	var trace strings.Builder
+	if _, err := sim.Run(ctx, sim.Options{}, actions, &trace); err != nil {
+		t.Fatalf("%v\n%s", err, trace.String())
 	}
 }
 
