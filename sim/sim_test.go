@@ -117,6 +117,31 @@ func TestClockJumpDoesNotCountAgainstTheSagaBound(t *testing.T) {
 	}
 }
 
+// TestPowerOnWaitsForAPowerOffInProgress: a chassis told Off straight
+// away, then a host power-on with power_chassis: the power-on waits for
+// the chassis to finish powering off, then powers it on. It used to be
+// refused (and compensated by leaving the chassis off) or not depending
+// on which goroutine ran first at one instant (campaign seed 300164,
+// under load only: this run alone does not show the race, it checks the
+// behaviour the fix gives).
+func TestPowerOnWaitsForAPowerOffInProgress(t *testing.T) {
+	actions := []sim.Action{
+		{Kind: sim.Submit, Requests: []coordinator.Request{chassisOn}}, {Kind: sim.Advance, Duration: 10e9},
+		{Kind: sim.ComponentRequest, Component: "chassis.0", Trigger: "Off"},
+		{Kind: sim.Submit, Requests: []coordinator.Request{{Kind: coordinator.HostPowerOn, Target: "host.1", ResetType: "ForceOn", PowerChassis: true, Queue: true, Requester: "user:test"}}},
+		{Kind: sim.Advance, Duration: 60e9},
+	}
+	var trace strings.Builder
+	rep, err := sim.Run(ctx, sim.Options{}, actions, &trace)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, trace.String())
+	}
+	op := strings.Fields(rep.Results[3])[0]
+	if rep.Operations[op] != "succeeded" || rep.States["host.1"].State != "Running" {
+		t.Fatalf("power-on %s ended %s with host.1 %s\n%s", op, rep.Operations[op], rep.States["host.1"].State, trace.String())
+	}
+}
+
 // TestHostCrashAutoRebootsWhileAttemptsLast: with auto-reboot on, a
 // crashed host is reset and runs again, one boot attempt used per crash;
 // once they are spent the next crash leaves it Quiesced.

@@ -235,6 +235,17 @@ func (x *executor) request(ctx context.Context, op string, id actors.ID, trigger
 			return nil
 		}
 	}
+	if (trigger == machine.RequestOn || trigger == machine.RequestForceOn) && !emergency {
+		// A power-on that finds its component still powering off (a
+		// request made straight to it) waits for the off to finish rather
+		// than being refused, and compensated, for the moment it came at.
+		if err := x.waitUntil(ctx, fmt.Sprintf("%s to finish powering off", id), func() (bool, error) {
+			v, err := x.c.cfg.Components.Get(ctx, id)
+			return err == nil && v.Status.State != machine.StateTransitioningToOff, err
+		}); err != nil {
+			return err
+		}
+	}
 	_, err := x.send(ctx, id, machine.KindRequest, trigger, op, "")
 	if err != nil && emergency {
 		// An emergency goes on to the hardware whatever the bookkeeping
