@@ -26,10 +26,14 @@
 // for the clock themselves (a submit or a reconciliation reading a PSU
 // that retries after a bus fault, a coordinator stop finishing a button
 // hold) run beside the driver, which moves the clock only while they
-// wait on it. Where two pieces of work could race at one instant, the
-// code orders them: the coordinator raises one emergency for every
-// critical zone of a reconciliation, and decides the power-restore policy
-// at start before it resumes unfinished sagas. All randomness is the
+// wait on it. Work that becomes runnable at one instant in two places
+// (a saga and a device's observation, say) still runs on goroutines side
+// by side, unordered; where that changed an outcome the code now orders
+// it: the coordinator raises one emergency for every critical zone of a
+// reconciliation, decides the power-restore policy at start before it
+// resumes unfinished sagas, and a power-on waits for a power-off in
+// progress. Such a race shows as a seed that fails only under load (run
+// it a few times side by side). All randomness is the
 // seed's. A trace holds only what is deterministic — virtual time,
 // actions, results, states, power — so the same seed gives the same
 // trace, byte for byte (TestSameSeedSameTrace, TestSameActionsSameTrace);
