@@ -23,10 +23,11 @@ var _ coordinator.Hardware = (*Hardware)(nil)
 // of a virtual clock may move it. Work moves between the two (a saga's
 // hardware call is handed to the devices, the answer back to the saga)
 // with an overlap, so a pass in which neither started or resumed any work
-// proves both were idle together at its end.
+// proves both were idle together at its end (their activity counters
+// count every unit of work started or resumed).
 func (h *Hardware) SettleWith(ctx context.Context, co *coordinator.Coordinator) error {
 	for {
-		before := h.Activity()
+		before := h.track.activity()
 		if err := h.Settle(ctx); err != nil {
 			return err
 		}
@@ -37,7 +38,7 @@ func (h *Hardware) SettleWith(ctx context.Context, co *coordinator.Coordinator) 
 		if err := h.Settle(ctx); err != nil {
 			return err
 		}
-		if h.Activity() == before && co.Activity() == gen {
+		if h.track.activity() == before && co.Activity() == gen {
 			return nil
 		}
 	}

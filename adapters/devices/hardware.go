@@ -378,11 +378,6 @@ func (h *Hardware) Settle(ctx context.Context) error {
 	}
 }
 
-// Activity counts the units of work the devices have started or resumed
-// so far: a driver that saw them settled and later finds Activity
-// unchanged knows they stayed settled in between.
-func (h *Hardware) Activity() uint64 { return h.track.activity() }
-
 // outboxKey is the tracker's key of the observations not yet delivered.
 const outboxKey = "outbox"
 
