@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,8 @@ import (
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/badger"
+	"github.com/statemgr/statemgr/events/logbench"
+	"github.com/statemgr/statemgr/events/memlog"
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/server/client"
 	"github.com/statemgr/statemgr/server/servertest"
@@ -175,11 +178,123 @@ func BenchmarkControlVsEcho64(b *testing.B) {
 		return err
 	})
 	b.StopTimer()
-	b.ReportMetric(control, "control-req/s")
+	reportVsEcho(b, "control", control, controlCPU, echo, echoCPU)
+}
+
+// reportVsEcho reports a rate and its CPU per request beside the echo
+// responder's from the same run, and their ratio.
+func reportVsEcho(b *testing.B, name string, rate float64, cpu time.Duration, echo float64, echoCPU time.Duration) {
+	b.ReportMetric(rate, name+"-req/s")
 	b.ReportMetric(echo, "echo-req/s")
-	b.ReportMetric(control/echo, "ratio")
-	b.ReportMetric(float64(controlCPU.Microseconds()), "control-cpu-µs/req")
+	b.ReportMetric(rate/echo, "ratio")
+	b.ReportMetric(float64(cpu.Microseconds()), name+"-cpu-µs/req")
 	b.ReportMetric(float64(echoCPU.Microseconds()), "echo-cpu-µs/req")
+}
+
+// BenchmarkDurableFloorVsEcho64 measures the least a durable request can
+// cost on this machine, beside the echo responder in the same run, at the
+// 64 clients of BenchmarkControlVsEcho64: a responder that does nothing
+// but append records to a store and acknowledge. Each record is one
+// durable append, on store's group commit, and the two event messages the
+// publisher sends for a record (statemgr.events.transitions and the
+// component's subject); the reply follows the last record. No machine, no
+// actor, no index beyond the store's own.
+//
+// Stores: raw is the disk's own group-commit ceiling (logbench.Raw: one
+// write and one fdatasync per waiting group, nothing to read back);
+// badger is events/badger's Log, the daemon's log; memory is events/memlog,
+// no disk at all. records=2 is what BenchmarkControlVsEcho64's waited
+// start or stop commits: the request's transition, then the process's
+// observation. statemgr cannot be faster than its store's floor.
+func BenchmarkDurableFloorVsEcho64(b *testing.B) {
+	stores := []struct {
+		name string
+		open func(b *testing.B) floorAppender
+	}{
+		{"raw", func(b *testing.B) floorAppender { return openLogbench(b, logbench.Raw) }},
+		{"badger", func(b *testing.B) floorAppender { return openLogbench(b, logbench.Statemgr) }},
+		{"memory", func(*testing.B) floorAppender { return memoryAppender{memlog.New()} }},
+	}
+	for _, store := range stores {
+		for _, records := range []int{1, 2} {
+			b.Run(fmt.Sprintf("store=%s/records=%d", store.name, records), func(b *testing.B) {
+				durableFloor(b, store.open(b), records)
+			})
+		}
+	}
+}
+
+// floorAppender appends worker's record seq (from 1) durably.
+type floorAppender interface {
+	Append(ctx context.Context, worker int, seq uint64) error
+}
+
+func openLogbench(b *testing.B, sys logbench.System) logbench.Appender {
+	a, err := logbench.OpenAppender(sys, b.TempDir(), logbench.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = a.Close() })
+	return a
+}
+
+// memoryAppender appends to the in-memory log as logbench appends to Badger.
+type memoryAppender struct{ log *memlog.Log }
+
+func (m memoryAppender) Append(ctx context.Context, worker int, seq uint64) error {
+	e := events.Event{Type: "bench", Schema: 1, Time: time.Now(), Payload: make([]byte, logbench.DefaultPayloadSize)}
+	_, _, err := m.log.Append(ctx, "host."+strconv.Itoa(worker), events.ExpectVersion(seq-1), []events.Event{e})
+	return err
+}
+
+func durableFloor(b *testing.B, store floorAppender, records int) {
+	env := servertest.Start(b, servertest.Options{})
+	startEcho(b, env.Conn)
+	pub := env.Connect(b)
+	var seqs [64]atomic.Uint64 // records appended per client
+	event := []byte(`{"seq":1,"id":"service.s00","stream_seq":1,"type":"transition","from":"Stopped","to":"Starting","time":"2026-12-04T18:00:00Z","cause":"request","requester":"operator:bench","operation":"op-0123456789abcdef"}`)
+	const durableSubject = "bench.durable"
+	sub, err := env.Conn.Subscribe(durableSubject, func(m *nats.Msg) {
+		worker, err := strconv.Atoi(string(m.Data))
+		if err != nil || worker < 0 || worker >= len(seqs) {
+			b.Errorf("bad request body %q", m.Data)
+			return
+		}
+		// As the server hands requests to actors: the subscription's
+		// goroutine takes the next request while this one commits.
+		go func() {
+			for range records {
+				if err := store.Append(context.Background(), worker, seqs[worker].Add(1)); err != nil {
+					b.Error(err)
+					return
+				}
+				_ = pub.Publish(server.SubjectEventsTransitions, event)
+				_ = pub.Publish("statemgr.events.service.s"+string(m.Data), event)
+			}
+			_ = m.Respond(event[:64])
+		}()
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = sub.Unsubscribe() })
+	conns := make([]*nats.Conn, 8)
+	for i := range conns {
+		conns[i] = env.Connect(b)
+	}
+	d := time.Duration(b.N) * 10 * time.Millisecond
+	d = min(max(d, 500*time.Millisecond), 3*time.Second)
+	b.ResetTimer()
+	durable, durableCPU := run64(b, d, func(c int) error {
+		_, err := conns[c%len(conns)].Request(durableSubject, []byte(strconv.Itoa(c)), 5*time.Second)
+		return err
+	})
+	echo, echoCPU := run64(b, d, func(c int) error {
+		_, err := conns[c%len(conns)].Request(echoSubject, []byte(strconv.Itoa(c)), 5*time.Second)
+		return err
+	})
+	b.StopTimer()
+	reportVsEcho(b, "durable", durable, durableCPU, echo, echoCPU)
 }
 
 // manyServicesPlatform is the default platform plus n services.
