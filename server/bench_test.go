@@ -147,9 +147,17 @@ func run64(b *testing.B, d time.Duration, fn func(client int) error) (rate float
 // take requests straight from the API; host and chassis requests run as
 // coordinator sagas whose duration is the hardware's
 // (BenchmarkHostPowerOnSaga in actors/coordinator measures those).
+//
+// store=memory runs the same on events/memlog: no disk, so what remains is
+// statemgr's own CPU per request (compare BenchmarkDurableFloorVsEcho64).
 func BenchmarkControlVsEcho64(b *testing.B) {
+	b.Run("store=badger", func(b *testing.B) { controlVsEcho64(b, openBadger(b)) })
+	b.Run("store=memory", func(b *testing.B) { controlVsEcho64(b, memlog.New()) })
+}
+
+func controlVsEcho64(b *testing.B, log events.Log) {
 	procs := &instantProcesses{}
-	env := servertest.Start(b, servertest.Options{Platform: manyServicesPlatform(b, 64), Log: openBadger(b), Services: procs})
+	env := servertest.Start(b, servertest.Options{Platform: manyServicesPlatform(b, 64), Log: log, Services: procs})
 	procs.sys.Store(env.System)
 	startEcho(b, env.Conn)
 	conns := make([]*nats.Conn, 8)
