@@ -221,7 +221,7 @@ func BenchmarkDurableFloorVsEcho64(b *testing.B) {
 	}{
 		{"raw", func(b *testing.B) floorAppender { return openLogbench(b, logbench.Raw) }},
 		{"badger", func(b *testing.B) floorAppender { return openLogbench(b, logbench.Statemgr) }},
-		{"memory", func(*testing.B) floorAppender { return memoryAppender{memlog.New()} }},
+		{"memory", func(b *testing.B) floorAppender { return openLogbench(b, logbench.Memory) }},
 	}
 	for _, store := range stores {
 		for _, records := range []int{1, 2} {
@@ -244,15 +244,6 @@ func openLogbench(b *testing.B, sys logbench.System) logbench.Appender {
 	}
 	b.Cleanup(func() { _ = a.Close() })
 	return a
-}
-
-// memoryAppender appends to the in-memory log as logbench appends to Badger.
-type memoryAppender struct{ log *memlog.Log }
-
-func (m memoryAppender) Append(ctx context.Context, worker int, seq uint64) error {
-	e := events.Event{Type: "bench", Schema: 1, Time: time.Now(), Payload: make([]byte, logbench.DefaultPayloadSize)}
-	_, _, err := m.log.Append(ctx, "host."+strconv.Itoa(worker), events.ExpectVersion(seq-1), []events.Event{e})
-	return err
 }
 
 func durableFloor(b *testing.B, store floorAppender, records int) {

@@ -31,5 +31,7 @@
 //
 // Run runs the whole suite for the "statemgr bench log" command; Measure,
 // OpenAppender, Build, Scan and RecoverTarget are the pieces, reused by the
-// Go benchmarks in events/badger.
+// Go benchmarks in events/badger. OpenAppender also opens Memory, the same
+// appends on events/memlog, which no round runs: the server's benchmarks
+// use Raw, Statemgr and Memory as the floors of a durable request.
 package logbench

@@ -16,6 +16,7 @@ import (
 
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/badger"
+	"github.com/statemgr/statemgr/events/memlog"
 )
 
 // System names one of the compared append paths.
@@ -33,9 +34,13 @@ const (
 	Naive System = "naive"
 	// Statemgr is events/badger's Log.Append, one event per append.
 	Statemgr System = "statemgr"
+	// Memory is events/memlog's Log.Append: the same appends with no disk.
+	// No round runs it; other benchmarks use it as their no-disk floor.
+	Memory System = "memory"
 )
 
-// Systems lists every System in the order a round runs them.
+// Systems lists the Systems a round of the Append benchmark runs, in its
+// order; Memory is not one of them.
 var Systems = []System{Raw, Naive, Statemgr}
 
 // Options configure the stores the benchmarks open.
@@ -99,8 +104,10 @@ func OpenAppender(sys System, dir string, opts Options) (Appender, error) {
 			return nil, err
 		}
 		return &logAppender{log: l, payload: opts.payload()}, nil
+	case Memory:
+		return &logAppender{log: memlog.New(), payload: opts.payload()}, nil
 	}
-	return nil, fmt.Errorf("%w: unknown system %q: use %q, %q or %q", ErrConfig, sys, Raw, Naive, Statemgr)
+	return nil, fmt.Errorf("%w: unknown system %q: use %q, %q, %q or %q", ErrConfig, sys, Raw, Naive, Statemgr, Memory)
 }
 
 func streamName(worker int) string { return "host." + strconv.Itoa(worker) }
@@ -110,9 +117,9 @@ func benchEvent(payload []byte) events.Event {
 	return events.Event{Type: "bench", Schema: 1, Time: time.Now(), Cause: "logbench", Payload: payload}
 }
 
-// logAppender is the Statemgr system.
+// logAppender is the Statemgr and Memory systems.
 type logAppender struct {
-	log     *badger.Log
+	log     events.Log
 	payload []byte
 }
 
