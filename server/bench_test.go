@@ -159,39 +159,40 @@ func controlVsEcho64(b *testing.B, log events.Log) {
 	procs := &instantProcesses{}
 	env := servertest.Start(b, servertest.Options{Platform: manyServicesPlatform(b, 64), Log: log, Services: procs})
 	procs.sys.Store(env.System)
-	startEcho(b, env.Conn)
-	conns := make([]*nats.Conn, 8)
-	for i := range conns {
-		conns[i] = env.Connect(b)
-	}
 	bodies := make([][]byte, 64)
 	for i := range bodies {
 		bodies[i] = []byte(fmt.Sprintf(`{"id":"service.s%d","wait":"5s"}`, i))
 	}
 	subjects := [2]string{server.SubjectServiceStart, server.SubjectServiceStop}
 	turn := make([]int, 64) // each client's next subject; client c only touches turn[c]
-	d := time.Duration(b.N) * 10 * time.Millisecond
-	d = min(max(d, 500*time.Millisecond), 3*time.Second)
-	b.ResetTimer()
-	control, controlCPU := run64(b, d, func(c int) error {
-		msg, err := conns[c%len(conns)].Request(subjects[turn[c]], bodies[c], 5*time.Second)
+	vsEcho64(b, env, "control", func(c int) []byte { return bodies[c] }, func(nc *nats.Conn, c int) error {
+		msg, err := nc.Request(subjects[turn[c]], bodies[c], 5*time.Second)
 		if err != nil {
 			return err
 		}
 		turn[c] ^= 1
 		return client.DecodeError(msg)
 	})
+}
+
+// vsEcho64 runs request from 64 clients over 8 connections to env, then the
+// echo responder (client c sending body(c)) the same way for as long, and
+// reports both rates and CPU per request, and their ratio.
+func vsEcho64(b *testing.B, env *servertest.Env, name string, body func(c int) []byte, request func(nc *nats.Conn, c int) error) {
+	startEcho(b, env.Conn)
+	conns := make([]*nats.Conn, 8)
+	for i := range conns {
+		conns[i] = env.Connect(b)
+	}
+	d := time.Duration(b.N) * 10 * time.Millisecond
+	d = min(max(d, 500*time.Millisecond), 3*time.Second)
+	b.ResetTimer()
+	rate, cpu := run64(b, d, func(c int) error { return request(conns[c%len(conns)], c) })
 	echo, echoCPU := run64(b, d, func(c int) error {
-		_, err := conns[c%len(conns)].Request(echoSubject, bodies[c], 5*time.Second)
+		_, err := conns[c%len(conns)].Request(echoSubject, body(c), 5*time.Second)
 		return err
 	})
 	b.StopTimer()
-	reportVsEcho(b, "control", control, controlCPU, echo, echoCPU)
-}
-
-// reportVsEcho reports a rate and its CPU per request beside the echo
-// responder's from the same run, and their ratio.
-func reportVsEcho(b *testing.B, name string, rate float64, cpu time.Duration, echo float64, echoCPU time.Duration) {
 	b.ReportMetric(rate, name+"-req/s")
 	b.ReportMetric(echo, "echo-req/s")
 	b.ReportMetric(rate/echo, "ratio")
@@ -248,7 +249,6 @@ func openLogbench(b *testing.B, sys logbench.System) logbench.Appender {
 
 func durableFloor(b *testing.B, store floorAppender, records int) {
 	env := servertest.Start(b, servertest.Options{})
-	startEcho(b, env.Conn)
 	pub := env.Connect(b)
 	var seqs [64]atomic.Uint64 // records appended per client
 	event := []byte(`{"seq":1,"id":"service.s00","stream_seq":1,"type":"transition","from":"Stopped","to":"Starting","time":"2026-12-04T18:00:00Z","cause":"request","requester":"operator:bench","operation":"op-0123456789abcdef"}`)
@@ -277,23 +277,11 @@ func durableFloor(b *testing.B, store floorAppender, records int) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = sub.Unsubscribe() })
-	conns := make([]*nats.Conn, 8)
-	for i := range conns {
-		conns[i] = env.Connect(b)
-	}
-	d := time.Duration(b.N) * 10 * time.Millisecond
-	d = min(max(d, 500*time.Millisecond), 3*time.Second)
-	b.ResetTimer()
-	durable, durableCPU := run64(b, d, func(c int) error {
-		_, err := conns[c%len(conns)].Request(durableSubject, []byte(strconv.Itoa(c)), 5*time.Second)
+	body := func(c int) []byte { return []byte(strconv.Itoa(c)) }
+	vsEcho64(b, env, "durable", body, func(nc *nats.Conn, c int) error {
+		_, err := nc.Request(durableSubject, body(c), 5*time.Second)
 		return err
 	})
-	echo, echoCPU := run64(b, d, func(c int) error {
-		_, err := conns[c%len(conns)].Request(echoSubject, []byte(strconv.Itoa(c)), 5*time.Second)
-		return err
-	})
-	b.StopTimer()
-	reportVsEcho(b, "durable", durable, durableCPU, echo, echoCPU)
 }
 
 // manyServicesPlatform is the default platform plus n services.
