@@ -209,33 +209,21 @@ func vsEcho64(b *testing.B, env *servertest.Env, name string, body func(c int) [
 // component's subject); the reply follows the last record. No machine, no
 // actor, no index beyond the store's own.
 //
-// Stores: raw is the disk's own group-commit ceiling (logbench.Raw: one
-// write and one fdatasync per waiting group, nothing to read back);
-// badger is events/badger's Log, the daemon's log; memory is events/memlog,
-// no disk at all. records=2 is what BenchmarkControlVsEcho64's waited
-// start or stop commits: the request's transition, then the process's
-// observation. statemgr cannot be faster than its store's floor.
+// Stores (logbench systems): raw is the disk's own group-commit ceiling
+// (one write and one fdatasync per waiting group, nothing to read back);
+// statemgr is events/badger's Log, the daemon's log; memory is
+// events/memlog, no disk at all. records=2 is what
+// BenchmarkControlVsEcho64's waited start or stop commits: the request's
+// transition, then the process's observation. statemgr cannot be faster
+// than its store's floor.
 func BenchmarkDurableFloorVsEcho64(b *testing.B) {
-	stores := []struct {
-		name string
-		open func(b *testing.B) floorAppender
-	}{
-		{"raw", func(b *testing.B) floorAppender { return openLogbench(b, logbench.Raw) }},
-		{"badger", func(b *testing.B) floorAppender { return openLogbench(b, logbench.Statemgr) }},
-		{"memory", func(b *testing.B) floorAppender { return openLogbench(b, logbench.Memory) }},
-	}
-	for _, store := range stores {
+	for _, store := range []logbench.System{logbench.Raw, logbench.Statemgr, logbench.Memory} {
 		for _, records := range []int{1, 2} {
-			b.Run(fmt.Sprintf("store=%s/records=%d", store.name, records), func(b *testing.B) {
-				durableFloor(b, store.open(b), records)
+			b.Run(fmt.Sprintf("store=%s/records=%d", store, records), func(b *testing.B) {
+				durableFloor(b, openLogbench(b, store), records)
 			})
 		}
 	}
-}
-
-// floorAppender appends worker's record seq (from 1) durably.
-type floorAppender interface {
-	Append(ctx context.Context, worker int, seq uint64) error
 }
 
 func openLogbench(b *testing.B, sys logbench.System) logbench.Appender {
@@ -247,7 +235,7 @@ func openLogbench(b *testing.B, sys logbench.System) logbench.Appender {
 	return a
 }
 
-func durableFloor(b *testing.B, store floorAppender, records int) {
+func durableFloor(b *testing.B, store logbench.Appender, records int) {
 	env := servertest.Start(b, servertest.Options{})
 	pub := env.Connect(b)
 	var seqs [64]atomic.Uint64 // records appended per client
