@@ -71,6 +71,9 @@ func (s *Server) coordinate(ctx context.Context, c *call, id actors.ID, trigger 
 	if _, ok := s.cfg.System.Machine(id); !ok {
 		return nil, newError(ErrUnknownComponent, "no component %s", id)
 	}
+	if derr := s.keyConflict(ctx, opts.op, id, true); derr != nil {
+		return nil, derr
+	}
 	req := coordinator.Request{Kind: kind, Target: id, ResetType: resetType, IdempotencyKey: opts.op,
 		// NATS permissions admit control subjects for the operator role
 		// only (or for anyone on loopback when no users are configured).

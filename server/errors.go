@@ -9,6 +9,7 @@ import (
 
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/events"
 )
 
@@ -224,6 +225,10 @@ func classify(err error) *Error {
 		}
 		return &Error{Kind: k, Message: err.Error(), Hint: rejected.Hint, State: rejected.State,
 			Allowed: append([]string{}, rejected.Allowed...), Err: err}
+	}
+	var conflict *protoactor.ConflictError
+	if errors.As(err, &conflict) {
+		return &Error{Kind: ErrIdempotencyConflict, Message: err.Error(), Err: err, Refusal: &Refusal{Operation: conflict.Operation}}
 	}
 	k := ErrInternal
 	switch {

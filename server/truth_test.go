@@ -130,3 +130,44 @@ func TestReplayPastHeadReportsHead(t *testing.T) {
 		t.Fatalf("replay from %d: head %d, %d events; the log head is %d", head+5000, reply.Head, len(reply.Events), head)
 	}
 }
+
+// Issue 22 item 1, for requests that go to the component alone: the id is
+// bound to the component and the request, across kinds of request too.
+func TestComponentOperationIDIsBoundToItsRequest(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Platform: servicePlatform(t)})
+	env.PowerChassis(t, "chassis.0")
+	cl := client.New(env.Connect(t))
+	ctx := ctxT(t)
+	var first server.ControlReply
+	if err := cl.Request(ctx, server.SubjectServiceStart, server.ControlRequest{ID: "service.sync", Operation: "s1"}, &first); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		subject string
+		req     server.ControlRequest
+	}{
+		{"another request, same component", server.SubjectServiceStop, server.ControlRequest{ID: "service.sync", Operation: "s1"}},
+		{"same request, another component", server.SubjectServiceStart, server.ControlRequest{ID: "service.fan", Operation: "s1"}},
+		{"a coordinator operation", server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", Operation: "s1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var reply server.ControlReply
+			err := cl.Request(ctx, tc.subject, tc.req, &reply)
+			var apiErr *server.Error
+			if !errors.Is(err, server.ErrIdempotencyConflict) || !errors.As(err, &apiErr) || apiErr.Refusal == nil || apiErr.Refusal.Operation != "s1" {
+				t.Fatalf("reused id: reply %+v, error %v, want idempotency_conflict naming s1", reply, err)
+			}
+		})
+	}
+	var again server.ControlReply
+	if err := cl.Request(ctx, server.SubjectServiceStart, server.ControlRequest{ID: "service.sync", Operation: "s1"}, &again); err != nil {
+		t.Fatal(err)
+	}
+	if !again.Duplicate || again.Operation != "s1" {
+		t.Fatalf("retry = %+v, want the first marked duplicate", again)
+	}
+	if c, err := cl.Get(ctx, "host.0"); err != nil || c.State != "Off" {
+		t.Fatalf("host.0 = %+v (%v), want Off", c, err)
+	}
+}
