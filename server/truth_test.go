@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/statemgr/statemgr/events/memlog"
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/server/client"
 	"github.com/statemgr/statemgr/server/servertest"
@@ -170,4 +171,41 @@ func TestComponentOperationIDIsBoundToItsRequest(t *testing.T) {
 	if c, err := cl.Get(ctx, "host.0"); err != nil || c.State != "Off" {
 		t.Fatalf("host.0 = %+v (%v), want Off", c, err)
 	}
+}
+
+// The binding of an id to its request is in the log: it holds after a
+// restart of the daemon, for a retried refusal as for a conflict.
+func TestIdempotencyBindingSurvivesRestart(t *testing.T) {
+	log := memlog.New()
+	t.Cleanup(func() { _ = log.Close() })
+	enable := true
+	var refused *server.Error
+	t.Run("first daemon", func(t *testing.T) {
+		env := servertest.Start(t, servertest.Options{Log: log})
+		cl := client.New(env.Connect(t))
+		ctx := ctxT(t)
+		var maint server.ControlReply
+		if err := cl.Request(ctx, server.SubjectBMCMaintenance, server.MaintenanceRequest{ID: "bmc.0", Enable: &enable, Operation: "m1", Wait: "5s"}, &maint); err != nil {
+			t.Fatal(err)
+		}
+		err := cl.Request(ctx, server.SubjectChassisPowerOn, server.ControlRequest{ID: "chassis.0", Operation: "c1"}, nil)
+		if !errors.As(err, &refused) || !errors.Is(err, server.ErrInterlock) {
+			t.Fatalf("power on in maintenance: %v", err)
+		}
+		env.WaitPublished(t)
+	})
+	t.Run("restarted daemon", func(t *testing.T) {
+		env := servertest.Start(t, servertest.Options{Log: log})
+		cl := client.New(env.Connect(t))
+		ctx := ctxT(t)
+		err := cl.Request(ctx, server.SubjectChassisPowerOn, server.ControlRequest{ID: "chassis.0", Operation: "c1"}, nil)
+		var apiErr *server.Error
+		if !errors.As(err, &apiErr) || refused == nil || apiErr.Refusal == nil || !apiErr.Refusal.Duplicate || apiErr.Refusal.Operation != refused.Refusal.Operation {
+			t.Fatalf("retried refusal after a restart: %v (%+v), want the refusal of %+v marked duplicate", err, apiErr, refused)
+		}
+		err = cl.Request(ctx, server.SubjectBMCMaintenance, server.MaintenanceRequest{ID: "bmc.0", Enable: new(bool), Operation: "m1"}, nil)
+		if !errors.Is(err, server.ErrIdempotencyConflict) {
+			t.Fatalf("leaving maintenance under the id that entered it: %v, want idempotency_conflict", err)
+		}
+	})
 }
