@@ -227,7 +227,10 @@ type (
 		State     string    `json:"state"`
 		Accepted  bool      `json:"accepted"`
 		Duplicate bool      `json:"duplicate,omitempty"` // a retried operation: its first outcome
-		Outcome   *Outcome  `json:"outcome,omitempty"`
+		// Noop says the component already was in the requested state: the
+		// request did nothing.
+		Noop    bool     `json:"noop,omitempty"`
+		Outcome *Outcome `json:"outcome,omitempty"`
 	}
 	// Outcome is how an operation ended, or that it has not yet.
 	Outcome struct {

@@ -124,6 +124,9 @@ func (s *Server) perform(ctx context.Context, c *call, id actors.ID, trigger, op
 	if _, ok := s.cfg.System.Machine(id); !ok {
 		return nil, newError(ErrUnknownComponent, "no component %s", id)
 	}
+	if derr := s.keyConflict(ctx, op, id, false); derr != nil {
+		return nil, derr
+	}
 	if op == "" {
 		op = nuid.Next()
 	}

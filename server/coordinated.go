@@ -17,7 +17,7 @@ import (
 // maintenance requests go through it, never straight to a component, so
 // that interlocks, conflicts and rollback apply to every one of them.
 type Operations interface {
-	Submit(ctx context.Context, req coordinator.Request) (string, error)
+	SubmitOnce(ctx context.Context, req coordinator.Request) (op string, duplicate bool, err error)
 	Wait(ctx context.Context, id string) (coordinator.Result, error)
 	Operation(id string) (coordinator.Result, bool, error)
 	Schedule(ctx context.Context, at time.Time, req coordinator.Request) (string, error)
@@ -71,6 +71,9 @@ func (s *Server) coordinate(ctx context.Context, c *call, id actors.ID, trigger 
 	if _, ok := s.cfg.System.Machine(id); !ok {
 		return nil, newError(ErrUnknownComponent, "no component %s", id)
 	}
+	if derr := s.keyConflict(ctx, opts.op, id, true); derr != nil {
+		return nil, derr
+	}
 	req := coordinator.Request{Kind: kind, Target: id, ResetType: resetType, IdempotencyKey: opts.op,
 		// NATS permissions admit control subjects for the operator role
 		// only (or for anyone on loopback when no users are configured).
@@ -91,12 +94,20 @@ func (s *Server) coordinate(ctx context.Context, c *call, id actors.ID, trigger 
 	// Admission reads the components and the hardware for the interlocks:
 	// bounded like any request to a component.
 	sctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
-	op, err := s.cfg.Operations.Submit(sctx, req)
+	op, dup, err := s.cfg.Operations.SubmitOnce(sctx, req)
 	cancel()
 	if err != nil {
-		return nil, refusal(op, err)
+		e := refusal(op, err)
+		var apiErr *Error
+		if dup && errors.As(e, &apiErr) && apiErr.Refusal != nil {
+			apiErr.Refusal.Duplicate = true
+		}
+		return nil, e
 	}
-	reply := ControlReply{Operation: op, ID: string(id), Request: trigger, Kind: string(kind), State: s.stateOf(id), Accepted: true}
+	reply := ControlReply{Operation: op, ID: string(id), Request: trigger, Kind: string(kind), State: s.stateOf(id), Accepted: true, Duplicate: dup}
+	if res, done, err := s.cfg.Operations.Operation(op); err == nil && done && res.Noop {
+		reply.Noop = true
+	}
 	if waitFor > 0 {
 		outcome, err := s.awaitOperation(ctx, op, id, waitFor)
 		if err != nil {
@@ -222,6 +233,8 @@ func refusal(op string, err error) error {
 		lock     *coordinator.InterlockError
 		hosts    *coordinator.HostsNotOffError
 		override *coordinator.OverrideError
+		conflict *coordinator.ConflictError
+		refused  *coordinator.RefusedError
 	)
 	r := &Refusal{Operation: op}
 	e := &Error{Message: err.Error(), Err: err, Refusal: r}
@@ -237,6 +250,10 @@ func refusal(op string, err error) error {
 		}
 	case errors.As(err, &override):
 		e.Kind, r.Interlock = ErrOverrideDenied, string(override.Interlock)
+	case errors.As(err, &conflict):
+		e.Kind, r.Operation = ErrIdempotencyConflict, conflict.Op
+	case errors.As(err, &refused):
+		e.Kind = ErrRejected
 	case errors.Is(err, coordinator.ErrInvalidRequest):
 		e.Kind, e.Refusal = ErrBadRequest, nil
 	case errors.Is(err, coordinator.ErrStopped), errors.Is(err, coordinator.ErrNotStarted):

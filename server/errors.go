@@ -9,6 +9,7 @@ import (
 
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/events"
 )
 
@@ -106,6 +107,9 @@ var (
 	ErrOverrideDenied = &ErrorKind{"ErrOverrideDenied", 403, 10020,
 		"the override was refused",
 		"only the operator role may override, and only the overridable interlocks (thermal, health, bmc_not_ready, maintenance, blocking_error)"}
+	ErrIdempotencyConflict = &ErrorKind{"ErrIdempotencyConflict", 409, 10021,
+		"the operation id is already bound to a different request",
+		"a retry must repeat the first request exactly (statemgr operation <id> shows it); send a different request with a new operation id"}
 )
 
 // Catalogue lists every ErrorKind, in code order.
@@ -113,7 +117,7 @@ var Catalogue = []*ErrorKind{
 	ErrBadRequest, ErrUnknownField, ErrPayloadTooLarge, ErrBadID, ErrWrongKind, ErrUnknownComponent,
 	ErrRejected, ErrUnknownRequest, ErrInvalidInput, ErrUnavailable, ErrLogFailed, ErrUnknownOperation,
 	ErrUnsupported, ErrBusy, ErrStopping, ErrInternal, ErrComponentBusy, ErrInterlock, ErrHostsNotOff,
-	ErrOverrideDenied,
+	ErrOverrideDenied, ErrIdempotencyConflict,
 }
 
 // LookupError returns the kind with the numeric code, if the catalogue has one.
@@ -150,6 +154,8 @@ type Refusal struct {
 	Clears      string   `json:"clears,omitempty"`      // interlock: what clears it
 	Overridable bool     `json:"overridable,omitempty"` // interlock: an operator may override it
 	Hosts       []string `json:"hosts,omitempty"`       // hosts_not_off: the hosts not Off
+	// Duplicate marks the refusal of a retry: the first request's, again.
+	Duplicate bool `json:"duplicate,omitempty"`
 }
 
 // Error renders the message, falling back to the kind's description.
@@ -219,6 +225,10 @@ func classify(err error) *Error {
 		}
 		return &Error{Kind: k, Message: err.Error(), Hint: rejected.Hint, State: rejected.State,
 			Allowed: append([]string{}, rejected.Allowed...), Err: err}
+	}
+	var conflict *protoactor.ConflictError
+	if errors.As(err, &conflict) {
+		return &Error{Kind: ErrIdempotencyConflict, Message: err.Error(), Err: err, Refusal: &Refusal{Operation: conflict.Operation}}
 	}
 	k := ErrInternal
 	switch {

@@ -81,6 +81,39 @@ func (s *Server) resolveKey(ctx context.Context, op string, seqs []uint64) strin
 	return page[0].Operation
 }
 
+// keyConflict refuses operation id op for a request to component target
+// when the log already has op for another component, or for a coordinator
+// operation when target's request goes to the component alone (or the
+// reverse: coordinated says which this request is). A retry to the same
+// target is for the component or the coordinator to compare with the
+// first request.
+func (s *Server) keyConflict(ctx context.Context, op string, target actors.ID, coordinated bool) *Error {
+	seqs := s.ops.lookup(op)
+	if op == "" || len(seqs) == 0 {
+		return nil
+	}
+	page, err := s.cfg.Log.ReadAll(ctx, seqs[0], 1)
+	if err != nil || len(page) == 0 {
+		return nil
+	}
+	first := page[0]
+	if first.Stream == coordinator.Stream {
+		if coordinated {
+			return nil // the coordinator compares the requests
+		}
+		return conflictWith(op, first.Operation, "a coordinator operation")
+	}
+	if coordinated || first.Stream != string(target) {
+		return conflictWith(op, op, "a request to "+first.Stream)
+	}
+	return nil
+}
+
+func conflictWith(key, firstOp, what string) *Error {
+	return &Error{Kind: ErrIdempotencyConflict, Refusal: &Refusal{Operation: firstOp},
+		Message: fmt.Sprintf("operation id %q already names %s (operation %s): a different request needs a new operation id", key, what, firstOp)}
+}
+
 // seedWindow is how many of the log's last events Start reads to seed the
 // operation index.
 const seedWindow = 10000

@@ -40,6 +40,9 @@ func (s *Server) replay(ctx context.Context, c *call) (any, error) {
 	next := max(req.From, 1)
 	reply := ReplayReply{Events: []Event{}, Head: head}
 	scanned := 0
+	// The head is the log's, or the last event read if the log grew
+	// meanwhile; never the cursor, which may lie past the head.
+	seen := head
 	for next <= head && len(reply.Events) < limit && scanned < maxReplayScan {
 		page, err := s.cfg.Log.ReadAll(ctx, next, min(limit, maxReplayScan-scanned))
 		if err != nil {
@@ -51,6 +54,7 @@ func (s *Server) replay(ctx context.Context, c *call) (any, error) {
 		for _, e := range page {
 			scanned++
 			next = e.GlobalSeq + 1
+			seen = max(seen, e.GlobalSeq)
 			if ev := s.toEvent(e); req.Filter.Match(ev) {
 				reply.Events = append(reply.Events, ev)
 				if len(reply.Events) == limit {
@@ -60,6 +64,6 @@ func (s *Server) replay(ctx context.Context, c *call) (any, error) {
 		}
 	}
 	reply.Next = next
-	reply.Head = max(head, next-1)
+	reply.Head = seen
 	return reply, nil
 }

@@ -199,6 +199,16 @@ func (g *Generator) action(t *rapid.T, i int) Action {
 		for j := range n {
 			a.Requests = append(a.Requests, g.request(t, fmt.Sprint(i, "_", j)))
 		}
+		// Clients retry and repeat themselves: sometimes the last request
+		// goes again, as a retry (same key) or as a redundant request (no
+		// key), which must neither toggle nor answer for another request.
+		switch last := a.Requests[len(a.Requests)-1]; rapid.IntRange(0, 3).Draw(t, label("repeat")) {
+		case 2:
+			a.Requests = append(a.Requests, last)
+		case 3:
+			last.IdempotencyKey = ""
+			a.Requests = append(a.Requests, last)
+		}
 	case ComponentRequest:
 		a.Component, a.Trigger = g.componentRequest(t, label("component"))
 	case InjectFault, ClearFault:

@@ -45,6 +45,8 @@ type op struct {
 	powerOn bool
 	queued  bool
 	res     *Result
+	// refusal is why the operation was rejected: a retry gets it again.
+	refusal error
 	done    chan struct{}
 	cancel  context.CancelCauseFunc
 	// resume is set for a saga recovered from the log: run it from there.
@@ -200,21 +202,60 @@ func (c *Coordinator) append(typ, key string, r Record) (events.Event, bool, err
 // Submit asks for an operation and returns its id at once; Wait returns
 // its outcome. A refused request still gets an id (and the outcome
 // rejected) together with the typed error saying why. A request with an
-// idempotency key already used returns the first request's id.
+// idempotency key already used returns the first request's id and, if
+// that one was refused, its refusal; a different request under a key
+// already used is refused with *ConflictError.
 func (c *Coordinator) Submit(ctx context.Context, req Request) (string, error) {
+	id, _, err := c.SubmitOnce(ctx, req)
+	return id, err
+}
+
+// SubmitOnce is Submit, also saying whether req retried an earlier
+// request under the same idempotency key (and so got its answer).
+func (c *Coordinator) SubmitOnce(ctx context.Context, req Request) (id string, duplicate bool, err error) {
 	if !c.started {
-		return "", ErrNotStarted
+		return "", false, ErrNotStarted
 	}
 	if err := req.validate(c.cfg.Topology); err != nil {
-		return "", err
+		return "", false, err
+	}
+	if id, dup, err, known := c.retried(req); known {
+		return id, dup, err
 	}
 	snap, serr := c.snapshot(ctx)
-	var id string
-	var err error
-	if cerr := c.call(func(s *state) { id, err = c.admit(s, req, snap, serr) }); cerr != nil {
-		return "", cerr
+	if cerr := c.call(func(s *state) { id, duplicate, err = c.admit(s, req, snap, serr) }); cerr != nil {
+		return "", false, cerr
 	}
-	return id, err
+	return id, duplicate, err
+}
+
+// retried answers a request whose idempotency key is already used without
+// reading the hardware: the first request's answer, or a conflict.
+func (c *Coordinator) retried(req Request) (id string, duplicate bool, err error, known bool) {
+	if req.IdempotencyKey == "" {
+		return "", false, nil, false
+	}
+	if cerr := c.call(func(s *state) { id, duplicate, err, known = s.retry(req) }); cerr != nil {
+		return "", false, cerr, true
+	}
+	return id, duplicate, err, known
+}
+
+// retry looks req's idempotency key up: a retry of the same request gets
+// the first one's id and refusal, another request a *ConflictError.
+func (s *state) retry(req Request) (id string, duplicate bool, err error, known bool) {
+	first, ok := s.keys[req.IdempotencyKey]
+	if !ok {
+		return "", false, nil, false
+	}
+	o := s.ops[first]
+	if o == nil {
+		return first, true, nil, true
+	}
+	if !sameRequest(o.req, req) {
+		return "", false, &ConflictError{Key: req.IdempotencyKey, Op: first, First: o.req}, true
+	}
+	return first, true, o.refusal, true
 }
 
 // Do submits req and waits for its outcome.
@@ -266,12 +307,17 @@ func (c *Coordinator) Operation(id string) (Result, bool, error) {
 
 // admit decides on a request on the loop: idempotency, interlocks and
 // overrides, conflicts, concurrency; then records and starts it.
-func (c *Coordinator) admit(s *state, req Request, snap *snapshot, snapErr error) (string, error) {
-	if k := req.IdempotencyKey; k != "" {
-		if id, ok := s.keys[k]; ok {
-			return id, nil
-		}
+func (c *Coordinator) admit(s *state, req Request, snap *snapshot, snapErr error) (string, bool, error) {
+	// A retry may have been admitted while the snapshot was read.
+	if id, dup, err, known := s.retry(req); known {
+		return id, dup, err
 	}
+	id, err := c.decide(s, req, snap, snapErr)
+	return id, false, err
+}
+
+// decide admits or refuses a new request.
+func (c *Coordinator) decide(s *state, req Request, snap *snapshot, snapErr error) (string, error) {
 	s.seq++
 	id := fmt.Sprintf("op-%06d", s.seq)
 	o := &op{id: id, req: req, done: make(chan struct{})}
@@ -279,6 +325,7 @@ func (c *Coordinator) admit(s *state, req Request, snap *snapshot, snapErr error
 		if _, _, lerr := c.append(RecOpRejected, keyOf(req), Record{Op: id, Request: &req, Error: err.Error(), Requester: req.Requester}); lerr != nil {
 			err = errors.Join(err, lerr)
 		}
+		o.refusal = err
 		c.finish(s, o, Result{Op: id, Kind: req.Kind, Target: req.Target, Outcome: saga.Rejected, Reason: err.Error()})
 		return id, err
 	}
@@ -291,6 +338,9 @@ func (c *Coordinator) admit(s *state, req Request, snap *snapshot, snapErr error
 	}
 	if e := s.emergency; e != nil {
 		return reject(&BusyError{Op: id, Component: req.Target, InFlight: e.id, Kind: Emergency})
+	}
+	if goal, ok := req.goal(); ok && snap.state(req.Target) == goal && !s.changing(req.Target) && !s.queued(req.Target) {
+		return c.noop(s, o, goal)
 	}
 	refusals := c.interlocks(s, id, req, snap)
 	if ch, ok := c.cfg.Topology.chassisOf(req.Target); ok && s.changing(ch.ID) {
@@ -345,6 +395,24 @@ func (c *Coordinator) admit(s *state, req Request, snap *snapshot, snapErr error
 	}
 	c.launch(s, o)
 	return id, nil
+}
+
+// noop records and ends an operation whose target already is in the state
+// it asks for: it does nothing, and its outcome says so.
+func (c *Coordinator) noop(s *state, o *op, goal string) (string, error) {
+	if _, _, err := c.append(RecOpAccepted, keyOf(o.req), Record{Op: o.id, Request: &o.req, Requester: o.req.Requester}); err != nil {
+		c.finish(s, o, Result{Op: o.id, Kind: o.req.Kind, Target: o.req.Target, Outcome: saga.Rejected, Reason: err.Error()})
+		o.refusal = err
+		return o.id, err
+	}
+	c.complete(s, o, Result{Op: o.id, Kind: o.req.Kind, Target: o.req.Target, Outcome: saga.Succeeded, Noop: true,
+		Reason: fmt.Sprintf("%s is already %s: nothing to do", o.req.Target, goal)})
+	return o.id, nil
+}
+
+// queued reports whether a queued operation will change component id.
+func (s *state) queued(id actors.ID) bool {
+	return slices.ContainsFunc(s.queue, func(q *op) bool { return q.locks[id] })
 }
 
 func keyOf(r Request) string {

@@ -120,6 +120,7 @@ func (c *Coordinator) replay(s *state, typ string, r Record) {
 		}
 		if typ == RecOpRejected {
 			o.res = &Result{Op: r.Op, Kind: r.Request.Kind, Target: r.Request.Target, Outcome: saga.Rejected, Reason: r.Error}
+			o.refusal = &RefusedError{Op: r.Op, Reason: r.Error}
 			o.close()
 		}
 	case RecOpFinished:

@@ -67,6 +67,9 @@ type Result struct {
 	Outcome saga.Outcome `json:"outcome"`
 	Reason  string       `json:"reason,omitempty"`
 	Alert   string       `json:"alert,omitempty"`
+	// Noop says the target already was in the requested state: the
+	// operation did nothing.
+	Noop bool `json:"noop,omitempty"`
 }
 
 var resetTypes = map[Kind][]string{
@@ -126,4 +129,52 @@ func (r Request) powersOn() bool {
 		return r.ResetType != machine.RequestNmi && r.ResetType != machine.RequestForceRestart
 	}
 	return false
+}
+
+// sameRequest says whether b retries a: the same requester asking the same
+// of the same target. The key and the role are not part of it.
+func sameRequest(a, b Request) bool {
+	return a.Kind == b.Kind && a.Target == b.Target && a.ResetType == b.ResetType && a.Requester == b.Requester &&
+		slices.Equal(a.Override, b.Override) && a.Queue == b.Queue && a.PowerChassis == b.PowerChassis
+}
+
+// ConflictError refuses a request under an idempotency key that an earlier,
+// different request already holds.
+type ConflictError struct {
+	Key   string
+	Op    string  // the first request's operation
+	First Request // the first request
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("idempotency key %q already names operation %s, %s of %s by %q: a different request needs a new key",
+		e.Key, e.Op, e.First.Kind, e.First.Target, e.First.Requester)
+}
+
+// RefusedError is the refusal of an operation rejected before a restart,
+// as the log recorded it.
+type RefusedError struct {
+	Op     string
+	Reason string
+}
+
+func (e *RefusedError) Error() string { return e.Reason }
+
+// goal is the stable state an operation brings its target to, if it names
+// one: a request for it when the target is there already is a no-op.
+// Resets, cycles and the power button act rather than reach a state.
+func (r Request) goal() (string, bool) {
+	switch r.Kind {
+	case HostPowerOn:
+		return machine.StateRunning, r.ResetType != machine.RequestPushPowerButton
+	case HostGracefulOff, HostForceOff, ChassisPowerOff:
+		return machine.StateOff, true
+	case ChassisPowerOn:
+		return machine.StateOn, true
+	case BMCEnterMaintenance:
+		return machine.StateMaintenance, true
+	case BMCExitMaintenance:
+		return machine.StateReady, true
+	}
+	return "", false
 }

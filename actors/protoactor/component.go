@@ -31,6 +31,20 @@ type (
 
 type errorReply struct{ err error }
 
+// ConflictError refuses a request under an operation id that an earlier,
+// different request to the component holds.
+type ConflictError struct {
+	Component actors.ID
+	Operation string
+	Trigger   string // the first request
+	Requester string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%s: operation id %q already names request %s by %q: a different request needs a new operation id",
+		e.Component, e.Operation, e.Trigger, e.Requester)
+}
+
 // View is what a component reports about itself.
 type View struct {
 	ID      actors.ID      `json:"id"`
@@ -52,10 +66,15 @@ const recentOps = 128
 
 // opResult is what a retried operation is answered with.
 type opResult struct {
-	Op      string           `json:"op"`
-	Seqs    []uint64         `json:"seqs"` // stream seqs of its records
-	State   string           `json:"state"`
-	Effects []machine.Effect `json:"effects,omitempty"`
+	Op   string   `json:"op"`
+	Seqs []uint64 `json:"seqs"` // stream seqs of its records
+	// Trigger and Requester are the request the operation id is bound to:
+	// another request under the id is refused (empty in snapshots written
+	// before they were kept: then only the id is compared).
+	Trigger   string           `json:"trigger,omitempty"`
+	Requester string           `json:"requester,omitempty"`
+	State     string           `json:"state"`
+	Effects   []machine.Effect `json:"effects,omitempty"`
 }
 
 // memory is the component's state beyond its machine status: what a
@@ -206,7 +225,8 @@ func applyDecoded(m memory, r actors.Record, e events.Event) (memory, error) {
 			m.Recent[n-1].State = r.Status.State
 		} else {
 			ops := m.opIndex() // before the append, which it counts below
-			m.Recent = append(m.Recent, opResult{Op: op, Seqs: []uint64{e.StreamSeq}, State: r.Status.State})
+			m.Recent = append(m.Recent, opResult{Op: op, Seqs: []uint64{e.StreamSeq}, State: r.Status.State,
+				Trigger: r.Event.Trigger, Requester: r.Event.Requester})
 			ops[op]++
 			if drop := len(m.Recent) - recentOps; drop > 0 {
 				for _, old := range m.Recent[:drop] {
@@ -235,10 +255,15 @@ func appendOnce(keys []string, k string) []string {
 func (c *component) handle(ctx actor.Context, in machine.Input) {
 	if in.Operation != "" && in.Kind == machine.KindRequest && c.mem.opIndex()[in.Operation] > 0 {
 		for _, r := range c.mem.Recent {
-			if r.Op == in.Operation {
-				c.respond(ctx, c.retried(r))
+			if r.Op != in.Operation {
+				continue
+			}
+			if r.Trigger != "" && (r.Trigger != in.Trigger || r.Requester != in.Requester) {
+				c.respond(ctx, &errorReply{&ConflictError{Component: c.id, Operation: r.Op, Trigger: r.Trigger, Requester: r.Requester}})
 				return
 			}
+			c.respond(ctx, c.retried(r))
+			return
 		}
 	}
 	now := c.cfg.Clock.Now()
