@@ -12,10 +12,17 @@ const DaemonRequester = "statemgrd"
 // recorded with its evidence, taking the machine to Restarting, and the
 // process must be started again (startProcess). A service never asked to
 // stop, or stopped by the daemon at its last shutdown, is started through
-// its machine. A service an operator stopped, or one in Error, stays as
+// its machine. A service left Stopping was being stopped when the previous
+// daemon died; the startup cleanup has since ended its process, so the
+// stop is complete: it is recorded as observed Stopped, with evidence (what
+// the cleanup found of the process) in the cause, rather than left to time
+// out into Error. A service an operator stopped, or one in Error, stays as
 // the log has it: in is nil.
-func ResumeService(st machine.Status) (in *machine.Input, startProcess bool) {
+func ResumeService(st machine.Status, evidence string) (in *machine.Input, startProcess bool) {
 	switch {
+	case st.State == machine.StateStopping:
+		return &machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedStopped,
+			Cause: "reconciliation at startup: the stop asked of the previous daemon is complete: " + evidence}, false
 	case st.State == machine.StateRunning || st.State == machine.StateStarting || st.State == machine.StateRestarting:
 		lost := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedStopped, Facts: machine.Facts{"restart_pending": true},
 			Cause: "reconciliation at startup: the process of the previous daemon is gone; starting it again"}

@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/statemgr/statemgr/actors"
@@ -22,15 +23,18 @@ func TestResumeService(t *testing.T) {
 		{"never stopped: started", machine.Status{State: machine.StateStopped}, machine.RequestStart, false},
 		{"stopped by the daemon: started again", machine.Status{State: machine.StateStopped, Requested: byDaemon}, machine.RequestStart, false},
 		{"stopped by an operator: left stopped", machine.Status{State: machine.StateStopped, Requested: byOperator}, "", false},
+		{"stopping: the process is gone, the stop is complete", machine.Status{State: machine.StateStopping, Requested: byOperator}, machine.ObservedStopped, false},
 		{"in error: left for an operator", machine.Status{State: machine.StateError}, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			in, start := actors.ResumeService(tc.st)
+			in, start := actors.ResumeService(tc.st, "pid 42: gone")
 			switch {
 			case tc.trigger == "" && in != nil:
 				t.Fatalf("input %+v, want none", in)
 			case tc.trigger != "" && (in == nil || in.Trigger != tc.trigger):
 				t.Fatalf("input %+v, want %s", in, tc.trigger)
+			case tc.st.State == machine.StateStopping && !strings.Contains(in.Cause, "pid 42: gone"):
+				t.Fatalf("cause %q does not carry the evidence", in.Cause)
 			case start != tc.startProc:
 				t.Fatalf("start process %v, want %v", start, tc.startProc)
 			}

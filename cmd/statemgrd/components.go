@@ -178,6 +178,9 @@ type serviceWorker struct {
 	logger       hclog.Logger
 	effects      *queue[machine.Effect]
 	observations *queue[machine.Input]
+	// leftBehind is what the startup cleanup found of the process a
+	// previous daemon left: the evidence ResumeService records.
+	leftBehind string
 }
 
 func newServiceWorker(id actors.ID, obs *observer, logger hclog.Logger) *serviceWorker {
@@ -238,7 +241,7 @@ func resumeServices(ctx context.Context, sys *protoactor.System, order []string,
 		if err != nil {
 			return err
 		}
-		in, start := actors.ResumeService(v.Status)
+		in, start := actors.ResumeService(v.Status, workers[id].leftBehind)
 		if in == nil {
 			logger.Info("service left as the log has it", "service", name, "state", v.Status.State)
 			continue

@@ -295,8 +295,10 @@ func (d *statemgrd) superviseServices(ctx context.Context, dataDir string, obs *
 	if err != nil {
 		return nil, err
 	}
+	leftBehind := map[string]string{}
 	for _, o := range orphans {
 		logger.Warn("process left by a previous daemon", "service", o.Service, "pid", o.PID, "action", o.Action)
+		leftBehind[o.Service] = fmt.Sprintf("pid %d (group %d, live members %v at startup): %s by the startup cleanup", o.PID, o.PGID, o.Members, o.Action)
 	}
 	if d.stopOrd, err = process.StopOrder(d.plat.Services); err != nil {
 		return nil, err
@@ -313,6 +315,9 @@ func (d *statemgrd) superviseServices(ctx context.Context, dataDir string, obs *
 		}
 		id := actors.ID(actors.KindService + "." + svc.Name)
 		w := newServiceWorker(id, obs, logger.Named(string(id)))
+		if w.leftBehind = leftBehind[svc.Name]; w.leftBehind == "" {
+			w.leftBehind = "no pid file: no process of it was left running"
+		}
 		sup, err := process.NewSupervisor(process.SupervisorConfig{Service: svc, Observe: w.observe, Logger: logger.Named(string(id)),
 			Clock: clock.Real{}, PIDDir: pidDir})
 		if err != nil {
