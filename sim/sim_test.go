@@ -76,6 +76,31 @@ func TestPowerCycleCutByACCycle(t *testing.T) {
 	}
 }
 
+// TestACLossAtTheEndOfAChassisPowerCycle is campaign seed 39 minimized:
+// AC lost while a chassis power cycle, its chassis just On, still runs.
+// The power loss superseded the saga, but reconciliation, run at once,
+// still took the winding-down saga as excusing the chassis and left it
+// recorded On with no PSU power good. The race was lost most of the
+// time, so the run repeats.
+func TestACLossAtTheEndOfAChassisPowerCycle(t *testing.T) {
+	actions := []sim.Action{
+		{Kind: sim.Submit, Requests: []coordinator.Request{{Kind: coordinator.ChassisPowerCycle, Target: "chassis.0", Requester: "user:test"}}},
+		{Kind: sim.Advance, Duration: 6e9},
+		{Kind: sim.ACLoss},
+		{Kind: sim.Reconcile},
+	}
+	for range 5 {
+		var trace strings.Builder
+		rep, err := sim.Run(ctx, sim.Options{}, actions, &trace)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, trace.String())
+		}
+		if st := rep.States["chassis.0"].State; st != "Off" {
+			t.Fatalf("chassis.0 is %s after AC loss and reconciliation, want Off\n%s", st, trace.String())
+		}
+	}
+}
+
 // TestPowerOnOfAPoweredHostLeavesItOn is the run Minimize reduced a
 // campaign failure (seed 200407, 400 actions) to: a host in
 // DiagnosticMode after an NMI gets a power-on by PushPowerButton. The

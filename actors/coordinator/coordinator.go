@@ -44,7 +44,11 @@ type op struct {
 	locks   map[actors.ID]bool // component -> exclusive
 	powerOn bool
 	queued  bool
-	res     *Result
+	// superseded is set once the operation is cancelled by an event that
+	// outranks it (a power loss, an emergency): it no longer excuses its
+	// components from reconciliation while it winds down.
+	superseded bool
+	res        *Result
 	// refusal is why the operation was rejected: a retry gets it again.
 	refusal error
 	done    chan struct{}

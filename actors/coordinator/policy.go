@@ -490,6 +490,7 @@ func (c *Coordinator) supersede(s *state, ids []actors.ID, by string) []*op {
 		for _, id := range ids {
 			if _, ok := o.locks[id]; ok {
 				o.cancel(fmt.Errorf("%w by %s", saga.ErrSuperseded, by))
+				o.superseded = true
 				out = append(out, o)
 				break
 			}
@@ -516,7 +517,7 @@ func (c *Coordinator) reconcileChassis(ctx context.Context, ch ChassisTopology) 
 	held := map[actors.ID]bool{}
 	if err := c.call(func(s *state) {
 		for id, hs := range s.holders {
-			held[id] = len(hs) > 0
+			held[id] = slices.ContainsFunc(hs, func(o *op) bool { return !o.superseded })
 		}
 	}); err != nil {
 		return err
