@@ -105,6 +105,9 @@ var (
 // Source of machine extensions. On any problem it returns an *Error listing
 // them all.
 func Parse(filename string, src []byte) (*Platform, error) {
+	if err := checkLimits(filename, src); err != nil {
+		return nil, err
+	}
 	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, newError(filename, diags)
