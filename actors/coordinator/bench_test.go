@@ -17,7 +17,7 @@ import (
 func BenchmarkHostPowerOnSagaOverhead(b *testing.B) {
 	r := newRig(b, func(r *rig) { r.cfg.Timeouts.Poll = 10 * time.Millisecond })
 	r.must(chassisOn())
-	hw := r.cfg.Timeouts.ButtonPulse
+	hw := r.cfg.Topology.Buttons.PowerPulse
 	if hw == 0 {
 		hw = 200 * time.Millisecond
 	}

@@ -75,11 +75,30 @@ type Topology struct {
 	// them the rung switches the chassis PSUs off, and only when the host
 	// is the chassis's last host not Off.
 	Rails map[actors.ID][]string
+	// Buttons are the board's button timings. They come from the platform
+	// file's timeouts block, the same numbers the machines' effects and the
+	// device actors use: a board that needs a 500 ms press gets 500 ms
+	// presses from every road (zero fields take the platform defaults).
+	Buttons Buttons
+}
+
+// Buttons are how long the coordinator drives a host's front-panel lines.
+type Buttons struct {
+	PowerPulse   time.Duration // a power button press (on, graceful off)
+	ForceOffHold time.Duration // a power button hold that forces the host off
+	ResetPulse   time.Duration // a reset button press
+}
+
+func (b *Buttons) defaults() {
+	b.PowerPulse = orValue(b.PowerPulse, platform.DefaultPowerPulse)
+	b.ForceOffHold = orValue(b.ForceOffHold, platform.DefaultForceOffHold)
+	b.ResetPulse = orValue(b.ResetPulse, platform.DefaultResetPulse)
 }
 
 // TopologyOf reads the topology from a platform file.
 func TopologyOf(p *platform.Platform) Topology {
-	t := Topology{BMC: actors.ID(actors.KindBMC + "." + p.BMC.Name)}
+	t := Topology{BMC: actors.ID(actors.KindBMC + "." + p.BMC.Name),
+		Buttons: Buttons{PowerPulse: p.Timeouts.PowerPulse, ForceOffHold: p.Timeouts.ForceOffHold, ResetPulse: p.Timeouts.ResetPulse}}
 	for _, c := range p.Chassis {
 		ct := ChassisTopology{ID: actors.ID(actors.KindChassis + "." + c.Name), PSUs: append([]string(nil), c.Sequence...)}
 		if len(ct.PSUs) == 0 {
@@ -218,11 +237,8 @@ type Timeouts struct {
 	HostPowerGood     time.Duration            // default 8 s
 	Graceful          time.Duration            // default 300 s
 	EmergencyGraceful time.Duration            // default 60 s
-	OverrideHold      time.Duration            // default 4 s (Redfish)
 	PowerOff          time.Duration            // wait for power good to drop after a hold or rail off; default 5 s
 	CycleWait         time.Duration            // off time of a power cycle; default 5 s
-	ButtonPulse       time.Duration            // default 200 ms
-	ResetPulse        time.Duration            // default 500 ms
 	NMIPulse          time.Duration            // default 200 ms
 	Poll              time.Duration            // hardware poll interval; default 100 ms
 	Request           time.Duration            // bound of one component request; default 5 s
@@ -266,16 +282,14 @@ func (c *Config) defaults() error {
 	if p.Emergency[ThermalCritical] == "" {
 		p.Emergency[ThermalCritical] = ForceOff
 	}
+	c.Topology.Buttons.defaults()
 	t := &c.Timeouts
 	t.PSUPowerGood = orValue(t.PSUPowerGood, 2*time.Second)
 	t.HostPowerGood = orValue(t.HostPowerGood, 8*time.Second)
 	t.Graceful = orValue(t.Graceful, 300*time.Second)
 	t.EmergencyGraceful = orValue(t.EmergencyGraceful, 60*time.Second)
-	t.OverrideHold = orValue(t.OverrideHold, 4*time.Second)
 	t.PowerOff = orValue(t.PowerOff, 5*time.Second)
 	t.CycleWait = orValue(t.CycleWait, 5*time.Second)
-	t.ButtonPulse = orValue(t.ButtonPulse, 200*time.Millisecond)
-	t.ResetPulse = orValue(t.ResetPulse, 500*time.Millisecond)
 	t.NMIPulse = orValue(t.NMIPulse, 200*time.Millisecond)
 	t.Poll = orValue(t.Poll, 100*time.Millisecond)
 	t.Request = orValue(t.Request, 5*time.Second)

@@ -317,7 +317,7 @@ func (x *executor) hostOn(ctx context.Context, op string, h actors.ID, request s
 		return err
 	}
 	if !out.Duplicate && !on {
-		if err := x.hold(ctx, x.c.cfg.Hardware.SetPowerButton, h.Name(), x.c.cfg.Timeouts.ButtonPulse); err != nil {
+		if err := x.hold(ctx, x.c.cfg.Hardware.SetPowerButton, h.Name(), x.c.cfg.Topology.Buttons.PowerPulse); err != nil {
 			return err
 		}
 	}
@@ -355,9 +355,9 @@ func (x *executor) hostOff(ctx context.Context, op string, h actors.ID, mode str
 				x.c.log.Warn("force off request refused; holding the button anyway", "host", h, "op", op, "error", err)
 			}
 		}
-		d := x.c.cfg.Timeouts.OverrideHold
+		d := x.c.cfg.Topology.Buttons.ForceOffHold
 		if mode == "press" {
-			d = x.c.cfg.Timeouts.ButtonPulse
+			d = x.c.cfg.Topology.Buttons.PowerPulse
 		}
 		if err := x.hold(ctx, x.c.cfg.Hardware.SetPowerButton, h.Name(), d); err != nil {
 			return err
@@ -522,7 +522,7 @@ func (x *executor) cycleOn(ctx context.Context, op string, h actors.ID) error {
 	default:
 		return saga.Permanent(fmt.Errorf("host %s is %s after its power went off; cannot power it back on", h, st))
 	}
-	if err := x.hold(ctx, x.c.cfg.Hardware.SetPowerButton, h.Name(), x.c.cfg.Timeouts.ButtonPulse); err != nil {
+	if err := x.hold(ctx, x.c.cfg.Hardware.SetPowerButton, h.Name(), x.c.cfg.Topology.Buttons.PowerPulse); err != nil {
 		return err
 	}
 	if err := x.waitUntil(ctx, fmt.Sprintf("host %s power good", h), func() (bool, error) { return x.c.cfg.Hardware.HostPowerGood(ctx, h.Name()) }); err != nil {
@@ -539,5 +539,5 @@ func (x *executor) pulse(ctx context.Context, op string, h actors.ID, request st
 	if request == machine.RequestNmi {
 		return x.hold(ctx, x.c.cfg.Hardware.SetNMI, h.Name(), x.c.cfg.Timeouts.NMIPulse)
 	}
-	return x.hold(ctx, x.c.cfg.Hardware.SetReset, h.Name(), x.c.cfg.Timeouts.ResetPulse)
+	return x.hold(ctx, x.c.cfg.Hardware.SetReset, h.Name(), x.c.cfg.Topology.Buttons.ResetPulse)
 }

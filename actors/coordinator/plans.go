@@ -137,7 +137,7 @@ func (c *Coordinator) ladder(h actors.ID, request string, graceful time.Duration
 		steps = append(steps, saga.Step{Name: "host " + h.Name() + " graceful shutdown", Command: cmd(actHostGraceful, h, "emergency", emergency), Timeout: graceful, Retry: once, Escalate: true})
 	}
 	return append(steps,
-		saga.Step{Name: "host " + h.Name() + " power button override", Command: cmd(actHostOverride, h, "emergency", emergency), Timeout: t.OverrideHold + t.PowerOff, Retry: once, Escalate: true},
+		saga.Step{Name: "host " + h.Name() + " power button override", Command: cmd(actHostOverride, h, "emergency", emergency), Timeout: c.cfg.Topology.Buttons.ForceOffHold + t.PowerOff, Retry: once, Escalate: true},
 		saga.Step{Name: "host " + h.Name() + " rail off", Command: cmd(actHostRailOff, h, "emergency", emergency), Timeout: t.PowerOff, Retry: once})
 }
 
@@ -150,17 +150,17 @@ func (c *Coordinator) reset(h actors.ID, typ string, snap *snapshot) []saga.Step
 		return []saga.Step{
 			{Name: "host " + h.Name() + " restart request", Command: cmd(actRequest, h, "request", typ), Timeout: t.Request},
 			{Name: "host " + h.Name() + " graceful shutdown", Command: cmd(actHostGraceful, h), Timeout: t.Graceful, Retry: once, Escalate: true},
-			{Name: "host " + h.Name() + " power button override", Command: cmd(actHostOverride, h), Timeout: t.OverrideHold + t.PowerOff, Retry: once},
+			{Name: "host " + h.Name() + " power button override", Command: cmd(actHostOverride, h), Timeout: c.cfg.Topology.Buttons.ForceOffHold + t.PowerOff, Retry: once},
 			cycleOn,
 		}
 	case machine.RequestPowerCycle:
 		return []saga.Step{
 			{Name: "host " + h.Name() + " power cycle request", Command: cmd(actRequest, h, "request", typ), Timeout: t.Request},
-			{Name: "host " + h.Name() + " hold off", Command: cmd(actHostOverride, h, "request", "none"), Timeout: t.OverrideHold + t.PowerOff, Retry: once},
+			{Name: "host " + h.Name() + " hold off", Command: cmd(actHostOverride, h, "request", "none"), Timeout: c.cfg.Topology.Buttons.ForceOffHold + t.PowerOff, Retry: once},
 			cycleOn,
 		}
 	case machine.RequestForceRestart, machine.RequestNmi:
-		return []saga.Step{{Name: "host " + h.Name() + " " + typ, Command: cmd(actHostPulse, h, "request", typ), Timeout: t.Request + t.ResetPulse + t.NMIPulse, Retry: once}}
+		return []saga.Step{{Name: "host " + h.Name() + " " + typ, Command: cmd(actHostPulse, h, "request", typ), Timeout: t.Request + c.cfg.Topology.Buttons.ResetPulse + t.NMIPulse, Retry: once}}
 	case machine.RequestPushPowerButton:
 		if snap.state(h) == machine.StateOff {
 			return []saga.Step{c.hostOn(h, typ)}
@@ -200,7 +200,7 @@ func (c *Coordinator) emergencyPlan(e *emergencyOp, snap *snapshot) []saga.Step 
 		if e.action == GracefulShutdown {
 			steps = append(steps, saga.Step{Name: "emergency host " + h.Name() + " graceful shutdown", Command: cmd(actHostGraceful, h, "emergency", "true", "best_effort", "true"), Timeout: t.EmergencyGraceful, Retry: once})
 		}
-		steps = append(steps, saga.Step{Name: "emergency host " + h.Name() + " power button override", Command: cmd(actHostOverride, h, "emergency", "true", "best_effort", "true"), Timeout: t.OverrideHold + t.PowerOff, Retry: once})
+		steps = append(steps, saga.Step{Name: "emergency host " + h.Name() + " power button override", Command: cmd(actHostOverride, h, "emergency", "true", "best_effort", "true"), Timeout: c.cfg.Topology.Buttons.ForceOffHold + t.PowerOff, Retry: once})
 	}
 	for _, ch := range e.chassis {
 		steps = append(steps, c.chassisOff(ch, "true")...)

@@ -747,7 +747,7 @@ func (c *Coordinator) HostCrashed(ctx context.Context, h actors.ID, watchdog boo
 	c.track.begin()
 	go func() {
 		defer c.track.end()
-		if err := x.hold(clock.WithWork(clock.WithoutCancel(ctx), &c.track), c.cfg.Hardware.SetReset, h.Name(), c.cfg.Timeouts.ResetPulse); err != nil {
+		if err := x.hold(clock.WithWork(clock.WithoutCancel(ctx), &c.track), c.cfg.Hardware.SetReset, h.Name(), c.cfg.Topology.Buttons.ResetPulse); err != nil {
 			c.log.Error("auto-reboot reset pulse failed", "host", h, "error", err)
 		}
 	}()

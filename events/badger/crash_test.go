@@ -20,7 +20,7 @@ import (
 	"github.com/statemgr/statemgr/events/badger"
 )
 
-var crashKills = flag.Int("crash.kills", 20, "how many times TestCrashKill9 SIGKILLs its appending child (go tool task crash runs 300)")
+var crashKills = flag.Int("crash.kills", 20, "how many times TestCrashKill9 SIGKILLs its appending child (go tool -modfile=.tools/go.mod task crash runs 300)")
 
 const crashChildEnv = "STATEMGR_CRASH_CHILD_DIR"
 

@@ -29,7 +29,7 @@ import (
 // Options tune Start; the zero value is the default platform over an
 // in-memory log with no NATS users.
 type Options struct {
-	Platform *platform.Platform // nil: platform.Default()
+	Platform *platform.Platform // nil: platform.Default(); its button timings become FastButtons'
 	Log      events.Log         // nil: a new memlog; Start does not close a given log
 	Users    []server.User      // users of the embedded NATS server
 	Server   server.Config      // Conn, System, Operations, Log, Platform and Logger are filled in
@@ -68,6 +68,7 @@ func Start(tb testing.TB, opts Options) *Env {
 	if plat == nil {
 		plat = platform.Default()
 	}
+	plat = FastButtons(plat)
 	compiled, err := plat.Compiled()
 	if err != nil {
 		tb.Fatal(err)
