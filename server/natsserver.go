@@ -42,11 +42,19 @@ type NATSConfig struct {
 	Port int    // default 4222; -1 picks a free port (tests)
 	// Users and their roles. With none, anyone who can reach the port may
 	// do anything, so the server then refuses to listen beyond loopback.
-	Users      []User
-	TLS        *tls.Config // nil: plain TCP
-	ServerName string      // default "statemgr"
-	Logger     hclog.Logger
+	Users []User
+	TLS   *tls.Config // nil: plain TCP
+	// AllowCleartext lets a server with Users listen beyond loopback without
+	// TLS, sending passwords and every reply in clear across the network.
+	AllowCleartext bool
+	ServerName     string // default "statemgr"
+	Logger         hclog.Logger
 }
+
+// ErrCleartextCredentials refuses a server with users that would listen
+// beyond loopback without TLS: the users' passwords would cross the network
+// in clear.
+var ErrCleartextCredentials = errors.New("refusing to send credentials in clear across a network")
 
 // Defaults of NATSConfig.
 const (
@@ -139,10 +147,13 @@ func natsOptions(cfg NATSConfig) (*natsserver.Options, error) {
 		opts.Port = DefaultNATSPort
 	}
 	if len(cfg.Users) == 0 {
-		if !isLoopback(opts.Host) {
+		if !IsLoopback(opts.Host) {
 			return nil, fmt.Errorf("refusing to listen on %s without users: configure users and roles, or listen on 127.0.0.1", opts.Host)
 		}
 	} else {
+		if cfg.TLS == nil && !cfg.AllowCleartext && !IsLoopback(opts.Host) {
+			return nil, fmt.Errorf("%w: listening on %s with users and no TLS: configure TLS (a certificate and key), listen on 127.0.0.1, or allow cleartext explicitly", ErrCleartextCredentials, opts.Host)
+		}
 		daemonAcc, clientsAcc := natsserver.NewAccount(DaemonAccount), natsserver.NewAccount(ClientsAccount)
 		opts.Accounts = []*natsserver.Account{daemonAcc, clientsAcc}
 		opts.Users = append(opts.Users, &natsserver.User{Username: daemonUser, Password: daemonPassword, Account: daemonAcc,
@@ -168,7 +179,8 @@ func natsOptions(cfg NATSConfig) (*natsserver.Options, error) {
 	return opts, nil
 }
 
-func isLoopback(host string) bool {
+// IsLoopback says whether host names the loopback interface only.
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}

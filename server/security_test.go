@@ -190,3 +190,31 @@ func TestNoUsersMeansLoopbackOnly(t *testing.T) {
 		t.Fatal("unknown role accepted")
 	}
 }
+
+// With users, a listener beyond loopback needs TLS or an explicit
+// AllowCleartext: otherwise passwords cross the network in clear.
+func TestUsersBeyondLoopbackNeedTLS(t *testing.T) {
+	viewer := []server.User{{Name: "vera", Password: "viewer-pw", Role: server.RoleViewer}}
+	for _, tc := range []struct {
+		name    string
+		cfg     server.NATSConfig
+		refused bool
+	}{
+		{"all interfaces, cleartext", server.NATSConfig{Host: "0.0.0.0", Port: -1, Users: viewer}, true},
+		{"all interfaces, cleartext allowed", server.NATSConfig{Host: "0.0.0.0", Port: -1, Users: viewer, AllowCleartext: true}, false},
+		{"loopback, cleartext", server.NATSConfig{Host: "127.0.0.1", Port: -1, Users: viewer}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns, err := server.StartNATS(tc.cfg)
+			if ns != nil {
+				ns.Shutdown()
+			}
+			if got := errors.Is(err, server.ErrCleartextCredentials); got != tc.refused {
+				t.Fatalf("StartNATS = %v; refused as cleartext: %v, want %v", err, got, tc.refused)
+			}
+			if !tc.refused && err != nil {
+				t.Fatalf("StartNATS = %v", err)
+			}
+		})
+	}
+}

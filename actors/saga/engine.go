@@ -153,6 +153,7 @@ func (e *Engine) index(ctx context.Context, typ string, r record) error {
 	if err != nil {
 		return err
 	}
+	ev.Time = e.Clock.Now()
 	if _, _, err := e.Log.Append(clock.WithoutCancel(ctx), IndexStream, events.AnyVersion(), []events.Event{ev}); err != nil {
 		return fmt.Errorf("cannot index saga %s: %w", r.ID, err)
 	}

@@ -514,3 +514,26 @@ func TestRefusedIrreversibleStepNeedsNoOperator(t *testing.T) {
 		t.Fatalf("folded = %+v, %v", st, err)
 	}
 }
+
+// Index records (saga_opened, saga_closed) carry the injected clock's time,
+// like every other saga record.
+func TestIndexRecordsCarryTheClocksTime(t *testing.T) {
+	log := memlog.New()
+	at := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	e := &saga.Engine{Log: log, Clock: clock.NewVirtual(at), Exec: newTarget(log)}
+	if _, err := e.Start(ctx, plan("s1", "a")); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := log.ReadStream(ctx, saga.IndexStream, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 {
+		t.Fatalf("index holds %d records, want saga_opened and saga_closed", len(evs))
+	}
+	for _, ev := range evs {
+		if !ev.Time.Equal(at) {
+			t.Errorf("%s carries time %v, want the clock's %v", ev.Type, ev.Time, at)
+		}
+	}
+}

@@ -35,8 +35,12 @@ type NATSConfig struct {
 	// URL of an external NATS server; empty runs the embedded one.
 	URL string `hcl:"url,optional"`
 	// Listen is the embedded server's client address (default
-	// 127.0.0.1:4222). Without users it must be a loopback address.
+	// 127.0.0.1:4222). Without users it must be a loopback address; with
+	// users, beyond loopback it needs TLS or AllowCleartext.
 	Listen string `hcl:"listen,optional"`
+	// AllowCleartext lets users' passwords and replies cross a network in
+	// clear (a listener beyond loopback without TLS). The daemon warns.
+	AllowCleartext bool `hcl:"allow_cleartext,optional"`
 	// Credentials for an external server (a .creds file) or for the
 	// daemon's own connection.
 	CredsFile string       `hcl:"creds_file,optional"`

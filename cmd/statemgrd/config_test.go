@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statemgr/statemgr/server"
 )
 
 func TestConfigLayers(t *testing.T) {
@@ -106,5 +110,19 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	if cfg.Policy == nil || cfg.Policy.PowerRestore != "AlwaysOff" || len(cfg.NATS.Users) != 2 {
 		t.Fatalf("example config = %+v, policy %+v", cfg, cfg.Policy)
+	}
+}
+
+// Users on a listener beyond loopback without TLS are a configuration
+// error unless allow_cleartext says so: the check refuses before binding.
+func TestCleartextUsersBeyondLoopbackRefused(t *testing.T) {
+	cfg := &NATSConfig{Listen: "0.0.0.0:4222", Users: []UserConfig{{Name: "alice", Password: "s3cret", Role: "operator"}}}
+	ns, nc, err := connectNATS(cfg, hclog.NewNullLogger())
+	if ns != nil {
+		nc.Close()
+		ns.Shutdown()
+	}
+	if !errors.Is(err, errConfig) || !errors.Is(err, server.ErrCleartextCredentials) {
+		t.Fatalf("connectNATS = %v, want a configuration error refusing cleartext credentials", err)
 	}
 }

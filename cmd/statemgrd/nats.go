@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -35,6 +36,9 @@ func connectNATS(cfg *NATSConfig, logger hclog.Logger) (*natsserver.Server, *nat
 		return nil, nil, err
 	}
 	ns, err := server.StartNATS(nsCfg)
+	if errors.Is(err, server.ErrCleartextCredentials) {
+		return nil, nil, fmt.Errorf("%w: nats: %w (tls { cert = ..., key = ... }, or allow_cleartext = true)", errConfig, err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -58,7 +62,10 @@ func embeddedNATSConfig(cfg *NATSConfig, logger hclog.Logger) (server.NATSConfig
 	if err != nil {
 		return server.NATSConfig{}, fmt.Errorf("%w: nats listen %q: bad port", errConfig, cfg.Listen)
 	}
-	out := server.NATSConfig{Host: host, Port: port, Logger: logger.Named("nats")}
+	out := server.NATSConfig{Host: host, Port: port, Logger: logger.Named("nats"), AllowCleartext: cfg.AllowCleartext}
+	if cfg.AllowCleartext && cfg.TLS == nil && len(cfg.Users) > 0 && !server.IsLoopback(host) {
+		logger.Warn("NATS users' passwords and every reply cross the network IN CLEAR: allow_cleartext is set and TLS is not configured; configure nats { tls { ... } }", "listen", cfg.Listen)
+	}
 	for _, u := range cfg.Users {
 		out.Users = append(out.Users, server.User{Name: u.Name, Password: u.Password, Role: server.Role(u.Role), Service: u.Service})
 	}

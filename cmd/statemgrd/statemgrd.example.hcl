@@ -11,7 +11,8 @@ http_listen     = "127.0.0.1:9090"      # /metrics, /healthz, /readyz; "" disabl
 shutdown_grace  = "10s"                 # how long SIGTERM waits for in-flight work
 
 nats {
-  listen = "127.0.0.1:4222"             # the embedded server; a non-loopback address needs users
+  listen = "127.0.0.1:4222"             # the embedded server; a non-loopback address needs users, and TLS
+  # allow_cleartext = true              # users beyond loopback without TLS: passwords cross the network in clear (the daemon warns)
   # url        = "nats://nats.example:4222"   # an external server instead of the embedded one
   # creds_file = "/etc/statemgr/statemgrd.creds"
 
