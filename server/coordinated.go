@@ -168,11 +168,16 @@ func (s *Server) awaitOperation(ctx context.Context, op string, target actors.ID
 	return Outcome{}, err
 }
 
-// outcomeOfResult renders a coordinator result. The state is the target's
-// own, read from its actor: the cached view may not have caught up with
-// the operation's last records yet.
+// outcomeOfResult renders a coordinator result. The state is the one the
+// operation ended in; for a result recorded without it, the target's own,
+// read from its actor (the cached view may not have caught up with the
+// operation's last records yet).
 func (s *Server) outcomeOfResult(ctx context.Context, res coordinator.Result, target actors.ID) Outcome {
-	out := Outcome{Result: string(res.Outcome), State: s.stateOf(target), Cause: res.Reason, Alert: res.Alert}
+	out := Outcome{Result: string(res.Outcome), State: res.State, Cause: res.Reason, Alert: res.Alert}
+	if out.State != "" {
+		return out
+	}
+	out.State = s.stateOf(target)
 	gctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	if v, err := s.cfg.System.Get(gctx, target); err == nil {

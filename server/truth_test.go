@@ -209,3 +209,43 @@ func TestIdempotencyBindingSurvivesRestart(t *testing.T) {
 		}
 	})
 }
+
+// A retried coordinator operation answers the outcome it ended with, its
+// state included, not the state its target has come to since (found by
+// TestAPIProperty: a retried power on said "succeeded, state Off" once
+// the host had been powered off). The outcome is in the log: it holds
+// after a restart.
+func TestRetryAnswersTheStateTheOperationEndedIn(t *testing.T) {
+	log := memlog.New()
+	t.Cleanup(func() { _ = log.Close() })
+	on := server.ControlRequest{ID: "host.0", Operation: "on1", Wait: "5s"}
+	retry := func(t *testing.T, cl *client.Client) {
+		var again server.ControlReply
+		if err := cl.Request(ctxT(t), server.SubjectHostPowerOn, on, &again); err != nil {
+			t.Fatal(err)
+		}
+		if !again.Duplicate || again.Outcome == nil || again.Outcome.Result != server.ResultSucceeded || again.Outcome.State != "Running" {
+			t.Fatalf("retried power on = %+v outcome %+v, want its first outcome: succeeded in Running", again, again.Outcome)
+		}
+	}
+	t.Run("first daemon", func(t *testing.T) {
+		env := servertest.Start(t, servertest.Options{Log: log})
+		env.PowerChassis(t, "chassis.0")
+		cl := client.New(env.Connect(t))
+		ctx := ctxT(t)
+		var first server.ControlReply
+		if err := cl.Request(ctx, server.SubjectHostPowerOn, on, &first); err != nil || first.Outcome == nil || first.Outcome.State != "Running" {
+			t.Fatalf("power on = %+v (%v)", first, err)
+		}
+		var off server.ControlReply
+		if err := cl.Request(ctx, server.SubjectHostPowerOff, server.ControlRequest{ID: "host.0", Type: "ForceOff", Wait: "5s"}, &off); err != nil || off.Outcome == nil || off.Outcome.State != "Off" {
+			t.Fatalf("power off = %+v (%v)", off, err)
+		}
+		retry(t, cl)
+		env.WaitPublished(t)
+	})
+	t.Run("restarted daemon", func(t *testing.T) {
+		env := servertest.Start(t, servertest.Options{Log: log})
+		retry(t, client.New(env.Connect(t)))
+	})
+}

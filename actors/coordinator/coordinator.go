@@ -409,7 +409,7 @@ func (c *Coordinator) noop(s *state, o *op, goal string) (string, error) {
 		o.refusal = err
 		return o.id, err
 	}
-	c.complete(s, o, Result{Op: o.id, Kind: o.req.Kind, Target: o.req.Target, Outcome: saga.Succeeded, Noop: true,
+	c.complete(s, o, Result{Op: o.id, Kind: o.req.Kind, Target: o.req.Target, Outcome: saga.Succeeded, Noop: true, State: goal,
 		Reason: fmt.Sprintf("%s is already %s: nothing to do", o.req.Target, goal)})
 	return o.id, nil
 }
@@ -514,7 +514,19 @@ func (c *Coordinator) runSaga(ctx context.Context, o *op) Result {
 		}
 		res.Outcome, res.Reason = saga.Failed, err.Error()
 	}
+	res.State = c.stateOf(ctx, o.req.Target)
 	return res
+}
+
+// stateOf reads a component's state, "" if it cannot be read.
+func (c *Coordinator) stateOf(ctx context.Context, id actors.ID) string {
+	gctx, cancel := context.WithTimeout(clock.WithoutCancel(ctx), c.cfg.Timeouts.Request)
+	defer cancel()
+	v, err := c.cfg.Components.Get(gctx, id)
+	if err != nil {
+		return ""
+	}
+	return v.Status.State
 }
 
 // complete records o's outcome, releases its locks and starts what was

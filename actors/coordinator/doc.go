@@ -21,7 +21,8 @@
 //
 // Every request gets an operation id ("op-NNNNNN") and exactly one outcome
 // (saga.Succeeded, Failed, Compensated, TimedOut, Superseded, Rejected),
-// recorded in stream "coordinator". A refusal is a typed error:
+// recorded in stream "coordinator" with the state its target was left in
+// (Result.State). A refusal is a typed error:
 // *InterlockError (naming the interlock and what clears it),
 // *OverrideError, *BusyError (naming the operation in flight) and
 // *HostsNotOffError (listing the hosts). A request with an idempotency key

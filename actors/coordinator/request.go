@@ -70,6 +70,10 @@ type Result struct {
 	// Noop says the target already was in the requested state: the
 	// operation did nothing.
 	Noop bool `json:"noop,omitempty"`
+	// State is the target's state when the operation ended, so that a
+	// retry answers the outcome as it was, not the state the target has
+	// come to since. Empty in records written before it was kept.
+	State string `json:"state,omitempty"`
 }
 
 var resetTypes = map[Kind][]string{
