@@ -171,7 +171,7 @@ type (
 type EventFilter struct {
 	Component string `json:"component,omitempty"` // "host.0"
 	Kind      string `json:"kind,omitempty"`      // "host"
-	Type      string `json:"type,omitempty"`      // "transition", "alert", "created", "ignored_observation"
+	Type      string `json:"type,omitempty"`      // "transition", "alert", "created", "ignored_observation", "rejected_request"
 }
 
 // Match reports whether e passes the filter.
@@ -316,7 +316,7 @@ type Event struct {
 	ID        string    `json:"id"`         // stream: the component id
 	StreamSeq uint64    `json:"stream_seq"` // position in the component's stream
 	Kind      string    `json:"kind"`
-	Type      string    `json:"type"` // transition, created, alert, ignored_observation
+	Type      string    `json:"type"` // transition, created, alert, ignored_observation, rejected_request
 	Time      time.Time `json:"time"`
 	From      string    `json:"from,omitempty"`
 	To        string    `json:"to,omitempty"`

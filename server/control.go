@@ -127,13 +127,16 @@ func (s *Server) perform(ctx context.Context, c *call, id actors.ID, trigger, op
 	if derr := s.keyConflict(ctx, op, id, false); derr != nil {
 		return nil, derr
 	}
-	if op == "" {
+	// The client's own id is bound to the request even if it is refused;
+	// a generated one, which the client could not retry, is not.
+	clients := op != ""
+	if !clients {
 		op = nuid.Next()
 	}
 	askCtx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	out, err := s.cfg.System.Request(askCtx, id, machine.Input{Kind: machine.KindRequest, Trigger: trigger,
-		Operation: op, Requester: c.requester, Facts: s.facts(id)})
+		Operation: op, Requester: c.requester, Facts: s.facts(id), RecordRejection: clients})
 	if err != nil {
 		var apiErr *Error
 		if errors.As(err, &apiErr) {
@@ -142,6 +145,15 @@ func (s *Server) perform(ctx context.Context, c *call, id actors.ID, trigger, op
 		e := classify(err)
 		if e.Kind == ErrUnavailable {
 			e.Message = fmt.Sprintf("operation %s: %s", op, e.Message)
+		}
+		// A rejection is on record under the operation id: the reply
+		// names it, and a retry's says it is the first one again.
+		var refused *protoactor.RefusedError
+		if errors.As(err, &refused) {
+			for _, rec := range refused.Stored {
+				s.ops.add(op, rec.GlobalSeq)
+			}
+			e.Refusal = &Refusal{Operation: op, Duplicate: refused.Duplicate}
 		}
 		return nil, e
 	}

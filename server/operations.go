@@ -8,6 +8,8 @@ import (
 
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/coordinator"
+	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/events"
 )
 
@@ -211,6 +213,10 @@ func (s *Server) operation(ctx context.Context, c *call) (any, error) {
 		return nil, newError(ErrUnknownOperation, "operation %q has no readable records", req.Operation)
 	}
 	id := actors.ID(reply.ID)
+	if lastRecord.Event.Type == machine.EventRejected {
+		reply.Outcome = s.rejectedOutcome(id, lastRecord, last)
+		return reply, nil
+	}
 	outcome, done := s.outcomeOf(id, lastRecord.Status, last)
 	if !done {
 		var err error
@@ -221,4 +227,14 @@ func (s *Server) operation(ctx context.Context, c *call) (any, error) {
 	}
 	reply.Outcome = outcome
 	return reply, nil
+}
+
+// rejectedOutcome is the outcome of a request its component rejected: the
+// record r at stream seq seq says why.
+func (s *Server) rejectedOutcome(id actors.ID, r actors.Record, seq uint64) Outcome {
+	cause := r.Event.Cause
+	if m, ok := s.cfg.System.Machine(id); ok {
+		cause = (&protoactor.RefusedError{Component: id, Rejected: m.Rejection(r.Event)}).Error()
+	}
+	return Outcome{Result: ResultRejected, State: r.Status.State, Cause: cause, Seq: seq, Time: r.Event.Time}
 }

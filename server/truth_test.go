@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/statemgr/statemgr/events/memlog"
@@ -246,6 +247,68 @@ func TestRetryAnswersTheStateTheOperationEndedIn(t *testing.T) {
 	})
 	t.Run("restarted daemon", func(t *testing.T) {
 		env := servertest.Start(t, servertest.Options{Log: log})
+		retry(t, client.New(env.Connect(t)))
+	})
+}
+
+// A request to a component that its machine refuses binds its operation id
+// as a coordinator refusal does: a retry gets the refusal again, marked
+// duplicate, even once the component would take the request; another
+// request under the id is idempotency_conflict (found by TestAPIProperty:
+// a refused restart retried by another operator was refused afresh, not as
+// a conflict). The binding is in the log: it holds after a restart.
+func TestRefusedComponentRequestBindsItsID(t *testing.T) {
+	log := memlog.New()
+	t.Cleanup(func() { _ = log.Close() })
+	stop := server.ControlRequest{ID: "service.sync", Operation: "r1"}
+	var first *server.Error
+	retry := func(t *testing.T, cl *client.Client) {
+		t.Helper()
+		var reply server.ControlReply
+		err := cl.Request(ctxT(t), server.SubjectServiceStop, stop, &reply)
+		var apiErr *server.Error
+		if !errors.As(err, &apiErr) || first == nil || apiErr.Kind != first.Kind || apiErr.Message != first.Message || apiErr.State != first.State ||
+			!slices.Equal(apiErr.Allowed, first.Allowed) || apiErr.Refusal == nil || !apiErr.Refusal.Duplicate || apiErr.Refusal.Operation != "r1" {
+			t.Fatalf("retried refused stop: reply %+v, error %v (%+v), want the first refusal %+v marked duplicate", reply, err, apiErr, first)
+		}
+		for _, tc := range []struct {
+			subject string
+			req     server.ControlRequest
+		}{
+			{server.SubjectServiceRestart, server.ControlRequest{ID: "service.sync", Operation: "r1"}},
+			{server.SubjectServiceStop, server.ControlRequest{ID: "service.fan", Operation: "r1"}},
+			{server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", Operation: "r1"}},
+		} {
+			err := cl.Request(ctxT(t), tc.subject, tc.req, nil)
+			if !errors.As(err, &apiErr) || apiErr.Kind != server.ErrIdempotencyConflict || apiErr.Refusal == nil || apiErr.Refusal.Operation != "r1" {
+				t.Fatalf("%s %s under the refused stop's id: %v, want idempotency_conflict naming r1", tc.subject, tc.req.ID, err)
+			}
+		}
+	}
+	t.Run("first daemon", func(t *testing.T) {
+		env := servertest.Start(t, servertest.Options{Log: log, Platform: servicePlatform(t)})
+		cl := client.New(env.Connect(t))
+		err := cl.Request(ctxT(t), server.SubjectServiceStop, stop, nil)
+		if !errors.As(err, &first) || first.Kind != server.ErrRejected || first.Refusal == nil || first.Refusal.Operation != "r1" || first.Refusal.Duplicate {
+			t.Fatalf("stop of a Stopped service: %v (%+v), want rejected, naming operation r1", err, first)
+		}
+		// Now Starting, where Stop is allowed: a retry is still the refusal.
+		if err := cl.Request(ctxT(t), server.SubjectServiceStart, server.ControlRequest{ID: "service.sync"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		retry(t, cl)
+		var op server.OperationReply
+		if err := cl.Request(ctxT(t), server.SubjectOperationGet, server.OperationRequest{Operation: "r1"}, &op); err != nil ||
+			op.Outcome.Result != server.ResultRejected || op.Outcome.State != "Stopped" || op.Request != "Stop" {
+			t.Fatalf("operation.get r1 = %+v (%v), want Stop rejected in Stopped", op, err)
+		}
+		if c, err := cl.Get(ctxT(t), "service.sync"); err != nil || c.State != "Starting" {
+			t.Fatalf("service.sync = %+v (%v), want Starting", c, err)
+		}
+		env.WaitPublished(t)
+	})
+	t.Run("restarted daemon", func(t *testing.T) {
+		env := servertest.Start(t, servertest.Options{Log: log, Platform: servicePlatform(t)})
 		retry(t, client.New(env.Connect(t)))
 	})
 }

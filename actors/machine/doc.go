@@ -67,7 +67,9 @@
 // # Requests versus observations
 //
 // A request that no transition accepts is a *RejectedError naming the
-// current state, the allowed requests and a hint. An observation that no
+// current state, the allowed requests and a hint; the shell records one
+// made under an operation id as an EventRejected event (RejectedError.Event),
+// from which Compiled.Rejection rebuilds it for a retry. An observation that no
 // transition accepts is not an error (the hardware did what it did); Step
 // returns an EventIgnored event so the disagreement is on record.
 //

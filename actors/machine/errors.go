@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Machine errors.
@@ -49,6 +50,23 @@ func (e *RejectedError) Error() string {
 	}
 	return fmt.Sprintf("%s: request %s rejected in state %s: %s (allowed: %s; hint: %s)",
 		e.Machine, e.Request, e.State, e.Reason, allowed, e.Hint)
+}
+
+// Event returns the record of the rejection of in, at now.
+func (e *RejectedError) Event(in Input, now time.Time) Event {
+	return Event{Type: EventRejected, Machine: e.Machine, State: e.State, Trigger: e.Request, Input: in.Kind,
+		Cause: e.Reason, Requester: in.Requester, Operation: in.Operation, Time: now, Key: strings.Join(e.Allowed, ","), Message: e.Hint}
+}
+
+// Rejection rebuilds the rejection an EventRejected event of this machine
+// records, exactly as it was first returned.
+func (c *Compiled) Rejection(ev Event) *RejectedError {
+	e := &RejectedError{Machine: ev.Machine, State: ev.State, Request: ev.Trigger, Reason: ev.Cause, Hint: ev.Message,
+		unknown: len(c.acceptedIn[ev.Trigger]) == 0}
+	if ev.Key != "" {
+		e.Allowed = strings.Split(ev.Key, ",")
+	}
+	return e
 }
 
 // Unwrap returns ErrUnknownRequest or ErrRejected, for errors.Is.

@@ -106,6 +106,10 @@ type Input struct {
 	// progress stage, a power status, a reboot cause.
 	Value string `json:"value,omitempty"`
 	Facts Facts  `json:"facts,omitempty"`
+	// RecordRejection asks the shell to record a rejection of this request
+	// under its Operation (EventRejected): the id is the client's, and a
+	// retry under it must get the rejection again.
+	RecordRejection bool `json:"record_rejection,omitempty"`
 }
 
 // Effect is an action the actor shell performs after it has persisted the
@@ -129,6 +133,13 @@ const (
 	EventIgnored EventType = "ignored_observation"
 	// EventAlert records a condition someone should look at.
 	EventAlert EventType = "alert"
+	// EventRejected records a request refused under an operation id
+	// (Input.RecordRejection), so
+	// that the id stays bound to the refusal and a retry gets it again
+	// (RejectedError.Event, Compiled.Rejection). State is where the
+	// machine stood, Cause the reason, Message the hint and Key the
+	// requests allowed there, comma-separated.
+	EventRejected EventType = "rejected_request"
 )
 
 // AlertKind names why an alert was raised.

@@ -45,6 +45,24 @@ func (e *ConflictError) Error() string {
 		e.Component, e.Operation, e.Trigger, e.Requester)
 }
 
+// RefusedError is a request the machine rejected under an operation id.
+// The rejection is on record (Stored, an EventRejected record), so the id
+// stays bound to it: a retry gets it again with Duplicate set, another
+// request under the id a *ConflictError. It unwraps to the
+// *machine.RejectedError.
+type RefusedError struct {
+	Component actors.ID
+	Operation string
+	Rejected  *machine.RejectedError
+	Stored    []events.Event
+	Duplicate bool // a retry: the first request's rejection
+}
+
+func (e *RefusedError) Error() string { return fmt.Sprintf("%s: %v", e.Component, e.Rejected) }
+
+// Unwrap returns the rejection.
+func (e *RefusedError) Unwrap() error { return e.Rejected }
+
 // View is what a component reports about itself.
 type View struct {
 	ID      actors.ID      `json:"id"`
@@ -271,10 +289,17 @@ func (c *component) handle(ctx actor.Context, in machine.Input) {
 	// due fires before the input is refused. Persist what happened, then
 	// refuse.
 	st, evs, effects, stepErr := machine.Step(c.m, c.mem.Status, in, now)
+	// A request rejected under a client's operation id is recorded,
+	// binding the id to the rejection (a retry must not be carried out
+	// once the machine would take it).
+	var rejected *machine.RejectedError
+	if !errors.As(stepErr, &rejected) || in.Kind != machine.KindRequest || in.Operation == "" || !in.RecordRejection {
+		rejected = nil
+	}
 	if stepErr != nil {
 		stepErr = fmt.Errorf("%s: %w", c.id, stepErr)
 	}
-	records := make([]actors.Record, 0, len(evs)+1)
+	records := make([]actors.Record, 0, len(evs)+2)
 	cur := c.mem.Status
 	for i, e := range evs {
 		// Each record carries the status right after it; only the last
@@ -288,6 +313,10 @@ func (c *component) handle(ctx actor.Context, in machine.Input) {
 		}
 		records = append(records, actors.Record{Event: e, Status: after})
 		cur = after
+	}
+	refusal := len(records)
+	if rejected != nil {
+		records = append(records, actors.Record{Event: rejected.Event(in, now), Status: st})
 	}
 	for _, a := range c.alerts(st, now) {
 		records = append(records, actors.Record{Event: a, Status: st})
@@ -313,9 +342,12 @@ func (c *component) handle(ctx actor.Context, in machine.Input) {
 		c.cfg.Effects.Perform(c.id, effects)
 	}
 	c.arm(ctx)
-	if stepErr != nil {
+	switch {
+	case rejected != nil:
+		c.respond(ctx, &errorReply{&RefusedError{Component: c.id, Operation: in.Operation, Rejected: rejected, Stored: stored[refusal : refusal+1]}})
+	case stepErr != nil:
 		c.respond(ctx, &errorReply{stepErr})
-	} else {
+	default:
 		if in.Operation != "" && len(c.mem.Recent) > 0 && c.mem.Recent[len(c.mem.Recent)-1].Op == in.Operation {
 			c.mem.Recent[len(c.mem.Recent)-1].Effects = effects
 		}
@@ -389,8 +421,9 @@ func (c *component) append(ctx context.Context, records []actors.Record, op stri
 	return stored, nil
 }
 
-// retried answers a repeated operation with its first outcome.
-func (c *component) retried(r opResult) *Outcome {
+// retried answers a repeated operation with its first outcome: an
+// *Outcome, or the *RefusedError of a rejected request.
+func (c *component) retried(r opResult) any {
 	out := &Outcome{View: *c.view(), Effects: r.Effects, Duplicate: true}
 	for _, seq := range r.Seqs {
 		evs, err := c.cfg.Log.ReadStream(context.Background(), string(c.id), seq, 1)
@@ -399,6 +432,11 @@ func (c *component) retried(r opResult) *Outcome {
 			continue
 		}
 		out.Stored = append(out.Stored, evs...)
+	}
+	if n := len(out.Stored); n > 0 && out.Stored[n-1].Type == string(machine.EventRejected) {
+		if rec, err := actors.DecodeRecord(out.Stored[n-1]); err == nil {
+			return &errorReply{&RefusedError{Component: c.id, Operation: r.Op, Rejected: c.m.Rejection(rec.Event), Stored: out.Stored, Duplicate: true}}
+		}
 	}
 	return out
 }

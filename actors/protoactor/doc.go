@@ -12,7 +12,11 @@
 //     effects to the Effector. A version conflict means another writer (a
 //     stale incarnation) exists; the actor panics and recovers from the log.
 //   - A retried request (same operation id) gets the first outcome, from
-//     the actor's memory of recent operations, rebuilt on recovery.
+//     the actor's memory of recent operations, rebuilt on recovery; another
+//     request under the id is a *ConflictError. A request the machine
+//     rejects under an operation id with Input.RecordRejection is recorded (machine.EventRejected) and
+//     answered with a *RefusedError: a retry gets the same rejection with
+//     Duplicate set, whatever the machine would say now.
 //   - A panic restarts the actor after a capped exponential backoff with
 //     jitter (Backoff); past the restart budget the failure is escalated to
 //     Config.OnEscalate and restarts continue at the cap, so a component is

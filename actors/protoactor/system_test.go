@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -176,11 +177,70 @@ func TestRejectedRequestNamesStateAndAllowed(t *testing.T) {
 	if !errors.As(err, &rej) {
 		t.Fatalf("GracefulShutdown from Off: %v, want a *machine.RejectedError", err)
 	}
-	if head, _ := e.log.StreamHead(ctx, "host.0"); head != 1 {
-		t.Fatalf("a rejected request was logged (head %d)", head)
-	}
 	if _, err := e.sys.Get(ctx, "host.7"); !errors.Is(err, actors.ErrUnknownComponent) {
 		t.Fatalf("unknown component: %v", err)
+	}
+}
+
+// A request rejected under an operation id with RecordRejection is on
+// record and binds the id: a retry gets the same rejection, marked
+// duplicate, even once the machine would take the request; another request
+// under the id is a conflict. A rejection without an id, or not to be
+// recorded, leaves nothing in the log.
+func TestRejectedRequestBindsItsOperation(t *testing.T) {
+	e := start(t)
+	in := machine.Input{Kind: machine.KindRequest, Trigger: machine.RequestOn, Requester: "operator:test"}
+	if _, err := e.sys.Request(ctx, "host.0", in); !errors.Is(err, machine.ErrRejected) {
+		t.Fatalf("On without chassis power: %v, want rejected", err)
+	}
+	if head, _ := e.log.StreamHead(ctx, "host.0"); head != 1 {
+		t.Fatalf("a rejected request without an operation id was logged (head %d)", head)
+	}
+	unbound := request(machine.RequestOn, "op-0")
+	if _, err := e.sys.Request(ctx, "host.0", unbound); !errors.Is(err, machine.ErrRejected) || errors.As(err, new(*protoactor.RefusedError)) {
+		t.Fatalf("On without chassis power under op-0, not to be recorded: %v, want a plain rejection", err)
+	}
+	if head, _ := e.log.StreamHead(ctx, "host.0"); head != 1 {
+		t.Fatalf("a rejected request without RecordRejection was logged (head %d)", head)
+	}
+	in = request(machine.RequestOn, "op-1")
+	in.RecordRejection = true
+	_, err := e.sys.Request(ctx, "host.0", in)
+	var first *protoactor.RefusedError
+	if !errors.As(err, &first) || first.Duplicate || len(first.Stored) != 1 || first.Stored[0].Type != string(machine.EventRejected) || !errors.Is(err, machine.ErrRejected) {
+		t.Fatalf("On without chassis power under op-1: %v (%+v), want a recorded rejection", err, first)
+	}
+	for _, tc := range []struct {
+		name string
+		in   machine.Input
+	}{
+		{"the retry, now allowed", request(machine.RequestOn, "op-1", "chassis_on")},
+		{"the retry after a restart", request(machine.RequestOn, "op-1", "chassis_on")},
+	} {
+		tc.in.RecordRejection = true
+		if tc.name == "the retry after a restart" {
+			e.restart(t)
+		}
+		_, err := e.sys.Request(ctx, "host.0", tc.in)
+		var again *protoactor.RefusedError
+		if !errors.As(err, &again) || !again.Duplicate || err.Error() != first.Error() || !slices.Equal(again.Rejected.Allowed, first.Rejected.Allowed) ||
+			again.Rejected.Hint != first.Rejected.Hint || !errors.Is(err, machine.ErrRejected) {
+			t.Fatalf("%s: %v (%+v), want the first rejection %v marked duplicate", tc.name, err, again, first)
+		}
+	}
+	var conflict *protoactor.ConflictError
+	if _, err := e.sys.Request(ctx, "host.0", request(machine.RequestForceOn, "op-1", "chassis_on")); !errors.As(err, &conflict) {
+		t.Fatalf("ForceOn under the rejected On's id: %v, want a conflict", err)
+	}
+	evs, err := e.log.ReadStream(ctx, "host.0", 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 {
+		t.Fatalf("log %+v, want creation and the one rejection", evs)
+	}
+	if err := actors.CheckLog(machine.Host(machine.DefaultHostConfig()), evs); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -84,7 +84,7 @@ JSON object per line. Ctrl-C ends tail -f.`,
 	f.StringVar(&filter.Type, "type", "", "only events of this type: transition, created, alert or ignored_observation")
 	f.BoolVar(&noColor, "no-color", false, "never colour the output")
 	_ = cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"host", "chassis", "bmc", "service"}, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions([]string{"transition", "created", "alert", "ignored_observation"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions([]string{"transition", "created", "alert", "ignored_observation", "rejected_request"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
