@@ -240,6 +240,7 @@ func refusal(op string, err error) error {
 		override *coordinator.OverrideError
 		conflict *coordinator.ConflictError
 		refused  *coordinator.RefusedError
+		powered  *coordinator.PoweredHostError
 	)
 	r := &Refusal{Operation: op}
 	e := &Error{Message: err.Error(), Err: err, Refusal: r}
@@ -257,6 +258,8 @@ func refusal(op string, err error) error {
 		e.Kind, r.Interlock = ErrOverrideDenied, string(override.Interlock)
 	case errors.As(err, &conflict):
 		e.Kind, r.Operation = ErrIdempotencyConflict, conflict.Op
+	case errors.As(err, &powered):
+		e.Kind, e.State = ErrRejected, powered.State
 	case errors.As(err, &refused):
 		e.Kind = ErrRejected
 	case errors.Is(err, coordinator.ErrInvalidRequest):

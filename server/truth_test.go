@@ -312,3 +312,36 @@ func TestRefusedComponentRequestBindsItsID(t *testing.T) {
 		retry(t, client.New(env.Connect(t)))
 	})
 }
+
+// A power on of a host that is powered but not Running (DiagnosticMode
+// after an NMI) cannot bring it to Running: it is refused, naming the
+// state, rather than answered "succeeded" with the host still in
+// DiagnosticMode (found by TestAPIProperty).
+func TestPowerOnOfADiagnosedHostIsRefused(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	env.PowerChassis(t, "chassis.0")
+	cl := client.New(env.Connect(t))
+	ctx := ctxT(t)
+	for _, step := range []struct {
+		subject string
+		req     server.ControlRequest
+		state   string
+	}{
+		{server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", Wait: "5s"}, "Running"},
+		{server.SubjectHostReset, server.ControlRequest{ID: "host.0", Type: "Nmi", Wait: "5s"}, "DiagnosticMode"},
+	} {
+		var reply server.ControlReply
+		if err := cl.Request(ctx, step.subject, step.req, &reply); err != nil || reply.Outcome == nil || reply.Outcome.Result != server.ResultSucceeded || reply.Outcome.State != step.state {
+			t.Fatalf("%s %s = %+v (%v), want succeeded in %s", step.subject, step.req.Type, reply.Outcome, err, step.state)
+		}
+	}
+	var reply server.ControlReply
+	err := cl.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", Wait: "5s"}, &reply)
+	var apiErr *server.Error
+	if !errors.As(err, &apiErr) || apiErr.Kind != server.ErrRejected || apiErr.State != "DiagnosticMode" || apiErr.Refusal == nil || apiErr.Refusal.Operation == "" {
+		t.Fatalf("power on in DiagnosticMode: reply %+v outcome %+v, error %v, want rejected naming the state", reply, reply.Outcome, err)
+	}
+	if c, err := cl.Get(ctx, "host.0"); err != nil || c.State != "DiagnosticMode" {
+		t.Fatalf("host.0 = %+v (%v), want DiagnosticMode", c, err)
+	}
+}

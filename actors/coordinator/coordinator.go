@@ -343,8 +343,13 @@ func (c *Coordinator) decide(s *state, req Request, snap *snapshot, snapErr erro
 	if e := s.emergency; e != nil {
 		return reject(&BusyError{Op: id, Component: req.Target, InFlight: e.id, Kind: Emergency})
 	}
-	if goal, ok := req.goal(); ok && snap.state(req.Target) == goal && !s.changing(req.Target) && !s.queued(req.Target) {
-		return c.noop(s, o, goal)
+	if goal, ok := req.goal(); ok && !s.changing(req.Target) && !s.queued(req.Target) {
+		switch st := snap.state(req.Target); {
+		case st == goal:
+			return c.noop(s, o, goal)
+		case goal == machine.StateRunning && (st == machine.StateDiagnosticMode || st == machine.StateQuiesced):
+			return reject(&PoweredHostError{Op: id, Host: req.Target, State: st})
+		}
 	}
 	refusals := c.interlocks(s, id, req, snap)
 	if ch, ok := c.cfg.Topology.chassisOf(req.Target); ok && s.changing(ch.ID) {
@@ -515,6 +520,11 @@ func (c *Coordinator) runSaga(ctx context.Context, o *op) Result {
 		res.Outcome, res.Reason = saga.Failed, err.Error()
 	}
 	res.State = c.stateOf(ctx, o.req.Target)
+	if goal, ok := o.req.goal(); ok && res.Outcome == saga.Succeeded && res.State != "" && res.State != goal {
+		// Success means the target is where it was asked to be: never
+		// report one it is not (a host found powered but not Running).
+		res.Outcome, res.Reason = saga.Failed, fmt.Sprintf("%s is %s at the end of the operation, not %s", o.req.Target, res.State, goal)
+	}
 	return res
 }
 

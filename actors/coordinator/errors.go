@@ -117,6 +117,20 @@ func (e *BusyError) Error() string {
 // Unwrap returns ErrBusy.
 func (e *BusyError) Unwrap() error { return ErrBusy }
 
+// PoweredHostError refuses a power on of a host that is powered but not
+// Running (DiagnosticMode, Quiesced): no power on brings it to Running,
+// and answering "succeeded" would say it did.
+type PoweredHostError struct {
+	Op    string
+	Host  actors.ID
+	State string
+}
+
+func (e *PoweredHostError) Error() string {
+	return fmt.Sprintf("operation %s: %s is %s: powered, but not Running, and a power on does not change that; reset it (ForceRestart or PowerCycle) instead",
+		e.Op, e.Host, e.State)
+}
+
 // HostsNotOffError refuses a chassis power off while hosts are not Off.
 type HostsNotOffError struct {
 	Op      string
