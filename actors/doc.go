@@ -19,5 +19,9 @@
 //     see the records as soon as they are durable.
 //
 // Recovery is the newest good snapshot plus the records after it; the actor
-// handles nothing until it has recovered.
+// handles nothing until it has recovered. For a supervised service, whose
+// process died or outlived the daemon that ran it, ResumeService decides
+// what a starting daemon records, from the recovered status and what the
+// startup cleanup knows of that process (Leftover: still being stopped,
+// gone, or unkillable, with its evidence).
 package actors

@@ -110,6 +110,9 @@ var (
 	ErrIdempotencyConflict = &ErrorKind{"ErrIdempotencyConflict", 409, 10021,
 		"the operation id is already bound to a different request",
 		"a retry must repeat the first request exactly (statemgr operation <id> shows it); send a different request with a new operation id"}
+	ErrNotSupportedByPlatform = &ErrorKind{"ErrNotSupportedByPlatform", 501, 10070,
+		"the platform gives statemgrd no way to carry the request out",
+		"do it out of band, or describe how in the platform file (for a BMC reset: the bmc block's reset); retrying cannot help"}
 )
 
 // Catalogue lists every ErrorKind, in code order.
@@ -117,7 +120,7 @@ var Catalogue = []*ErrorKind{
 	ErrBadRequest, ErrUnknownField, ErrPayloadTooLarge, ErrBadID, ErrWrongKind, ErrUnknownComponent,
 	ErrRejected, ErrUnknownRequest, ErrInvalidInput, ErrUnavailable, ErrLogFailed, ErrUnknownOperation,
 	ErrUnsupported, ErrBusy, ErrStopping, ErrInternal, ErrComponentBusy, ErrInterlock, ErrHostsNotOff,
-	ErrOverrideDenied, ErrIdempotencyConflict,
+	ErrOverrideDenied, ErrIdempotencyConflict, ErrNotSupportedByPlatform,
 }
 
 // LookupError returns the kind with the numeric code, if the catalogue has one.
@@ -220,8 +223,11 @@ func classify(err error) *Error {
 	var rejected *machine.RejectedError
 	if errors.As(err, &rejected) {
 		k := ErrRejected
-		if errors.Is(err, machine.ErrUnknownRequest) {
+		switch {
+		case errors.Is(err, machine.ErrUnknownRequest):
 			k = ErrUnknownRequest
+		case rejected.Capability != "":
+			k = ErrNotSupportedByPlatform
 		}
 		return &Error{Kind: k, Message: err.Error(), Hint: rejected.Hint, State: rejected.State,
 			Allowed: append([]string{}, rejected.Allowed...), Err: err}

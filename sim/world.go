@@ -208,7 +208,7 @@ func (w *world) resumeServices(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		in, start := actors.ResumeService(v.Status, "the simulated process ended with the daemon")
+		in, start := actors.ResumeService(v.Status, actors.Leftover{Evidence: "the simulated process ended with the daemon"})
 		if in == nil {
 			continue
 		}

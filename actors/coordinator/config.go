@@ -67,9 +67,12 @@ type ZoneTopology struct {
 
 // Topology is the part of the platform the coordinator reasons about.
 type Topology struct {
-	BMC     actors.ID
-	Chassis []ChassisTopology
-	Zones   []ZoneTopology
+	BMC actors.ID
+	// BMCReset says the platform can reset the BMC (its platform file's
+	// bmc reset): the bmc_reset_available fact.
+	BMCReset bool
+	Chassis  []ChassisTopology
+	Zones    []ZoneTopology
 	// Rails lists, per host, PMBus devices feeding that host alone: the
 	// rail-off rung of the escalation ladder switches them off. Without
 	// them the rung switches the chassis PSUs off, and only when the host
@@ -97,7 +100,7 @@ func (b *Buttons) defaults() {
 
 // TopologyOf reads the topology from a platform file.
 func TopologyOf(p *platform.Platform) Topology {
-	t := Topology{BMC: actors.ID(actors.KindBMC + "." + p.BMC.Name),
+	t := Topology{BMC: actors.ID(actors.KindBMC + "." + p.BMC.Name), BMCReset: p.BMC.Reset != platform.BMCResetNone,
 		Buttons: Buttons{PowerPulse: p.Timeouts.PowerPulse, ForceOffHold: p.Timeouts.ForceOffHold, ResetPulse: p.Timeouts.ResetPulse}}
 	for _, c := range p.Chassis {
 		ct := ChassisTopology{ID: actors.ID(actors.KindChassis + "." + c.Name), PSUs: append([]string(nil), c.Sequence...)}

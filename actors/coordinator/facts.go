@@ -8,7 +8,8 @@ import (
 // Facts computes the guard facts of a request or observation for target
 // from the components' statuses: chassis_on (target's chassis is On),
 // bmc_ready, hosts_off (every host of target's chassis is Off),
-// firmware_update_in_progress, power_status_good (target's chassis input
+// firmware_update_in_progress, bmc_reset_available (the platform can reset
+// the BMC: Topology.BMCReset), power_status_good (target's chassis input
 // power is not degraded) and auto_reboot (passed in: the coordinator knows
 // the policy and the boot-attempt budget). The NATS server and the device
 // layer call it (or Coordinator.Facts) for inputs they send themselves.
@@ -17,6 +18,7 @@ func Facts(topo Topology, st map[actors.ID]machine.Status, target actors.ID, aut
 	bmc := st[topo.BMC].State
 	f["bmc_ready"] = bmc == machine.StateReady
 	f["firmware_update_in_progress"] = bmc == machine.StateUpdateInProgress
+	f["bmc_reset_available"] = topo.BMCReset
 	c, ok := topo.chassisOf(target)
 	if !ok {
 		return f

@@ -218,6 +218,9 @@ func BMC(cfg BMCConfig) *Machine {
 		notReady, ready, maint, updating, quiesced, rebooting = StateNotReady, StateReady, StateMaintenance, StateUpdateInProgress, StateQuiesced, StateRebooting
 		reboot, forceReboot                                   = "reboot_bmc", "reboot_bmc(force=true)"
 		serviceFailed                                         = "record_failure(what=critical service)"
+		// canReset: a reset the platform cannot carry out is refused up
+		// front, not left to time out in Rebooting.
+		canReset = "bmc_reset_available"
 	)
 	m := &Machine{
 		Kind:    KindBMC,
@@ -233,30 +236,30 @@ func BMC(cfg BMCConfig) *Machine {
 		Transitions: []Transition{
 			tr(notReady, ObservedServicesReady, ready),
 			tr(notReady, ObservedCriticalServiceFailed, quiesced, serviceFailed, alert("critical service failed")),
-			tr(notReady, RequestGracefulRestart, rebooting, reboot),
-			tr(notReady, RequestForceRestart, rebooting, forceReboot),
+			tr(notReady, RequestGracefulRestart, rebooting, reboot).when(canReset),
+			tr(notReady, RequestForceRestart, rebooting, forceReboot).when(canReset),
 			tr(notReady, TriggerTimeout, quiesced, alert(fmt.Sprintf("BMC services not ready within %s", cfg.ReadyTimeout))),
 
 			tr(ready, RequestEnterMaintenance, maint),
-			tr(ready, RequestGracefulRestart, rebooting, reboot).when("!firmware_update_in_progress"),
-			tr(ready, RequestForceRestart, rebooting, forceReboot),
+			tr(ready, RequestGracefulRestart, rebooting, reboot).when(canReset, "!firmware_update_in_progress"),
+			tr(ready, RequestForceRestart, rebooting, forceReboot).when(canReset),
 			tr(ready, ObservedUpdateStarted, updating),
 			tr(ready, ObservedCriticalServiceFailed, quiesced, serviceFailed, alert("critical service failed")),
 
 			tr(maint, RequestExitMaintenance, ready),
-			tr(maint, RequestGracefulRestart, rebooting, reboot),
-			tr(maint, RequestForceRestart, rebooting, forceReboot),
+			tr(maint, RequestGracefulRestart, rebooting, reboot).when(canReset),
+			tr(maint, RequestForceRestart, rebooting, forceReboot).when(canReset),
 			tr(maint, ObservedUpdateStarted, updating),
 			tr(maint, ObservedCriticalServiceFailed, quiesced, serviceFailed, alert("critical service failed")),
 
 			tr(updating, ObservedUpdateFinished, ready),
 			tr(updating, ObservedUpdateFailed, ready, alert("firmware update failed")),
 			tr(updating, ObservedCriticalServiceFailed, quiesced, serviceFailed, alert("critical service failed during update")),
-			tr(updating, RequestForceRestart, rebooting, forceReboot),
+			tr(updating, RequestForceRestart, rebooting, forceReboot).when(canReset),
 			tr(updating, TriggerTimeout, quiesced, alert(fmt.Sprintf("firmware update did not finish within %s", cfg.UpdateTimeout))),
 
-			tr(quiesced, RequestGracefulRestart, rebooting, reboot),
-			tr(quiesced, RequestForceRestart, rebooting, forceReboot),
+			tr(quiesced, RequestGracefulRestart, rebooting, reboot).when(canReset),
+			tr(quiesced, RequestForceRestart, rebooting, forceReboot).when(canReset),
 
 			tr(rebooting, TriggerTimeout, quiesced, alert(fmt.Sprintf("BMC did not reboot within %s", cfg.RebootTimeout))),
 		},

@@ -78,8 +78,11 @@
 // Guards are named predicates over the status and the input, such as
 // restart_requested or power_status_good; "!name" negates one. Facts are
 // booleans the caller supplies with the input (chassis_on, bmc_ready,
-// hosts_off, firmware_update_in_progress, auto_reboot); an absent fact is
-// false. Effects are named actions with parameters written in the machine,
+// hosts_off, firmware_update_in_progress, auto_reboot, bmc_reset_available);
+// an absent fact is false. A capability guard (bmc_reset_available: the
+// platform can reset the BMC) says what the platform can do at all: a
+// request it blocks is refused with RejectedError.Capability set, since
+// retrying cannot help, and is never in Allowed without the fact. Effects are named actions with parameters written in the machine,
 // "hold_power_button(duration=4s)". Status effects (record_boot_progress,
 // reset_boot_progress, record_power_status, record_reboot_cause,
 // record_failure, clear_failure) are applied by Step; the others

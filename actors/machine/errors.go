@@ -38,6 +38,10 @@ type RejectedError struct {
 	// guard's explanation.
 	Reason string
 	Hint   string // what to do instead
+	// Capability names the platform capability the request needs and the
+	// platform lacks (a capability guard such as bmc_reset_available
+	// blocked it): retrying cannot help. Empty for other rejections.
+	Capability string
 	// unknown is set when no state accepts Request at all.
 	unknown bool
 }

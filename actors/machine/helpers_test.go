@@ -24,6 +24,9 @@ func req(trigger string) Input { return Input{Kind: KindRequest, Trigger: trigge
 func obs(trigger string) Input { return Input{Kind: KindObservation, Trigger: trigger} }
 func tick() Input              { return Input{Kind: KindTick} }
 
+// resetReq is a BMC reset on a platform that can carry it out.
+func resetReq(trigger string) Input { return req(trigger).with("bmc_reset_available") }
+
 func (in Input) with(facts ...string) Input {
 	in.Facts = Facts{}
 	for _, f := range facts {

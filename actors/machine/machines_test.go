@@ -76,21 +76,21 @@ func TestBMCTransitions(t *testing.T) {
 		{name: "services come up", state: StateNotReady, in: obs(ObservedServicesReady), want: StateReady},
 		{name: "critical service fails at boot", state: StateNotReady, in: obs(ObservedCriticalServiceFailed), want: StateQuiesced,
 			effects: []string{"alert(reason=critical service failed)"}, check: failed},
-		{name: "GracefulRestart while NotReady", state: StateNotReady, in: req(RequestGracefulRestart), want: StateRebooting, effects: []string{"reboot_bmc"}},
-		{name: "ForceRestart while NotReady", state: StateNotReady, in: req(RequestForceRestart), want: StateRebooting, effects: []string{"reboot_bmc(force=true)"}},
+		{name: "GracefulRestart while NotReady", state: StateNotReady, in: resetReq(RequestGracefulRestart), want: StateRebooting, effects: []string{"reboot_bmc"}},
+		{name: "ForceRestart while NotReady", state: StateNotReady, in: resetReq(RequestForceRestart), want: StateRebooting, effects: []string{"reboot_bmc(force=true)"}},
 		{name: "never ready", state: StateNotReady, in: tick(), after: 10 * time.Minute, want: StateQuiesced,
 			effects: []string{"alert(reason=BMC services not ready within 10m0s)"}},
 
 		{name: "EnterMaintenance", state: StateReady, in: req(RequestEnterMaintenance), want: StateMaintenance},
-		{name: "GracefulRestart from Ready", state: StateReady, in: req(RequestGracefulRestart), want: StateRebooting, effects: []string{"reboot_bmc"}},
-		{name: "ForceRestart from Ready", state: StateReady, in: req(RequestForceRestart), want: StateRebooting, effects: []string{"reboot_bmc(force=true)"}},
+		{name: "GracefulRestart from Ready", state: StateReady, in: resetReq(RequestGracefulRestart), want: StateRebooting, effects: []string{"reboot_bmc"}},
+		{name: "ForceRestart from Ready", state: StateReady, in: resetReq(RequestForceRestart), want: StateRebooting, effects: []string{"reboot_bmc(force=true)"}},
 		{name: "update starts", state: StateReady, in: obs(ObservedUpdateStarted), want: StateUpdateInProgress},
 		{name: "critical service fails when Ready", state: StateReady, in: obs(ObservedCriticalServiceFailed), want: StateQuiesced,
 			effects: []string{"alert(reason=critical service failed)"}, check: failed},
 
 		{name: "ExitMaintenance", state: StateMaintenance, in: req(RequestExitMaintenance), want: StateReady},
-		{name: "GracefulRestart from Maintenance", state: StateMaintenance, in: req(RequestGracefulRestart), want: StateRebooting, effects: []string{"reboot_bmc"}},
-		{name: "ForceRestart from Maintenance", state: StateMaintenance, in: req(RequestForceRestart), want: StateRebooting, effects: []string{"reboot_bmc(force=true)"}},
+		{name: "GracefulRestart from Maintenance", state: StateMaintenance, in: resetReq(RequestGracefulRestart), want: StateRebooting, effects: []string{"reboot_bmc"}},
+		{name: "ForceRestart from Maintenance", state: StateMaintenance, in: resetReq(RequestForceRestart), want: StateRebooting, effects: []string{"reboot_bmc(force=true)"}},
 		{name: "update starts in Maintenance", state: StateMaintenance, in: obs(ObservedUpdateStarted), want: StateUpdateInProgress},
 		{name: "critical service fails in Maintenance", state: StateMaintenance, in: obs(ObservedCriticalServiceFailed), want: StateQuiesced,
 			effects: []string{"alert(reason=critical service failed)"}},
@@ -99,12 +99,12 @@ func TestBMCTransitions(t *testing.T) {
 		{name: "update fails", state: StateUpdateInProgress, in: obs(ObservedUpdateFailed), want: StateReady, effects: []string{"alert(reason=firmware update failed)"}},
 		{name: "critical service fails during update", state: StateUpdateInProgress, in: obs(ObservedCriticalServiceFailed), want: StateQuiesced,
 			effects: []string{"alert(reason=critical service failed during update)"}},
-		{name: "ForceRestart during update", state: StateUpdateInProgress, in: req(RequestForceRestart), want: StateRebooting, effects: []string{"reboot_bmc(force=true)"}},
+		{name: "ForceRestart during update", state: StateUpdateInProgress, in: resetReq(RequestForceRestart), want: StateRebooting, effects: []string{"reboot_bmc(force=true)"}},
 		{name: "update hangs", state: StateUpdateInProgress, in: tick(), after: 2 * time.Hour, want: StateQuiesced,
 			effects: []string{"alert(reason=firmware update did not finish within 1h0m0s)"}},
 
-		{name: "GracefulRestart out of Quiesced", state: StateQuiesced, in: req(RequestGracefulRestart), want: StateRebooting, effects: []string{"reboot_bmc"}},
-		{name: "ForceRestart out of Quiesced", state: StateQuiesced, in: req(RequestForceRestart), want: StateRebooting, effects: []string{"reboot_bmc(force=true)"}},
+		{name: "GracefulRestart out of Quiesced", state: StateQuiesced, in: resetReq(RequestGracefulRestart), want: StateRebooting, effects: []string{"reboot_bmc"}},
+		{name: "ForceRestart out of Quiesced", state: StateQuiesced, in: resetReq(RequestForceRestart), want: StateRebooting, effects: []string{"reboot_bmc(force=true)"}},
 		{name: "reboot never happens", state: StateRebooting, in: tick(), after: 10 * time.Minute, want: StateQuiesced,
 			effects: []string{"alert(reason=BMC did not reboot within 10m0s)"}},
 	}
@@ -128,10 +128,27 @@ func TestBMCRejections(t *testing.T) {
 	checkRejections(t, BMC(DefaultBMCConfig()))
 
 	c := mustCompile(t, BMC(DefaultBMCConfig()))
-	_, _, _, err := Step(c, Status{State: StateReady, Since: t0}, req(RequestGracefulRestart).with("firmware_update_in_progress"), t0)
+	_, _, _, err := Step(c, Status{State: StateReady, Since: t0}, req(RequestGracefulRestart).with("bmc_reset_available", "firmware_update_in_progress"), t0)
 	var rej *RejectedError
-	if !errors.As(err, &rej) || !slices.Equal(rej.Allowed, []string{RequestEnterMaintenance, RequestForceRestart}) {
+	if !errors.As(err, &rej) || !slices.Equal(rej.Allowed, []string{RequestEnterMaintenance, RequestForceRestart}) || rej.Capability != "" {
 		t.Errorf("GracefulRestart during an update: %v", err)
+	}
+	// On a platform that cannot reset the BMC, a reset is refused in every
+	// state, naming the capability, and is never allowed.
+	for _, s := range BMC(DefaultBMCConfig()).States {
+		for _, r := range []string{RequestGracefulRestart, RequestForceRestart} {
+			st := Status{State: s.Name, Since: t0}
+			if slices.Contains(Allowed(c, st, nil), r) {
+				t.Errorf("%s allowed in %s without bmc_reset_available", r, s.Name)
+			}
+			_, _, _, err := Step(c, st, req(r), t0)
+			if s.Name == StateRebooting || (s.Name == StateUpdateInProgress && r == RequestGracefulRestart) {
+				continue // not accepted there at all
+			}
+			if !errors.As(err, &rej) || rej.Capability != "bmc_reset_available" {
+				t.Errorf("%s in %s without bmc_reset_available: %v, want a rejection naming the capability", r, s.Name, err)
+			}
+		}
 	}
 	if _, _, _, err := Step(c, Status{State: StateRebooting, Since: t0}, obs(ObservedBooted).value("CosmicRay"), t0); !errors.Is(err, ErrInvalidInput) {
 		t.Errorf("unknown reboot cause: %v", err)

@@ -18,6 +18,10 @@ type guardSpec struct {
 	// negation) blocked a request; hintFalse and hintTrue say what to do.
 	whenFalse, hintFalse string
 	whenTrue, hintTrue   string
+	// capability marks a fact about what the platform can do at all: a
+	// request it blocks is not refused for now but for good, and the
+	// RejectedError names the capability.
+	capability bool
 }
 
 // factGuard reads one of the caller's facts.
@@ -27,6 +31,14 @@ func factGuard(fact, whenFalse, hintFalse, whenTrue, hintTrue string) guardSpec 
 		whenFalse: whenFalse, hintFalse: hintFalse,
 		whenTrue: whenTrue, hintTrue: hintTrue,
 	}
+}
+
+// capabilityGuard reads a fact about what the platform can do; its
+// negation is never a useful guard, so it explains only the fact missing.
+func capabilityGuard(fact, whenFalse, hintFalse string) guardSpec {
+	g := factGuard(fact, whenFalse, hintFalse, "the platform can do it", "this guard is not meant to be negated")
+	g.capability = true
+	return g
 }
 
 var guardRegistry = map[string]guardSpec{
@@ -45,6 +57,9 @@ var guardRegistry = map[string]guardSpec{
 	"auto_reboot": factGuard("auto_reboot",
 		"automatic reboot is disabled or its attempts are used up", "enable automatic reboot",
 		"automatic reboot is enabled", "disable automatic reboot"),
+	"bmc_reset_available": capabilityGuard("bmc_reset_available",
+		"this platform gives statemgrd no way to reset the BMC (its platform file has no bmc reset)",
+		`reset the BMC out of band (its power, or its own console), or set reset in the platform file's bmc block`),
 	"restart_pending": factGuard("restart_pending",
 		"the supervisor will not restart the service (policy never, or start limit reached)", "fix the service, then Reset it",
 		"the supervisor restarts the service by its policy", "Stop the service to end the restarts"),

@@ -270,6 +270,9 @@ func (c *Compiled) reject(st Status, cs *compiledState, in Input, blocked *guard
 	switch {
 	case blocked != nil:
 		e.Reason, e.Hint = blocked.explain()
+		if blocked.spec.capability && !blocked.negate {
+			e.Capability = blocked.name
+		}
 	case len(accepted) == 0:
 		e.unknown = true
 		e.Reason = fmt.Sprintf("the %s machine has no %s request", c.kind, in.Trigger)

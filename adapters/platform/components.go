@@ -62,9 +62,13 @@ func (p *Platform) Components() ([]Component, error) {
 		}
 	}
 	for _, s := range p.Services {
-		cfg := machine.DefaultServiceConfig()
-		cfg.StopTimeout = s.StopTimeout
-		if err := add("service", s.Name, machine.Service(cfg)); err != nil {
+		// No machine timeout in Stopping or Restarting: stop_timeout is the
+		// supervisor's (SIGKILL once it passes, then stopped or
+		// stop_failed), and the startup cleanup's for a previous daemon's
+		// process. A machine timeout of the same length raced that kill
+		// into Error, and one that came due while no daemon ran fired at
+		// recovery, before the cleanup could say the process was gone.
+		if err := add("service", s.Name, machine.Service(machine.DefaultServiceConfig())); err != nil {
 			return nil, err
 		}
 	}

@@ -11,7 +11,13 @@ timeouts {
   graceful_shutdown_timeout = "300s"  # wait for the OS to power off
 }
 
-bmc "0" {}
+# The BMC. reset says how statemgrd carries out statemgr.bmc.reset: "none"
+# (the default: the request is refused) or "restart-daemon", the simulated
+# BMC's reboot: statemgrd stops and starts again as a BMC reboot would make
+# it, and recovers from its log as after a boot.
+bmc "0" {
+  reset = "restart-daemon"
+}
 
 chassis "0" {
   # PMBus power supplies. backend is smbus (/dev/i2c-N), hwmon (the kernel

@@ -19,7 +19,7 @@ func TestDefault(t *testing.T) {
 			PowerGood:        8 * time.Second,
 			GracefulShutdown: 300 * time.Second,
 		},
-		BMC: BMC{Name: "0"},
+		BMC: BMC{Name: "0", Reset: BMCResetRestartDaemon},
 		Chassis: []Chassis{{
 			Name: "0",
 			PSUs: []PSU{

@@ -1,7 +1,9 @@
 // Package platform reads the platform file: the description of one board
 // that tells statemgr what it manages — the chassis and its PSUs (bus,
 // address, page, back-end, power sequencing order), the hosts and the GPIO
-// lines that control them (names and polarity), the BMC, thermal zones with
+// lines that control them (names and polarity), the BMC (and how it is reset:
+// reset = "none", the default, or "restart-daemon" on the simulated
+// platform), thermal zones with
 // their sensors and limits, supervised services (command, environment,
 // dependencies, stop and restart policy, readiness and liveness checks),
 // power-control timeouts, and "machine" blocks that extend the built-in

@@ -51,7 +51,7 @@ var (
 		{Name: "power_pulse"}, {Name: "force_off_hold"}, {Name: "reset_pulse"},
 		{Name: "power_good_timeout"}, {Name: "graceful_shutdown_timeout"},
 	}}
-	bmcSchema     = &hcl.BodySchema{}
+	bmcSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "reset"}}}
 	chassisSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "sequence"}},
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "psu", LabelNames: []string{"name"}}},
@@ -142,10 +142,11 @@ func (p *parser) platform(body hcl.Body) *Platform {
 	}
 	plat := &Platform{}
 	plat.Timeouts = p.timeouts(p.single(byType["timeouts"]))
-	plat.BMC = BMC{Name: "0"}
+	plat.BMC = BMC{Name: "0", Reset: BMCResetNone}
 	if b := p.single(byType["bmc"]); b != nil {
-		p.content(b.Body, bmcSchema)
+		c := p.content(b.Body, bmcSchema)
 		plat.BMC.Name = p.name(b, "bmc")
+		plat.BMC.Reset = BMCReset(p.oneOf(c.Attributes, "reset", string(BMCResetNone), string(BMCResetNone), string(BMCResetRestartDaemon)))
 	}
 	p.bmc = plat.BMC.Name
 

@@ -193,3 +193,28 @@ machine "service.sync" {
 		t.Errorf("extensions =\n%+v\nwant\n%+v", p.Extensions, wantExt)
 	}
 }
+
+// Ensure the BMC's reset method is read, defaults to none, and a value
+// outside the list is refused with its location.
+func TestBMCReset(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want BMCReset
+		err  string
+	}{
+		{"", BMCResetNone, ""},
+		{`bmc "0" {}`, BMCResetNone, ""},
+		{`bmc "0" { reset = "restart-daemon" }`, BMCResetRestartDaemon, ""},
+		{`bmc "0" { reset = "reboot" }`, "", `bmc.hcl:1:19: reset "reboot" is not one of none, restart-daemon`},
+	} {
+		p, err := Parse("bmc.hcl", []byte(tc.src))
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q: error %v, want %s", tc.src, err, tc.err)
+		case tc.err == "" && err != nil:
+			t.Errorf("%q: %v", tc.src, err)
+		case tc.err == "" && p.BMC.Reset != tc.want:
+			t.Errorf("%q: reset %q, want %q", tc.src, p.BMC.Reset, tc.want)
+		}
+	}
+}

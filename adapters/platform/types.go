@@ -40,7 +40,24 @@ const (
 // BMC is the management controller itself.
 type BMC struct {
 	Name string // default "0", so its component id is bmc.0
+	// Reset is how statemgrd carries out a BMC reset (statemgr.bmc.reset);
+	// BMCResetNone, the default, means it cannot, and refuses the request.
+	Reset BMCReset
 }
+
+// BMCReset is how a platform's BMC is reset.
+type BMCReset string
+
+// BMC reset methods.
+const (
+	// BMCResetNone: statemgrd has no way to reset this BMC.
+	BMCResetNone BMCReset = "none"
+	// BMCResetRestartDaemon: the simulated platform's reset. There is no
+	// BMC to reboot, so statemgrd does what the BMC's reboot would do to
+	// it: it stops, starts again, and recovers from its log as after a BMC
+	// boot (reboot cause Software).
+	BMCResetRestartDaemon BMCReset = "restart-daemon"
+)
 
 // Backend says how statemgr reaches a PMBus device.
 type Backend string

@@ -77,9 +77,14 @@
 // the process's start time (field 22 of /proc/<pid>/stat), the boot id,
 // and the stop signal and timeout. The file is removed once the whole
 // group is gone. At startup, before starting any service, the daemon calls
-// CleanupOrphans: for each pid file left by a previous run that died
-// (SIGKILL, crash, power loss) it stops the group (stop signal, then
-// SIGKILL after the recorded stop timeout), logs it and removes the file.
+// StartCleanup: for each pid file left by a previous run that died
+// (SIGKILL, crash, power loss) it sends the group its stop signal and
+// returns; in the background it sends SIGKILL after the recorded stop
+// timeout, logs the outcome and removes the file. Each Cleanup says at
+// once what it found (pid, group, members, how it is stopping them) and,
+// once Done, how it ended (stopped, killed, gone, unkillable), so the
+// daemon serves its API meanwhile and starts a service again only once
+// its old group is gone. CleanupOrphans is the same, waiting for all.
 // A file whose pid now belongs to a process with another start time, or
 // which comes from another boot, is removed without killing anything. A
 // leader that is gone while its group lives on is still recognised: the

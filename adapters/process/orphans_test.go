@@ -146,3 +146,46 @@ func TestProcessStopContextEscalates(t *testing.T) {
 		t.Fatalf("stop %s (%v): want SIGKILL once the context ended", res, err)
 	}
 }
+
+// Ensure StartCleanup returns while an orphan that ignores its stop signal
+// is still alive, saying how it is being stopped, and that the cleanup
+// then ends it (SIGKILL once the context ends, here long before its stop
+// timeout) and removes its pid file.
+func TestStartCleanupReturnsBeforeTheGroupEnds(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p, err := Start(context.Background(), Spec{Name: "stubborn", Command: demoBin, Args: []string{"--ignore-sigterm"}, StopTimeout: time.Minute},
+		Options{Logger: testLogger(t, nil), PIDDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = p.Kill(context.Background()) })
+	waitOutput(t, p, "stdout: ready")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cleanups, err := StartCleanup(ctx, dir, Options{Logger: testLogger(t, nil)})
+	if err != nil || len(cleanups) != 1 {
+		t.Fatalf("cleanups %v, %v: want the stubborn service's", cleanups, err)
+	}
+	c := cleanups[0]
+	if f := c.Found(); f.PID != p.PID() || f.Signal != "SIGTERM" || f.StopTimeout != time.Minute || f.Action != "" {
+		t.Fatalf("found %+v: want pid %d being stopped with SIGTERM, SIGKILL after 1m", f, p.PID())
+	}
+	select {
+	case <-c.Done():
+		t.Fatal("the cleanup ended while the process ignores SIGTERM and its stop timeout is a minute away")
+	case <-p.Done():
+		t.Fatal("the process is gone already; it ignores SIGTERM")
+	default:
+	}
+	cancel()
+	o, err := c.Result()
+	if err != nil || o.Action != OrphanKilled {
+		t.Fatalf("result %+v, %v: want killed", o, err)
+	}
+	<-p.Done()
+	if _, err := os.Stat(filepath.Join(dir, "stubborn.pid")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("pid file after the cleanup: %v, want removed", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 )
 
@@ -109,7 +110,7 @@ const (
 	OrphanMalformed  OrphanAction = "malformed"  // the file could not be read as a pid file
 )
 
-// Orphan is one pid file CleanupOrphans handled.
+// Orphan is one pid file the startup cleanup handled.
 type Orphan struct {
 	File    string
 	Service string
@@ -117,18 +118,60 @@ type Orphan struct {
 	PGID    int
 	Action  OrphanAction
 	Members []int // live group members found before stopping
+	// Signal and StopTimeout are how the group is being stopped: the
+	// recorded stop signal, then SIGKILL after the recorded stop timeout
+	// (empty and zero when nothing of the group was left to stop).
+	Signal      string
+	StopTimeout time.Duration
 }
 
-// CleanupOrphans finds the processes a previous daemon left behind in dir
-// (one <name>.pid file per service it had started), stops each group with
-// its stop signal, then SIGKILL after its stop timeout (at most
-// opts.KillWait more for it to vanish), logs each, and removes the pid
-// files. A pid file whose process has another start time, or which comes
-// from an earlier boot, names a process that is not ours: it is left alone
-// and the file removed. Call it at startup, before starting any service.
-// The error joins every pid file that could not be handled; the others are
-// still cleaned up.
-func CleanupOrphans(ctx context.Context, dir string, opts Options) ([]Orphan, error) {
+// Cleanup is the stopping of the process group one pid file names. It
+// runs in the background: Found says at once what the file named and how
+// it is being stopped; once Done is closed, Result says how it ended.
+type Cleanup struct {
+	found  Orphan
+	done   chan struct{}
+	result Orphan
+	err    error
+}
+
+// Found returns what the pid file named, as found at startup; its Action
+// is empty while the group is still being stopped.
+func (c *Cleanup) Found() Orphan { return c.found }
+
+// Done is closed once the cleanup has ended.
+func (c *Cleanup) Done() <-chan struct{} { return c.done }
+
+// Result returns how the cleanup ended (Action set) and, when it could
+// not remove what the file named, why; valid once Done is closed.
+func (c *Cleanup) Result() (Orphan, error) {
+	<-c.done
+	return c.result, c.err
+}
+
+func (c *Cleanup) finish(o Orphan, err error, log hclog.Logger) {
+	c.result, c.err = o, err
+	if err != nil {
+		log.Error("cannot clean up after a previous run", "file", o.File, "error", err)
+	} else {
+		log.Warn("process left by a previous run", "service", o.Service, "pid", o.PID,
+			"pgid", o.PGID, "members", o.Members, "action", string(o.Action))
+	}
+	close(c.done)
+}
+
+// StartCleanup finds the processes a previous daemon left behind in dir
+// (one <name>.pid file per service it had started) and starts stopping
+// each group: it sends the group its stop signal before it returns, then,
+// in the background, sends SIGKILL after the group's stop timeout (and
+// waits at most opts.KillWait more for it to vanish), logs each, and
+// removes the pid files. A pid file whose process has another start time,
+// or which comes from an earlier boot, names a process that is not ours:
+// it is left alone and the file removed. Call it at startup, before
+// starting any service, and start a service only once its Cleanup is
+// Done. Ending ctx cuts the stop timeouts short (SIGKILL at once). The
+// error is for dir itself; each file's own error is in its Result.
+func StartCleanup(ctx context.Context, dir string, opts Options) ([]*Cleanup, error) {
 	opts = opts.withDefaults()
 	log := opts.Logger.Named("orphans")
 	entries, err := os.ReadDir(dir)
@@ -142,78 +185,93 @@ func CleanupOrphans(ctx context.Context, dir string, opts Options) ([]Orphan, er
 	if err != nil {
 		return nil, serviceErr("*", "cleanup", fmt.Errorf("%w: cannot read the boot id: %w", ErrPIDFile, err))
 	}
-	type outcome struct {
-		orphan Orphan
-		err    error
-	}
-	results := make(chan outcome)
-	n := 0
+	var cleanups []*Cleanup
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || !strings.HasSuffix(name, pidSuffix) || strings.HasPrefix(name, ".") {
 			continue
 		}
-		n++
-		go func() {
-			o, err := cleanupOne(ctx, filepath.Join(dir, name), boot, opts)
-			results <- outcome{o, err}
-		}()
+		cleanups = append(cleanups, startOne(ctx, filepath.Join(dir, name), boot, opts, log))
+	}
+	return cleanups, nil
+}
+
+// CleanupOrphans is StartCleanup waiting for every cleanup to end. The
+// error joins every pid file that could not be handled; the others are
+// still cleaned up.
+func CleanupOrphans(ctx context.Context, dir string, opts Options) ([]Orphan, error) {
+	cleanups, err := StartCleanup(ctx, dir, opts)
+	if err != nil {
+		return nil, err
 	}
 	var orphans []Orphan
 	var errs []error
-	for range n {
-		r := <-results
-		orphans = append(orphans, r.orphan)
-		if r.err != nil {
-			errs = append(errs, r.err)
-			log.Error("cannot clean up after a previous run", "file", r.orphan.File, "error", r.err)
-			continue
-		}
-		log.Warn("process left by a previous run", "service", r.orphan.Service, "pid", r.orphan.PID,
-			"pgid", r.orphan.PGID, "members", r.orphan.Members, "action", string(r.orphan.Action))
+	for _, c := range cleanups {
+		o, err := c.Result()
+		orphans = append(orphans, o)
+		errs = append(errs, err)
 	}
 	return orphans, errors.Join(errs...)
 }
 
-func cleanupOne(ctx context.Context, path, boot string, opts Options) (Orphan, error) {
+// startOne reads one pid file and, if its group is ours and alive, sends
+// the stop signal and leaves the rest to a goroutine.
+func startOne(ctx context.Context, path, boot string, opts Options, log hclog.Logger) *Cleanup {
+	c := &Cleanup{done: make(chan struct{})}
 	o := Orphan{File: path, Service: strings.TrimSuffix(filepath.Base(path), pidSuffix), Action: OrphanMalformed}
 	rec, err := readPIDFile(path)
 	if err != nil {
-		return o, serviceErr(o.Service, "cleanup", errors.Join(err, removeFile(path)))
+		c.found = o
+		c.finish(o, serviceErr(o.Service, "cleanup", errors.Join(err, removeFile(path))), log)
+		return c
 	}
 	o.Service, o.PID, o.PGID = rec.Service, rec.PID, rec.PGID
 	ours, action := owns(rec, boot)
 	if !ours {
 		o.Action = action
-		return o, removeFile(path)
+		c.found = o
+		c.finish(o, removeFile(path), log)
+		return c
 	}
 	members, err := groupMembers(rec.PGID)
-	if err != nil {
-		return o, serviceErr(o.Service, "cleanup", err)
-	}
 	o.Members = members
-	if len(members) == 0 {
+	switch {
+	case err != nil:
+		c.found = o
+		c.finish(o, serviceErr(o.Service, "cleanup", err), log)
+		return c
+	case len(members) == 0:
 		o.Action = OrphanGone
-		return o, removeFile(path)
+		c.found = o
+		c.finish(o, removeFile(path), log)
+		return c
 	}
 	sig := unix.SignalNum(rec.StopSignal)
 	if sig == 0 {
 		sig = syscall.SIGTERM
 	}
-	timeout, err := time.ParseDuration(rec.StopTimeout)
-	if err != nil || timeout <= 0 {
-		timeout = opts.KillWait
+	o.Signal, o.StopTimeout = signalName(sig), opts.KillWait
+	if timeout, err := time.ParseDuration(rec.StopTimeout); err == nil && timeout > 0 {
+		o.StopTimeout = timeout
 	}
-	o.Action = OrphanStopped
-	if !stopGroup(ctx, opts, rec, sig, timeout) {
-		o.Action = OrphanKilled
-		if !stopGroup(context.Background(), opts, rec, syscall.SIGKILL, opts.KillWait) {
-			o.Action = OrphanUnkillable
-			left, _ := groupMembers(rec.PGID)
-			return o, serviceErr(o.Service, "cleanup", fmt.Errorf("%w: group %d, live members %v", ErrUnkillable, rec.PGID, left))
+	o.Action = ""
+	c.found = o
+	signalled := signalOrphan(rec, sig) == nil
+	go func() {
+		o.Action = OrphanStopped
+		if !signalled || !awaitGroupGone(ctx, opts, rec.PGID, o.StopTimeout) {
+			o.Action = OrphanKilled
+			_ = signalOrphan(rec, syscall.SIGKILL) // the wait below tells whether it worked
+			if !awaitGroupGone(context.Background(), opts, rec.PGID, opts.KillWait) {
+				o.Action = OrphanUnkillable
+				left, _ := groupMembers(rec.PGID)
+				c.finish(o, serviceErr(o.Service, "cleanup", fmt.Errorf("%w: group %d, live members %v", ErrUnkillable, rec.PGID, left)), log)
+				return
+			}
 		}
-	}
-	return o, removeFile(path)
+		c.finish(o, removeFile(path), log)
+	}()
+	return c
 }
 
 // owns reports whether rec still describes a process of ours, and if not,
@@ -235,19 +293,22 @@ func owns(rec pidRecord, boot string) (bool, OrphanAction) {
 	return true, ""
 }
 
-// stopGroup sends sig to the group (and to its recorded leader, should it
-// have left the group) and waits up to timeout for it to vanish.
-func stopGroup(ctx context.Context, opts Options, rec pidRecord, sig syscall.Signal, timeout time.Duration) bool {
+// signalOrphan sends sig to the group (and to its recorded leader, should
+// it have left the group).
+func signalOrphan(rec pidRecord, sig syscall.Signal) error {
 	if st, err := readStat(rec.PID); err == nil && st.StartTicks == rec.StartTicks && st.PGID != rec.PGID && rec.PID > 1 {
 		_ = syscall.Kill(rec.PID, sig) // best effort: the group signal below is the main one
 	}
-	if err := signalGroup(rec.PGID, sig); err != nil {
-		return false
-	}
+	return signalGroup(rec.PGID, sig)
+}
+
+// awaitGroupGone waits up to timeout (or until ctx ends) for group pgid
+// to have no live member; it reports whether it has none.
+func awaitGroupGone(ctx context.Context, opts Options, pgid int, timeout time.Duration) bool {
 	t := opts.Clock.NewTimer(timeout)
 	defer t.Stop()
 	for {
-		if members, err := groupMembers(rec.PGID); err == nil && len(members) == 0 {
+		if members, err := groupMembers(pgid); err == nil && len(members) == 0 {
 			return true
 		}
 		poll := opts.Clock.NewTimer(groupPoll)

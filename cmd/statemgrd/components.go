@@ -178,9 +178,56 @@ type serviceWorker struct {
 	logger       hclog.Logger
 	effects      *queue[machine.Effect]
 	observations *queue[machine.Input]
-	// leftBehind is what the startup cleanup found of the process a
-	// previous daemon left: the evidence ResumeService records.
-	leftBehind string
+	// cleanup is the stopping of the process a previous daemon left of
+	// this service, nil if it left none. No process is started before it
+	// has ended: two would run, and its end removes the pid file.
+	cleanup *process.Cleanup
+}
+
+// leftover says what is left of the previous daemon's process, for
+// actors.ResumeService.
+func (w *serviceWorker) leftover() actors.Leftover {
+	if w.cleanup == nil {
+		return actors.Leftover{Evidence: "no pid file: no process of it was left running"}
+	}
+	f := w.cleanup.Found()
+	found := fmt.Sprintf("pid %d (group %d, live members %v at startup)", f.PID, f.PGID, f.Members)
+	select {
+	case <-w.cleanup.Done():
+	default:
+		return actors.Leftover{Stopping: true, Evidence: fmt.Sprintf("%s: %s sent by the startup cleanup, SIGKILL after %s", found, f.Signal, f.StopTimeout)}
+	}
+	o, err := w.cleanup.Result()
+	how := map[process.OrphanAction]string{
+		process.OrphanGone:       "already gone at startup",
+		process.OrphanStopped:    "ended after the startup cleanup's " + f.Signal,
+		process.OrphanKilled:     fmt.Sprintf("killed by the startup cleanup's SIGKILL, %s after its %s", f.StopTimeout, f.Signal),
+		process.OrphanUnkillable: "survived the startup cleanup's SIGKILL",
+		process.OrphanReused:     "not ours any more (the pid belongs to a newer process): left alone",
+		process.OrphanStaleBoot:  "from an earlier boot: nothing of it runs",
+	}[o.Action]
+	if how == "" {
+		how = string(o.Action)
+	}
+	left := actors.Leftover{Survived: o.Action == process.OrphanUnkillable, Evidence: found + ": " + how}
+	if err != nil {
+		left.Evidence += fmt.Sprintf(" (%v)", err)
+	}
+	return left
+}
+
+// awaitCleanup waits for the cleanup of the previous daemon's process, if
+// any; false if ctx ended first.
+func (w *serviceWorker) awaitCleanup(ctx context.Context) bool {
+	if w.cleanup == nil {
+		return true
+	}
+	select {
+	case <-w.cleanup.Done():
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func newServiceWorker(id actors.ID, obs *observer, logger hclog.Logger) *serviceWorker {
@@ -209,6 +256,9 @@ func (w *serviceWorker) perform(ctx context.Context, e machine.Effect) {
 	failed := machine.ObservedInitializationFailed
 	switch {
 	case e.Name == "start_process":
+		if !w.awaitCleanup(ctx) {
+			return
+		}
 		err = w.sup.Start(ctx)
 	case e.Name == "stop_process" && e.Params["force"] == "true":
 		err = w.sup.Reset(ctx)
@@ -231,31 +281,79 @@ func (w *serviceWorker) perform(ctx context.Context, e machine.Effect) {
 }
 
 // resumeServices brings the services back to what the log says when the
-// daemon starts (actors.ResumeService): a service whose process was lost
-// with the previous daemon is recorded so and started again, one never
-// stopped by an operator is started, the others stay as they are.
+// daemon starts (actors.ResumeService). It records at once what a cleanup
+// still stopping a previous daemon's process leaves to say (a running
+// service lost its process), and returns: the rest, once each service's
+// old process is gone, runs in the background in start order, so the API
+// never waits for a supervised process's stop timeout. A service whose
+// component changed meanwhile (an operator acted on it) is left as it is.
 func resumeServices(ctx context.Context, sys *protoactor.System, order []string, workers map[actors.ID]*serviceWorker, logger hclog.Logger) error {
+	before := map[actors.ID]machine.Status{}
+	waiting := false
 	for _, name := range order {
-		id := actors.ID(actors.KindService + "." + name)
-		v, err := sys.Get(ctx, id)
+		w := workers[actors.ID(actors.KindService+"."+name)]
+		v, err := sys.Get(ctx, w.id)
 		if err != nil {
 			return err
 		}
-		in, start := actors.ResumeService(v.Status, workers[id].leftBehind)
-		if in == nil {
-			logger.Info("service left as the log has it", "service", name, "state", v.Status.State)
-			continue
-		}
-		if _, err := sys.Request(ctx, id, *in); err != nil {
-			return fmt.Errorf("cannot resume %s: %w", id, err)
-		}
-		if start {
-			if err := workers[id].sup.Start(ctx); err != nil {
-				return fmt.Errorf("cannot restart %s: %w", id, err)
+		before[w.id] = v.Status
+		if left := w.leftover(); left.Stopping {
+			waiting = true
+			if before[w.id], err = resumeService(ctx, sys, w, v.Status, left); err != nil {
+				return err
 			}
 		}
 	}
+	finish := func() error {
+		for _, name := range order {
+			w := workers[actors.ID(actors.KindService+"."+name)]
+			if !w.awaitCleanup(ctx) {
+				return ctx.Err()
+			}
+			v, err := sys.Get(ctx, w.id)
+			if err != nil {
+				return err
+			}
+			left := w.leftover()
+			if was := before[w.id]; v.Status.State != was.State || v.Status.Transitions != was.Transitions {
+				w.logger.Warn("service changed while the process of the previous daemon was stopped; left as it is", "state", v.Status.State, "cleanup", left.Evidence)
+				continue
+			}
+			if _, err := resumeService(ctx, sys, w, v.Status, left); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if !waiting {
+		return finish()
+	}
+	go func() {
+		if err := finish(); err != nil && ctx.Err() == nil {
+			logger.Error("cannot resume the services", "error", err)
+		}
+	}()
 	return nil
+}
+
+// resumeService records what actors.ResumeService decides for one service
+// and starts its process if that says so; it returns the status after.
+func resumeService(ctx context.Context, sys *protoactor.System, w *serviceWorker, st machine.Status, left actors.Leftover) (machine.Status, error) {
+	in, start := actors.ResumeService(st, left)
+	if in == nil {
+		w.logger.Info("service left as the log has it", "state", st.State, "cleanup", left.Evidence)
+		return st, nil
+	}
+	out, err := sys.Request(ctx, w.id, *in)
+	if err != nil {
+		return machine.Status{}, fmt.Errorf("cannot resume %s: %w", w.id, err)
+	}
+	if start {
+		if err := w.sup.Start(ctx); err != nil {
+			return machine.Status{}, fmt.Errorf("cannot restart %s: %w", w.id, err)
+		}
+	}
+	return out.View.Status, nil
 }
 
 // stopServices asks each running service's machine to stop, in stop

@@ -32,22 +32,25 @@ import (
 
 // statemgrd is one running daemon and everything it must stop in order.
 type statemgrd struct {
-	logger  hclog.Logger
-	cancel  context.CancelFunc
-	log     *badger.Log
-	sys     *protoactor.System
-	co      *coordinator.Coordinator
-	hw      *devices.Hardware
-	plat    *platform.Platform
-	sups    map[string]*process.Supervisor
-	stopOrd []string // services in stop order
-	ns      *natsserver.Server
-	nc      *nats.Conn
-	api     *server.Server
-	health  *health
-	metrics *metrics
-	http    *http.Server
-	httpLn  net.Listener
+	logger hclog.Logger
+	cancel context.CancelFunc
+	log    *badger.Log
+	sys    *protoactor.System
+	co     *coordinator.Coordinator
+	hw     *devices.Hardware
+	plat   *platform.Platform
+	sups   map[string]*process.Supervisor
+	// cleanups stop what a previous daemon left running; shutdown waits
+	// for them (its end cuts their stop timeouts short).
+	cleanups []*process.Cleanup
+	stopOrd  []string // services in stop order
+	ns       *natsserver.Server
+	nc       *nats.Conn
+	api      *server.Server
+	health   *health
+	metrics  *metrics
+	http     *http.Server
+	httpLn   net.Listener
 }
 
 // loadPlatform returns the configured platform or the built-in default.
@@ -286,19 +289,24 @@ func (d *statemgrd) startCoordinator(ctx context.Context, cfg Config, obs *obser
 	return nil
 }
 
-// superviseServices stops what a previous daemon left running (it died
-// without stopping its children) and makes a supervisor per platform
-// service, reporting to its component through a worker.
+// superviseServices starts stopping what a previous daemon left running
+// (it died without stopping its children; process.StartCleanup signals
+// each group and finishes in the background, so no supervised process's
+// stop timeout holds the start) and makes a supervisor per platform
+// service, reporting to its component through a worker that holds the
+// cleanup of its old process.
 func (d *statemgrd) superviseServices(ctx context.Context, dataDir string, obs *observer, logger hclog.Logger) (map[actors.ID]*serviceWorker, error) {
 	pidDir := filepath.Join(dataDir, "services")
-	orphans, err := process.CleanupOrphans(ctx, pidDir, process.Options{Logger: logger.Named("services")})
+	cleanups, err := process.StartCleanup(ctx, pidDir, process.Options{Logger: logger.Named("services")})
 	if err != nil {
 		return nil, err
 	}
-	leftBehind := map[string]string{}
-	for _, o := range orphans {
-		logger.Warn("process left by a previous daemon", "service", o.Service, "pid", o.PID, "action", o.Action)
-		leftBehind[o.Service] = fmt.Sprintf("pid %d (group %d, live members %v at startup): %s by the startup cleanup", o.PID, o.PGID, o.Members, o.Action)
+	d.cleanups = cleanups
+	leftBehind := map[string]*process.Cleanup{}
+	for _, c := range cleanups {
+		o := c.Found()
+		logger.Warn("process left by a previous daemon", "service", o.Service, "pid", o.PID, "members", o.Members, "signal", o.Signal)
+		leftBehind[o.Service] = c
 	}
 	if d.stopOrd, err = process.StopOrder(d.plat.Services); err != nil {
 		return nil, err
@@ -315,9 +323,7 @@ func (d *statemgrd) superviseServices(ctx context.Context, dataDir string, obs *
 		}
 		id := actors.ID(actors.KindService + "." + svc.Name)
 		w := newServiceWorker(id, obs, logger.Named(string(id)))
-		if w.leftBehind = leftBehind[svc.Name]; w.leftBehind == "" {
-			w.leftBehind = "no pid file: no process of it was left running"
-		}
+		w.cleanup = leftBehind[svc.Name]
 		sup, err := process.NewSupervisor(process.SupervisorConfig{Service: svc, Observe: w.observe, Logger: logger.Named(string(id)),
 			Clock: clock.Real{}, PIDDir: pidDir})
 		if err != nil {
@@ -371,6 +377,9 @@ func (d *statemgrd) shutdown(grace time.Duration) error {
 		d.sys.Stop()
 	}
 	d.cancel()
+	for _, c := range d.cleanups {
+		<-c.Done() // bounded: SIGKILL at once, then the kill wait
+	}
 	if len(d.sups) > 0 {
 		// Whatever did not stop through its machine is stopped now:
 		// children never outlive the daemon.

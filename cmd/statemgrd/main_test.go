@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"strings"
@@ -26,15 +25,15 @@ func TestMain(m *testing.M) {
 
 // startChildDaemon starts this test binary as a daemon with args (flags in
 // one string), its output collected in the returned buffer, for tests that
-// SIGKILL it. The buffer may be read only once the child has exited.
-func startChildDaemon(t *testing.T, args string) (*exec.Cmd, *bytes.Buffer) {
+// SIGKILL it.
+func startChildDaemon(t *testing.T, args string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), childDaemonEnv+"="+args)
-	var out bytes.Buffer
-	child.Stdout, child.Stderr = &out, &out
+	out := &syncBuffer{}
+	child.Stdout, child.Stderr = out, out
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return child, &out
+	return child, out
 }
