@@ -46,7 +46,8 @@ func (s *Server) endpointTable() []endpoint {
 }
 
 // list answers the list subjects; kind "" lists every component, and then
-// the request may narrow it with "kind".
+// the request may narrow it with "kind". The handler serves every client
+// at once: what one request asks lives in its own variables, never in kind.
 func (s *Server) list(kind string) func(context.Context, *call) (any, error) {
 	return func(_ context.Context, c *call) (any, error) {
 		req, derr := decode[ListRequest](c.data)
@@ -59,10 +60,11 @@ func (s *Server) list(kind string) func(context.Context, *call) (any, error) {
 		if kind != "" && req.Kind != "" && req.Kind != kind {
 			return nil, newError(ErrWrongKind, "%s lists %s components, not %s", c.subject, kind, req.Kind)
 		}
-		if kind == "" {
-			kind = req.Kind
+		want := kind
+		if want == "" {
+			want = req.Kind
 		}
-		comps, err := s.components(kind)
+		comps, err := s.components(want)
 		if err != nil {
 			return nil, err
 		}
