@@ -41,9 +41,11 @@
 //     Nats-Msg-Id (<stream>/<stream seq>) and Statemgr-Seq (global seq).
 //     Publishing is best-effort; subscribers that see a gap page the log
 //     through statemgr.events.replay and drop seqs they have seen.
-//  6. Guard facts (chassis_on, bmc_ready, ...) are computed from the current
-//     states of related components in one function, facts, until the
-//     coordinator takes that over.
+//  6. Guard facts (chassis_on, bmc_ready, ...) are computed from the
+//     related components' last durable states with the coordinator's own
+//     function (coordinator.Facts). A view's "allowed" is evaluated with
+//     the same facts when it is rendered, so it is what a control request
+//     would be accepted for at that moment.
 //
 // The embedded NATS server (StartNATS) listens on 127.0.0.1:4222 by default.
 // Users get one of three roles: viewer (read and subscribe), operator (also

@@ -46,7 +46,8 @@ func (s *Server) endpointTable() []endpoint {
 }
 
 // list answers the list subjects; kind "" lists every component, and then
-// the request may narrow it with "kind".
+// the request may narrow it with "kind". The handler serves every client
+// at once: what one request asks lives in its own variables, never in kind.
 func (s *Server) list(kind string) func(context.Context, *call) (any, error) {
 	return func(_ context.Context, c *call) (any, error) {
 		req, derr := decode[ListRequest](c.data)
@@ -59,10 +60,11 @@ func (s *Server) list(kind string) func(context.Context, *call) (any, error) {
 		if kind != "" && req.Kind != "" && req.Kind != kind {
 			return nil, newError(ErrWrongKind, "%s lists %s components, not %s", c.subject, kind, req.Kind)
 		}
-		if kind == "" {
-			kind = req.Kind
+		want := kind
+		if want == "" {
+			want = req.Kind
 		}
-		comps, err := s.components(kind)
+		comps, err := s.components(want)
 		if err != nil {
 			return nil, err
 		}
@@ -110,20 +112,27 @@ func (s *Server) component(id actors.ID) (Component, error) {
 	return s.view(&v), nil
 }
 
-// view renders a component's view for the wire.
+// view renders a component's view for the wire. Allowed is computed here,
+// not stored with the view: it depends on the other components' states (a
+// host may power on once its chassis is On), so it is evaluated with the
+// guard facts a control request would get now, by the same function.
 func (s *Server) view(v *protoactor.View) Component {
 	st := v.Status
 	c := Component{
 		ID: string(v.ID), Kind: v.ID.Kind(), Name: v.ID.Name(), State: st.State, Since: st.Since, Cause: st.Cause,
-		Requested: st.Requested, Allowed: append([]string{}, v.Allowed...), Version: v.Version, Transitions: st.Transitions,
+		Requested: st.Requested, Allowed: []string{}, Version: v.Version, Transitions: st.Transitions,
 		BootProgress: st.BootProgress, PowerStatus: st.PowerStatus, LastRebootCause: st.LastRebootCause, Failure: st.Failure,
 	}
+	m, ok := s.cfg.System.Machine(v.ID)
+	if !ok {
+		return c
+	}
+	facts := s.facts(v.ID)
+	c.Allowed = append(c.Allowed, machine.Allowed(m, st, facts)...)
 	if v.ID.Kind() == actors.KindService {
-		if m, ok := s.cfg.System.Machine(v.ID); ok {
-			code, line := machine.Code(m, st)
-			c.Code, c.StatusLine = string(code), line
-			c.Report, c.Unsupported = st.Report, st.Unsupported
-		}
+		code, line := machine.Code(m, st, facts)
+		c.Code, c.StatusLine = string(code), line
+		c.Report, c.Unsupported = st.Report, st.Unsupported
 	}
 	return c
 }

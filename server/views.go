@@ -82,9 +82,8 @@ func (s *Server) seedViews(ctx context.Context) error {
 // unless the reply to the request that wrote it already did.
 func (s *Server) observeRecord(e events.Event, r actors.Record) {
 	id := actors.ID(e.Stream)
-	m, ok := s.cfg.System.Machine(id)
-	if !ok || s.views.has(id, e.StreamSeq) {
+	if _, ok := s.cfg.System.Machine(id); !ok || s.views.has(id, e.StreamSeq) {
 		return
 	}
-	s.views.update(protoactor.View{ID: id, Status: r.Status, Allowed: machine.Allowed(m, r.Status, nil), Version: e.StreamSeq})
+	s.views.update(protoactor.View{ID: id, Status: r.Status, Version: e.StreamSeq})
 }

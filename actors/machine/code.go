@@ -40,14 +40,14 @@ var failureAdvice = map[string]string{
 // with a report is the report. In ERROR the line says what failed, why, since when, and how
 // to resolve it, e.g. "initialization failed: exit status 3 (since
 // 2026-11-22T00:40:00Z); to resolve: fix what made ... then request Reset
-// and Start (allowed: Reset)".
-func Code(c *Compiled, st Status) (ServiceCode, string) {
+// and Start (allowed: Reset)", the allowed requests evaluated with facts.
+func Code(c *Compiled, st Status, facts Facts) (ServiceCode, string) {
 	cs, ok := c.states[st.State]
 	switch {
 	case !ok:
 		return CodeError, fmt.Sprintf("unknown state %q; the service definition changed under a saved status", st.State)
 	case cs.Kind == ErrorKind:
-		return CodeError, errorLine(c, st)
+		return CodeError, errorLine(c, st, facts)
 	case st.State == StateStopping:
 		return CodeDisabled, fmt.Sprintf("stopping since %s", stamp(st.Since))
 	case st.State == StateStopped:
@@ -71,8 +71,8 @@ func Code(c *Compiled, st Status) (ServiceCode, string) {
 	}
 }
 
-func errorLine(c *Compiled, st Status) string {
-	allowed := strings.Join(Allowed(c, st, nil), ", ")
+func errorLine(c *Compiled, st Status, facts Facts) string {
+	allowed := strings.Join(Allowed(c, st, facts), ", ")
 	if allowed == "" {
 		allowed = "none"
 	}

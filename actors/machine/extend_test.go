@@ -85,7 +85,7 @@ func TestExtendSyncing(t *testing.T) {
 			t.Fatalf("%s: %+v %v, want %s", w.in.Trigger, st, err, w.want)
 		}
 	}
-	if code, _ := Code(c, Status{State: "Synced", Since: t0}); code != CodeEnabled {
+	if code, _ := Code(c, Status{State: "Synced", Since: t0}, nil); code != CodeEnabled {
 		t.Errorf("Synced code = %s", code)
 	}
 
@@ -93,7 +93,7 @@ func TestExtendSyncing(t *testing.T) {
 	if err != nil || st.State != StateError || st.Failure.What != "sync" || len(evs) != 2 || effs[0].Name != "alert" {
 		t.Fatalf("sync timeout: %+v %+v %+v %v", st, evs, effs, err)
 	}
-	if code, ext := Code(c, st); code != CodeError || !strings.Contains(ext, "sync failed: timeout in Syncing after 1m0s") {
+	if code, ext := Code(c, st, nil); code != CodeError || !strings.Contains(ext, "sync failed: timeout in Syncing after 1m0s") {
 		t.Errorf("code %s %q", code, ext)
 	}
 }

@@ -279,7 +279,7 @@ func TestServiceCode(t *testing.T) {
 		{"unknown state", Status{State: "Zombie", Since: at}, CodeError, []string{`unknown state "Zombie"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, extended := Code(c, tc.st)
+			code, extended := Code(c, tc.st, nil)
 			if code != tc.code {
 				t.Errorf("code = %s, want %s", code, tc.code)
 			}
@@ -304,7 +304,7 @@ func TestServiceScenario(t *testing.T) {
 		if err != nil {
 			t.Fatalf("step %d (%s): %v", i, in.Trigger, err)
 		}
-		code, _ := Code(c, st)
+		code, _ := Code(c, st, nil)
 		codes = append(codes, code)
 	}
 	want := []ServiceCode{CodeEnabled, CodeError, CodeStopped, CodeEnabled, CodeEnabled, CodeEnabled, CodeEnabled, CodeEnabled, CodeDisabled, CodeDisabled}

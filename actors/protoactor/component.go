@@ -67,7 +67,6 @@ func (e *RefusedError) Unwrap() error { return e.Rejected }
 type View struct {
 	ID      actors.ID      `json:"id"`
 	Status  machine.Status `json:"status"`
-	Allowed []string       `json:"allowed"` // requests allowed from here
 	Version uint64         `json:"version"` // stream head
 }
 
@@ -167,7 +166,7 @@ func (c *component) Receive(ctx actor.Context) {
 }
 
 func (c *component) view() *View {
-	return &View{ID: c.id, Status: c.mem.Status, Allowed: machine.Allowed(c.m, c.mem.Status, nil), Version: c.version}
+	return &View{ID: c.id, Status: c.mem.Status, Version: c.version}
 }
 
 // recover rebuilds the component from its newest good snapshot and the
