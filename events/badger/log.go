@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -42,6 +44,7 @@ type Options struct {
 // Log is the Badger-backed events.Log. Open one per data directory.
 type Log struct {
 	db       *badgerdb.DB
+	hw       *highWater
 	log      hclog.Logger
 	notifier events.Notifier
 	requests chan *appendRequest
@@ -83,6 +86,9 @@ type appendResult struct {
 }
 
 // Open opens (or creates) the log in opts.Dir and starts its committer.
+// It checks the files first and every record after (see verify.go): a log
+// whose files are damaged is refused with an *events.DamageError that says
+// what is damaged, which sequences are missing and what to do.
 func Open(opts Options) (*Log, error) {
 	bo, err := opts.Profile.options(opts.Dir)
 	if err != nil {
@@ -93,15 +99,29 @@ func Open(opts Options) (*Log, error) {
 		logger = hclog.NewNullLogger()
 	}
 	bo = bo.WithLogger(badgerLogger{logger.Named("badger")})
-	if err := removeEmptyLogFiles(opts.Dir, logger); err != nil {
+	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("cannot create the event log's directory: %w", err)
+	}
+	hw, mark, markValid, err := lockHighWater(opts.Dir)
+	if err != nil {
 		return nil, err
 	}
-	db, err := badgerdb.Open(bo)
+	db, head, err := openChecked(opts.Dir, bo, mark, logger)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open event log in %s: %w", opts.Dir, err)
+		_ = hw.close()
+		return nil, err
+	}
+	if !markValid && head > 0 {
+		logger.Warn("the high-water file was missing or damaged; rebuilt from the log, which verified", "file", HighWaterFile, "head", head)
+	}
+	if err := hw.reset(head, opts.Dir); err != nil {
+		_ = db.Close()
+		_ = hw.close()
+		return nil, err
 	}
 	l := &Log{
 		db:       db,
+		hw:       hw,
 		log:      logger,
 		requests: make(chan *appendRequest, 4096),
 		maxGroup: opts.MaxGroup,
@@ -110,19 +130,13 @@ func Open(opts Options) (*Log, error) {
 		minFree:  opts.MinFreeBytes,
 		stop:     make(chan struct{}),
 		heads:    make(map[string]uint64),
+		global:   head,
 	}
 	if l.maxGroup <= 0 {
 		l.maxGroup = 1024
 	}
 	if l.minFree == 0 {
 		l.minFree = 2*bo.ValueLogFileSize + 3*bo.MemTableSize + 8<<20
-	}
-	if err := db.View(func(txn *badgerdb.Txn) error {
-		l.global, err = readU64(txn, []byte(keyGlobal))
-		return err
-	}); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("cannot read the event log's head in %s: %w", opts.Dir, err)
 	}
 	l.stopped.Add(1)
 	go l.committer()
@@ -135,6 +149,73 @@ func Open(opts Options) (*Log, error) {
 		go l.collectGarbage(interval)
 	}
 	return l, nil
+}
+
+// openChecked checks dir's files, opens Badger on them and verifies every
+// record against the high-water mark. It returns the verified head.
+func openChecked(dir string, bo badgerdb.Options, mark uint64, logger hclog.Logger) (*badgerdb.DB, uint64, error) {
+	if err := removeEmptyLogFiles(dir, logger); err != nil {
+		return nil, 0, err
+	}
+	damage, orphans, err := preflight(dir, bo, mark, logger)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := damage.err(dir); err != nil {
+		return nil, 0, err
+	}
+	// Badger deletes tables its MANIFEST does not list: keep them aside
+	// until the records verify.
+	var kept []string
+	for _, name := range orphans {
+		moved, err := moveAside(dir, name)
+		if err != nil {
+			return nil, 0, err
+		}
+		kept = append(kept, moved)
+	}
+	db, err := openBadger(bo)
+	if err != nil {
+		return nil, 0, err
+	}
+	head, err := verifyRecords(db, mark, &damage)
+	if err == nil {
+		err = damage.err(dir)
+	}
+	if err != nil {
+		_ = db.Close()
+		// The unlisted tables stay in damaged/: they may hold the only copy
+		// of the missing records, and Badger may have reused their names.
+		return nil, 0, withSetAside(err, dir)
+	}
+	for _, p := range kept {
+		// Every record verified: the table was written by a flush or a
+		// compaction that a crash interrupted, and its entries are elsewhere.
+		if err := os.Remove(p); err == nil {
+			logger.Info("removed a table a crash left unlisted; every record verified without it", "table", filepath.Base(p))
+		}
+	}
+	return db, head, nil
+}
+
+// openBadger opens the database. Badger reports some damage by panicking in
+// the caller's goroutine; that becomes a damage report too.
+func openBadger(bo badgerdb.Options) (db *badgerdb.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, &events.DamageError{Dir: bo.Dir, Problems: []string{"Badger cannot open its files: " + firstLine(fmt.Sprint(r))}}
+		}
+	}()
+	db, err = badgerdb.Open(bo)
+	switch {
+	case err == nil:
+		return db, nil
+	case errors.Is(err, syscall.ENOSPC):
+		return nil, fmt.Errorf("cannot open event log in %s: %w: %w", bo.Dir, events.ErrNoSpace, err)
+	case errors.Is(err, fs.ErrPermission), strings.Contains(err.Error(), "directory lock"):
+		return nil, fmt.Errorf("cannot open event log in %s: %w", bo.Dir, err)
+	}
+	return nil, &events.DamageError{Dir: bo.Dir, Problems: []string{"Badger cannot open its files: " + firstLine(err.Error())}}
 }
 
 // removeEmptyLogFiles deletes zero-length value logs (.vlog) and memtable
@@ -184,7 +265,11 @@ func (l *Log) Close() error {
 	close(l.stop)
 	l.stopped.Wait()
 	l.notifier.Notify()
-	if err := l.db.Close(); err != nil {
+	err := l.db.Close()
+	if herr := l.hw.close(); err == nil {
+		err = herr
+	}
+	if err != nil {
 		return fmt.Errorf("cannot close event log: %w", err)
 	}
 	return nil
@@ -324,6 +409,12 @@ func (l *Log) commitGroup(reqs []*appendRequest) int {
 			return len(results)
 		}
 		if err := l.commit(txn); err != nil {
+			l.failAll(results, err)
+			return len(results)
+		}
+		// The high-water mark moves before anyone is told: an
+		// acknowledged sequence is never above it.
+		if err := l.hw.store(global); err != nil {
 			l.failAll(results, err)
 			return len(results)
 		}

@@ -49,7 +49,10 @@ func (p Profile) options(dir string) (badgerdb.Options, error) {
 	// Conflict detection guards concurrent read-write transactions; here
 	// the committer is the only writer of the log's keys (and the directory
 	// lock keeps a second log out), so it would only cost time per key.
-	o := badgerdb.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil).WithDetectConflicts(false)
+	o := badgerdb.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil).WithDetectConflicts(false).
+		// A block is checked when read: a bit flip in a table is an error,
+		// never a wrong key or value.
+		WithChecksumVerificationMode(options.OnBlockRead)
 	switch p {
 	case ProfileBMC:
 		o = o.WithMemTableSize(8 << 20).
