@@ -36,9 +36,23 @@ type Options struct {
 	// Badger writes through mmap, and a write to an mmapped page that the
 	// filesystem cannot back kills the process with SIGBUS instead of
 	// returning ENOSPC, so the guard must trip first. 0 means the profile's
-	// need (two WAL and two value-log mappings plus a memtable flush);
-	// negative disables the guard.
+	// reserve sized to the filesystem (see Profile.Reserve); negative
+	// disables the guard.
 	MinFreeBytes int64
+	// Statfs reports the size and the free bytes of the filesystem holding
+	// a directory; nil means statfs(2). Tests inject small filesystems.
+	Statfs func(dir string) (FilesystemSpace, error)
+}
+
+// FilesystemSpace is what statfs(2) says of a filesystem, in bytes.
+type FilesystemSpace struct{ Size, Available int64 }
+
+func statfs(dir string) (FilesystemSpace, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return FilesystemSpace{}, err
+	}
+	return FilesystemSpace{Size: int64(st.Blocks) * st.Bsize, Available: int64(st.Bavail) * st.Bsize}, nil
 }
 
 // Log is the Badger-backed events.Log. Open one per data directory.
@@ -53,6 +67,7 @@ type Log struct {
 	commit  func(*badgerdb.Txn) error
 	dir     string
 	minFree int64
+	statfs  func(string) (FilesystemSpace, error)
 
 	stop    chan struct{}
 	stopped sync.WaitGroup
@@ -102,6 +117,22 @@ func Open(opts Options) (*Log, error) {
 	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("cannot create the event log's directory: %w", err)
 	}
+	if opts.Statfs == nil {
+		opts.Statfs = statfs
+	}
+	minFree := opts.MinFreeBytes
+	if minFree == 0 {
+		space, err := opts.Statfs(opts.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("cannot size the event log's free-space reserve: %w", err)
+		}
+		minFree = opts.Profile.Reserve(space.Size)
+	}
+	// A log that cannot keep its reserve cannot append, and a daemon
+	// cannot recover its components without appending: say so now.
+	if err := checkFreeSpace(opts.Statfs, opts.Dir, minFree); err != nil {
+		return nil, fmt.Errorf("cannot open event log: %w", err)
+	}
 	hw, mark, markValid, err := lockHighWater(opts.Dir)
 	if err != nil {
 		return nil, err
@@ -127,16 +158,14 @@ func Open(opts Options) (*Log, error) {
 		maxGroup: opts.MaxGroup,
 		commit:   (*badgerdb.Txn).Commit,
 		dir:      opts.Dir,
-		minFree:  opts.MinFreeBytes,
+		minFree:  minFree,
+		statfs:   opts.Statfs,
 		stop:     make(chan struct{}),
 		heads:    make(map[string]uint64),
 		global:   head,
 	}
 	if l.maxGroup <= 0 {
 		l.maxGroup = 1024
-	}
-	if l.minFree == 0 {
-		l.minFree = 2*bo.ValueLogFileSize + 3*bo.MemTableSize + 8<<20
 	}
 	l.stopped.Add(1)
 	go l.committer()
@@ -440,19 +469,29 @@ func (l *Log) commitGroup(reqs []*appendRequest) int {
 // checkFreeSpace refuses a commit while the filesystem has less than
 // minFree bytes available. Nothing is written, so the log stays usable and
 // appends resume once space is freed.
-func (l *Log) checkFreeSpace() error {
-	if l.minFree < 0 {
+func (l *Log) checkFreeSpace() error { return checkFreeSpace(l.statfs, l.dir, l.minFree) }
+
+func checkFreeSpace(statfs func(string) (FilesystemSpace, error), dir string, minFree int64) error {
+	if minFree < 0 {
 		return nil
 	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(l.dir, &st); err != nil {
+	space, err := statfs(dir)
+	if err != nil {
 		return nil // cannot tell; let Badger report what it finds
 	}
-	if free := int64(st.Bavail) * int64(st.Bsize); free < l.minFree {
-		return fmt.Errorf("cannot append: %w: %d MiB free in %s, the log keeps %d MiB in reserve; free space or move the data directory",
-			events.ErrNoSpace, free>>20, l.dir, l.minFree>>20)
+	if space.Available < minFree {
+		return fmt.Errorf("%w: not enough space: %s free of %s in %s, the log keeps %s in reserve; free space or move the data directory to a larger filesystem",
+			events.ErrNoSpace, mib(space.Available), mib(space.Size), dir, mib(minFree))
 	}
 	return nil
+}
+
+// mib formats a byte count in MiB, with a decimal below 10 MiB.
+func mib(n int64) string {
+	if n < 10<<20 {
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d MiB", n>>20)
 }
 
 // groupArenaSize estimates the bytes the group's encoded records need.
