@@ -24,7 +24,7 @@ var (
 	ErrSyncFailed = errors.New("event log sync failed")
 	// ErrLogFailed means an earlier I/O failure left the log in an unknown
 	// state; it refuses appends until it is reopened (and recovered).
-	ErrLogFailed = errors.New("event log failed earlier and must be reopened")
+	ErrLogFailed = errors.New("the event log refuses appends until it is reopened")
 	// ErrClosed means the log was closed (or crashed, for the in-memory twin).
 	ErrClosed = errors.New("event log is closed")
 	// ErrBatchTooLarge means one batch does not fit in one transaction.

@@ -19,7 +19,10 @@ import (
 	"github.com/statemgr/statemgr/events"
 )
 
-var _ events.Log = (*Log)(nil)
+var (
+	_ events.Log           = (*Log)(nil)
+	_ events.AppendChecker = (*Log)(nil)
+)
 
 // Options configure Open.
 type Options struct {
@@ -304,6 +307,18 @@ func (l *Log) Close() error {
 	return nil
 }
 
+// CanAppend implements events.AppendChecker.
+func (l *Log) CanAppend() error {
+	closed, failed := l.state()
+	switch {
+	case closed:
+		return events.ErrClosed
+	case failed != nil:
+		return fmt.Errorf("%w: %w", events.ErrLogFailed, failed)
+	}
+	return l.checkFreeSpace()
+}
+
 func (l *Log) state() (closed bool, failed error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -513,8 +528,10 @@ func (l *Log) failAll(results []staged, err error) {
 	l.failed = failure
 	l.mu.Unlock()
 	l.log.Error("event log commit failed; refusing appends until reopened", "error", err, "appends", len(results))
+	// The answer says the log is now failed: a full disk met by Badger
+	// itself (not the free-space guard) does not heal by freeing space.
 	for _, s := range results {
-		s.req.done <- appendResult{err: failure}
+		s.req.done <- appendResult{err: fmt.Errorf("%w (%w)", failure, events.ErrLogFailed)}
 	}
 }
 
