@@ -3,6 +3,7 @@ package events
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 )
 
@@ -23,7 +24,7 @@ var (
 	ErrSyncFailed = errors.New("event log sync failed")
 	// ErrLogFailed means an earlier I/O failure left the log in an unknown
 	// state; it refuses appends until it is reopened (and recovered).
-	ErrLogFailed = errors.New("event log failed earlier and must be reopened")
+	ErrLogFailed = errors.New("the event log refuses appends until it is reopened")
 	// ErrClosed means the log was closed (or crashed, for the in-memory twin).
 	ErrClosed = errors.New("event log is closed")
 	// ErrBatchTooLarge means one batch does not fit in one transaction.
@@ -31,7 +32,51 @@ var (
 	// ErrIdempotencyConflict means some but not all events of a batch carry
 	// idempotency keys already stored, or a key is reused for other content.
 	ErrIdempotencyConflict = errors.New("idempotency key reused for a different append")
+	// ErrDamaged means the log's files are damaged so that acknowledged
+	// records may be missing; the log refused to open. See DamageError.
+	ErrDamaged = errors.New("event log is damaged")
 )
+
+// SeqRange is an inclusive range of global sequences.
+type SeqRange struct{ From, To uint64 }
+
+func (r SeqRange) String() string {
+	if r.From == r.To {
+		return fmt.Sprint(r.From)
+	}
+	return fmt.Sprintf("%d-%d", r.From, r.To)
+}
+
+// Len is the number of sequences in r.
+func (r SeqRange) Len() uint64 { return r.To - r.From + 1 }
+
+// DamageError is the report of a log that refused to open because its files
+// are damaged: what is damaged, which acknowledged global sequences are
+// missing or unreadable when that is known, and what to do. It wraps
+// ErrDamaged.
+type DamageError struct {
+	Dir      string
+	Problems []string   // one line per damaged file or structure
+	Missing  []SeqRange // global sequences known lost, in order; empty if unknown
+}
+
+func (e *DamageError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v in %s: %s", ErrDamaged, e.Dir, strings.Join(e.Problems, "; "))
+	if len(e.Missing) > 0 {
+		var n uint64
+		parts := make([]string, len(e.Missing))
+		for i, r := range e.Missing {
+			parts[i], n = r.String(), n+r.Len()
+		}
+		fmt.Fprintf(&b, "; %d acknowledged records are missing or unreadable (global sequences %s)", n, strings.Join(parts, ", "))
+	}
+	b.WriteString(". The log was not started: restore the data directory from a backup," +
+		" or run statemgrd --salvage to keep every record that verifies, record the loss as an event and start")
+	return b.String()
+}
+
+func (e *DamageError) Unwrap() error { return ErrDamaged }
 
 // VersionError is returned when an append's expected version does not match
 // the stream's head. Nothing was written; reread the stream and retry.

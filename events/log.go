@@ -27,3 +27,11 @@ type Log interface {
 	// Close releases the log. Appends in flight finish or fail first.
 	Close() error
 }
+
+// AppendChecker is implemented by logs that can tell, without writing,
+// whether an append would be refused now: nil, ErrClosed, ErrLogFailed
+// (refused until reopened) or ErrNoSpace (refused until space is freed;
+// appends then resume by themselves). Health checks use it.
+type AppendChecker interface {
+	CanAppend() error
+}

@@ -79,7 +79,7 @@ var (
 		"retry with the same operation id: a retried operation returns its first outcome and is never applied twice"}
 	ErrLogFailed = &ErrorKind{"ErrLogFailed", 500, 10011,
 		"the event log could not be read or written",
-		"check the daemon's log and disk; statemgrd must be restarted after a log failure"}
+		"the message says why: after a failed write or sync the log refuses appends until statemgrd restarts (under systemd /healthz fails and the watchdog restarts it; the restart recovers every acknowledged record); a damaged record needs the data directory restored or statemgrd --salvage"}
 	ErrUnknownOperation = &ErrorKind{"ErrUnknownOperation", 404, 10012,
 		"no operation with that id is in the operation index",
 		"the index holds the most recent operations; look older ones up with statemgr history <id>"}
@@ -110,6 +110,9 @@ var (
 	ErrIdempotencyConflict = &ErrorKind{"ErrIdempotencyConflict", 409, 10021,
 		"the operation id is already bound to a different request",
 		"a retry must repeat the first request exactly (statemgr operation <id> shows it); send a different request with a new operation id"}
+	ErrNoSpace = &ErrorKind{"ErrNoSpace", 507, 10030,
+		"the event log's filesystem has less free space than the log keeps in reserve; nothing was written",
+		"free space on the data directory's filesystem: appends resume by themselves once the reserve is free, no restart needed; retry with the same operation id"}
 	ErrNotSupportedByPlatform = &ErrorKind{"ErrNotSupportedByPlatform", 501, 10070,
 		"the platform gives statemgrd no way to carry the request out",
 		"do it out of band, or describe how in the platform file (for a BMC reset: the bmc block's reset); retrying cannot help"}
@@ -120,7 +123,7 @@ var Catalogue = []*ErrorKind{
 	ErrBadRequest, ErrUnknownField, ErrPayloadTooLarge, ErrBadID, ErrWrongKind, ErrUnknownComponent,
 	ErrRejected, ErrUnknownRequest, ErrInvalidInput, ErrUnavailable, ErrLogFailed, ErrUnknownOperation,
 	ErrUnsupported, ErrBusy, ErrStopping, ErrInternal, ErrComponentBusy, ErrInterlock, ErrHostsNotOff,
-	ErrOverrideDenied, ErrIdempotencyConflict, ErrNotSupportedByPlatform,
+	ErrOverrideDenied, ErrIdempotencyConflict, ErrNoSpace, ErrNotSupportedByPlatform,
 }
 
 // LookupError returns the kind with the numeric code, if the catalogue has one.
@@ -246,6 +249,8 @@ func classify(err error) *Error {
 		k = ErrBadID
 	case errors.Is(err, actors.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		k = ErrUnavailable
+	case errors.Is(err, events.ErrNoSpace) && !errors.Is(err, events.ErrLogFailed):
+		k = ErrNoSpace
 	case errors.Is(err, actors.ErrInconsistentLog), errors.Is(err, events.ErrLogFailed), errors.Is(err, events.ErrClosed),
 		errors.Is(err, events.ErrNoSpace), errors.Is(err, events.ErrSyncFailed), errors.Is(err, events.ErrCorrupt),
 		errors.Is(err, events.ErrUnknownVersion):

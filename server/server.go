@@ -95,6 +95,7 @@ type Server struct {
 	slots    chan struct{}
 	quit     chan struct{} // closed by Stop: waits for outcomes end early
 	started  time.Time
+	warnings *repeatedWarnings
 }
 
 // New checks cfg and builds a Server; Start makes it serve.
@@ -130,6 +131,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:        cfg,
 		log:        cfg.Logger,
+		warnings:   newRepeatedWarnings(warningInterval),
 		stateKinds: map[actors.ID]map[string]machine.StateKind{},
 		topo:       coordinator.TopologyOf(cfg.Platform),
 		notifiers:  map[actors.ID]*events.Notifier{},
@@ -373,7 +375,10 @@ func (s *Server) answer(req replier, ep endpoint, c *call) {
 	if err != nil {
 		apiErr := classify(err)
 		if apiErr.Kind.Status >= 500 {
-			s.log.Warn("request failed", "subject", c.subject, "error", err)
+			if ok, suppressed := s.warnings.allow(ep.subject+" "+apiErr.Kind.Name(), s.cfg.Clock.Now()); ok {
+				s.log.Warn("request failed", "subject", c.subject, "error", err, "kind", apiErr.Kind.Name(),
+					"same_failures_not_logged", suppressed, "logged_at_most_every", warningInterval)
+			}
 		}
 		s.respondError(req, apiErr)
 		return

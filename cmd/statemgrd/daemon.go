@@ -23,6 +23,7 @@ import (
 	"github.com/statemgr/statemgr/adapters/devices"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/adapters/process"
+	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/badger"
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/sim/clock"
@@ -133,6 +134,8 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	if err != nil {
 		return d, err
 	}
+	var appendable events.AppendChecker = d.log
+	d.health.log.Store(&appendable)
 	// Bind NATS before touching hardware or services, so a port in use or
 	// an unreachable server fails the start before anything has acted.
 	if d.ns, d.nc, err = connectNATS(cfg.NATS, logger); err != nil {

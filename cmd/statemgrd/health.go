@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -10,13 +11,27 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/statemgr/statemgr/actors/protoactor"
+	"github.com/statemgr/statemgr/events"
 )
 
-// health answers /healthz (the component actors answer) and /readyz
-// (recovered, reconciled, serving, and not shutting down).
+// health answers /healthz (the component actors answer and the event log
+// is not failed) and /readyz (recovered, reconciled, serving, not shutting
+// down, and the log can append). A log short of space makes the daemon
+// unready but not unhealthy: appends resume once space is freed, and a
+// watchdog restart would not free any. A failed log makes it unhealthy:
+// only a restart recovers it.
 type health struct {
 	sys   atomic.Pointer[protoactor.System]
+	log   atomic.Pointer[events.AppendChecker]
 	ready atomic.Bool
+}
+
+// canAppend is the log's answer; nil before the log is open.
+func (h *health) canAppend() error {
+	if l := h.log.Load(); l != nil {
+		return (*l).CanAppend()
+	}
+	return nil
 }
 
 // check asks every component for its view within a deadline: a stuck
@@ -33,6 +48,9 @@ func (h *health) check(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := h.canAppend(); err != nil && !errors.Is(err, events.ErrNoSpace) {
+		return err
+	}
 	return nil
 }
 
@@ -40,14 +58,29 @@ func (h *health) handler(m *metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		respond(w, h.check(r.Context()))
+		err := h.check(r.Context())
+		if err != nil {
+			respond(w, err)
+			return
+		}
+		// Healthy, but say why requests fail.
+		w.Header().Set("Content-Type", "application/json")
+		body := map[string]string{"status": "ok"}
+		if err := h.canAppend(); err != nil {
+			body["warning"] = err.Error()
+		}
+		_ = json.NewEncoder(w).Encode(body)
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !h.ready.Load() {
 			respond(w, errNotReady)
 			return
 		}
-		respond(w, h.check(r.Context()))
+		err := h.check(r.Context())
+		if err == nil {
+			err = h.canAppend()
+		}
+		respond(w, err)
 	})
 	return mux
 }

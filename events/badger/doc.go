@@ -23,5 +23,14 @@
 //
 // After a failed commit (a full disk, a failed sync) the log refuses appends
 // with events.ErrLogFailed until it is reopened: what reached the disk is then
-// unknown, and reopening recovers the committed state.
+// unknown, and reopening recovers the committed state. Before that happens,
+// the free-space guard refuses appends with events.ErrNoSpace alone while
+// less than the reserve (Profile.Reserve, sized to the filesystem) is free;
+// those resume by themselves. CanAppend tells which, without writing.
+//
+// Integrity (verify.go, highwater.go): Open checks the MANIFEST, every
+// table and every record against a high-water mark kept outside Badger
+// (STATEMGR-HIGHWATER, synced before each acknowledgement), and refuses a
+// damaged log with an *events.DamageError instead of starting with
+// acknowledged records missing or reusing their global sequences.
 package badger

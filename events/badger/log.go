@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -17,7 +19,10 @@ import (
 	"github.com/statemgr/statemgr/events"
 )
 
-var _ events.Log = (*Log)(nil)
+var (
+	_ events.Log           = (*Log)(nil)
+	_ events.AppendChecker = (*Log)(nil)
+)
 
 // Options configure Open.
 type Options struct {
@@ -34,14 +39,29 @@ type Options struct {
 	// Badger writes through mmap, and a write to an mmapped page that the
 	// filesystem cannot back kills the process with SIGBUS instead of
 	// returning ENOSPC, so the guard must trip first. 0 means the profile's
-	// need (two WAL and two value-log mappings plus a memtable flush);
-	// negative disables the guard.
+	// reserve sized to the filesystem (see Profile.Reserve); negative
+	// disables the guard.
 	MinFreeBytes int64
+	// Statfs reports the size and the free bytes of the filesystem holding
+	// a directory; nil means statfs(2). Tests inject small filesystems.
+	Statfs func(dir string) (FilesystemSpace, error)
+}
+
+// FilesystemSpace is what statfs(2) says of a filesystem, in bytes.
+type FilesystemSpace struct{ Size, Available int64 }
+
+func statfs(dir string) (FilesystemSpace, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return FilesystemSpace{}, err
+	}
+	return FilesystemSpace{Size: int64(st.Blocks) * st.Bsize, Available: int64(st.Bavail) * st.Bsize}, nil
 }
 
 // Log is the Badger-backed events.Log. Open one per data directory.
 type Log struct {
 	db       *badgerdb.DB
+	hw       *highWater
 	log      hclog.Logger
 	notifier events.Notifier
 	requests chan *appendRequest
@@ -50,6 +70,7 @@ type Log struct {
 	commit  func(*badgerdb.Txn) error
 	dir     string
 	minFree int64
+	statfs  func(string) (FilesystemSpace, error)
 
 	stop    chan struct{}
 	stopped sync.WaitGroup
@@ -83,6 +104,9 @@ type appendResult struct {
 }
 
 // Open opens (or creates) the log in opts.Dir and starts its committer.
+// It checks the files first and every record after (see verify.go): a log
+// whose files are damaged is refused with an *events.DamageError that says
+// what is damaged, which sequences are missing and what to do.
 func Open(opts Options) (*Log, error) {
 	bo, err := opts.Profile.options(opts.Dir)
 	if err != nil {
@@ -93,36 +117,58 @@ func Open(opts Options) (*Log, error) {
 		logger = hclog.NewNullLogger()
 	}
 	bo = bo.WithLogger(badgerLogger{logger.Named("badger")})
-	if err := removeEmptyLogFiles(opts.Dir, logger); err != nil {
+	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("cannot create the event log's directory: %w", err)
+	}
+	if opts.Statfs == nil {
+		opts.Statfs = statfs
+	}
+	minFree := opts.MinFreeBytes
+	if minFree == 0 {
+		space, err := opts.Statfs(opts.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("cannot size the event log's free-space reserve: %w", err)
+		}
+		minFree = opts.Profile.Reserve(space.Size)
+	}
+	// A log that cannot keep its reserve cannot append, and a daemon
+	// cannot recover its components without appending: say so now.
+	if err := checkFreeSpace(opts.Statfs, opts.Dir, minFree); err != nil {
+		return nil, fmt.Errorf("cannot open event log: %w", err)
+	}
+	hw, mark, markValid, err := lockHighWater(opts.Dir)
+	if err != nil {
 		return nil, err
 	}
-	db, err := badgerdb.Open(bo)
+	db, head, err := openChecked(opts.Dir, bo, mark, logger)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open event log in %s: %w", opts.Dir, err)
+		_ = hw.close()
+		return nil, err
+	}
+	if !markValid && head > 0 {
+		logger.Warn("the high-water file was missing or damaged; rebuilt from the log, which verified", "file", HighWaterFile, "head", head)
+	}
+	if err := hw.reset(head, opts.Dir); err != nil {
+		_ = db.Close()
+		_ = hw.close()
+		return nil, err
 	}
 	l := &Log{
 		db:       db,
+		hw:       hw,
 		log:      logger,
 		requests: make(chan *appendRequest, 4096),
 		maxGroup: opts.MaxGroup,
 		commit:   (*badgerdb.Txn).Commit,
 		dir:      opts.Dir,
-		minFree:  opts.MinFreeBytes,
+		minFree:  minFree,
+		statfs:   opts.Statfs,
 		stop:     make(chan struct{}),
 		heads:    make(map[string]uint64),
+		global:   head,
 	}
 	if l.maxGroup <= 0 {
 		l.maxGroup = 1024
-	}
-	if l.minFree == 0 {
-		l.minFree = 2*bo.ValueLogFileSize + 3*bo.MemTableSize + 8<<20
-	}
-	if err := db.View(func(txn *badgerdb.Txn) error {
-		l.global, err = readU64(txn, []byte(keyGlobal))
-		return err
-	}); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("cannot read the event log's head in %s: %w", opts.Dir, err)
 	}
 	l.stopped.Add(1)
 	go l.committer()
@@ -135,6 +181,73 @@ func Open(opts Options) (*Log, error) {
 		go l.collectGarbage(interval)
 	}
 	return l, nil
+}
+
+// openChecked checks dir's files, opens Badger on them and verifies every
+// record against the high-water mark. It returns the verified head.
+func openChecked(dir string, bo badgerdb.Options, mark uint64, logger hclog.Logger) (*badgerdb.DB, uint64, error) {
+	if err := removeEmptyLogFiles(dir, logger); err != nil {
+		return nil, 0, err
+	}
+	damage, orphans, err := preflight(dir, bo, mark, logger)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := damage.err(dir); err != nil {
+		return nil, 0, err
+	}
+	// Badger deletes tables its MANIFEST does not list: keep them aside
+	// until the records verify.
+	var kept []string
+	for _, name := range orphans {
+		moved, err := moveAside(dir, name)
+		if err != nil {
+			return nil, 0, err
+		}
+		kept = append(kept, moved)
+	}
+	db, err := openBadger(bo)
+	if err != nil {
+		return nil, 0, err
+	}
+	head, err := verifyRecords(db, mark, &damage)
+	if err == nil {
+		err = damage.err(dir)
+	}
+	if err != nil {
+		_ = db.Close()
+		// The unlisted tables stay in damaged/: they may hold the only copy
+		// of the missing records, and Badger may have reused their names.
+		return nil, 0, withSetAside(err, dir)
+	}
+	for _, p := range kept {
+		// Every record verified: the table was written by a flush or a
+		// compaction that a crash interrupted, and its entries are elsewhere.
+		if err := os.Remove(p); err == nil {
+			logger.Info("removed a table a crash left unlisted; every record verified without it", "table", filepath.Base(p))
+		}
+	}
+	return db, head, nil
+}
+
+// openBadger opens the database. Badger reports some damage by panicking in
+// the caller's goroutine; that becomes a damage report too.
+func openBadger(bo badgerdb.Options) (db *badgerdb.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, &events.DamageError{Dir: bo.Dir, Problems: []string{"Badger cannot open its files: " + firstLine(fmt.Sprint(r))}}
+		}
+	}()
+	db, err = badgerdb.Open(bo)
+	switch {
+	case err == nil:
+		return db, nil
+	case errors.Is(err, syscall.ENOSPC):
+		return nil, fmt.Errorf("cannot open event log in %s: %w: %w", bo.Dir, events.ErrNoSpace, err)
+	case errors.Is(err, fs.ErrPermission), strings.Contains(err.Error(), "directory lock"):
+		return nil, fmt.Errorf("cannot open event log in %s: %w", bo.Dir, err)
+	}
+	return nil, &events.DamageError{Dir: bo.Dir, Problems: []string{"Badger cannot open its files: " + firstLine(err.Error())}}
 }
 
 // removeEmptyLogFiles deletes zero-length value logs (.vlog) and memtable
@@ -184,10 +297,26 @@ func (l *Log) Close() error {
 	close(l.stop)
 	l.stopped.Wait()
 	l.notifier.Notify()
-	if err := l.db.Close(); err != nil {
+	err := l.db.Close()
+	if herr := l.hw.close(); err == nil {
+		err = herr
+	}
+	if err != nil {
 		return fmt.Errorf("cannot close event log: %w", err)
 	}
 	return nil
+}
+
+// CanAppend implements events.AppendChecker.
+func (l *Log) CanAppend() error {
+	closed, failed := l.state()
+	switch {
+	case closed:
+		return events.ErrClosed
+	case failed != nil:
+		return fmt.Errorf("%w: %w", events.ErrLogFailed, failed)
+	}
+	return l.checkFreeSpace()
 }
 
 func (l *Log) state() (closed bool, failed error) {
@@ -327,6 +456,12 @@ func (l *Log) commitGroup(reqs []*appendRequest) int {
 			l.failAll(results, err)
 			return len(results)
 		}
+		// The high-water mark moves before anyone is told: an
+		// acknowledged sequence is never above it.
+		if err := l.hw.store(global); err != nil {
+			l.failAll(results, err)
+			return len(results)
+		}
 		l.global = global
 		if len(l.heads)+len(heads) > headCacheMax {
 			l.heads = make(map[string]uint64)
@@ -349,19 +484,29 @@ func (l *Log) commitGroup(reqs []*appendRequest) int {
 // checkFreeSpace refuses a commit while the filesystem has less than
 // minFree bytes available. Nothing is written, so the log stays usable and
 // appends resume once space is freed.
-func (l *Log) checkFreeSpace() error {
-	if l.minFree < 0 {
+func (l *Log) checkFreeSpace() error { return checkFreeSpace(l.statfs, l.dir, l.minFree) }
+
+func checkFreeSpace(statfs func(string) (FilesystemSpace, error), dir string, minFree int64) error {
+	if minFree < 0 {
 		return nil
 	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(l.dir, &st); err != nil {
+	space, err := statfs(dir)
+	if err != nil {
 		return nil // cannot tell; let Badger report what it finds
 	}
-	if free := int64(st.Bavail) * int64(st.Bsize); free < l.minFree {
-		return fmt.Errorf("cannot append: %w: %d MiB free in %s, the log keeps %d MiB in reserve; free space or move the data directory",
-			events.ErrNoSpace, free>>20, l.dir, l.minFree>>20)
+	if space.Available < minFree {
+		return fmt.Errorf("%w: not enough space: %s free of %s in %s, the log keeps %s in reserve; free space or move the data directory to a larger filesystem",
+			events.ErrNoSpace, mib(space.Available), mib(space.Size), dir, mib(minFree))
 	}
 	return nil
+}
+
+// mib formats a byte count in MiB, with a decimal below 10 MiB.
+func mib(n int64) string {
+	if n < 10<<20 {
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d MiB", n>>20)
 }
 
 // groupArenaSize estimates the bytes the group's encoded records need.
@@ -383,8 +528,10 @@ func (l *Log) failAll(results []staged, err error) {
 	l.failed = failure
 	l.mu.Unlock()
 	l.log.Error("event log commit failed; refusing appends until reopened", "error", err, "appends", len(results))
+	// The answer says the log is now failed: a full disk met by Badger
+	// itself (not the free-space guard) does not heal by freeing space.
 	for _, s := range results {
-		s.req.done <- appendResult{err: failure}
+		s.req.done <- appendResult{err: fmt.Errorf("%w (%w)", failure, events.ErrLogFailed)}
 	}
 }
 

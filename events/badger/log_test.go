@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -113,17 +114,26 @@ func TestFailedCommitIsNeverAcknowledged(t *testing.T) {
 }
 
 // TestRealDiskFull fills a small tmpfs: Badger's own ENOSPC must surface as
-// events.ErrNoSpace, never as an acknowledged event that is not there.
+// events.ErrNoSpace, never as an acknowledged event that is not there, and
+// never as a SIGBUS from a write to a mapped page the filesystem cannot
+// back. The 64 MiB case is a BMC flash partition, with the reserve sized
+// down to it.
 func TestRealDiskFull(t *testing.T) {
+	for _, size := range []string{"64m", "160m"} {
+		t.Run(size, func(t *testing.T) { fillDisk(t, size) })
+	}
+}
+
+func fillDisk(t *testing.T, size string) {
 	mnt := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", mnt).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Skipf("cannot mount a tmpfs to fill (needs root): %v %s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", "-l", mnt).Run() })
 	dir := filepath.Join(mnt, "log")
 	l, err := badger.Open(badger.Options{Dir: dir, Profile: badger.ProfileBMC, GCInterval: -1})
 	if err != nil {
-		t.Skipf("badger does not open on a 160 MiB tmpfs: %v", err)
+		t.Fatalf("badger does not open on a %s tmpfs: %v", size, err)
 	}
 	payload := make([]byte, 16<<10)
 	var acked []events.Event
@@ -139,7 +149,7 @@ func TestRealDiskFull(t *testing.T) {
 		acked = append(acked, stored...)
 	}
 	if appendErr == nil {
-		t.Fatal("160 MiB tmpfs never filled")
+		t.Fatalf("%s tmpfs never filled", size)
 	}
 	if !errors.Is(appendErr, events.ErrNoSpace) {
 		t.Fatalf("append on a full disk: %v, want ErrNoSpace", appendErr)
@@ -150,7 +160,7 @@ func TestRealDiskFull(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(mnt, "x"), nil, 0o600); err != nil {
 		t.Fatalf("the guard left the filesystem completely full: %v", err)
 	}
-	if out, err := exec.Command("mount", "-o", "remount,size=256m", mnt).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-o", "remount,size=320m", mnt).CombinedOutput(); err != nil {
 		t.Fatalf("cannot grow the tmpfs: %v %s", err, out)
 	}
 	if _, _, err := l.Append(ctx, "host.0", events.AnyVersion(), []events.Event{eventstest.Ev("after", "x")}); err != nil {
@@ -230,5 +240,30 @@ func TestOpensAfterKillDuringLogFileCreation(t *testing.T) {
 				t.Fatalf("after reopening over an empty .%s: %d events, %v", ext, len(all), err)
 			}
 		})
+	}
+}
+
+// TestReserveFitsTheFilesystem: the bmc profile keeps its full reserve on a
+// large filesystem, a quarter of a small one, and never less than a flush;
+// a filesystem that cannot hold the reserve is refused at open as "not
+// enough space" (events.ErrNoSpace), not left to fail later.
+func TestReserveFitsTheFilesystem(t *testing.T) {
+	for _, c := range []struct{ fs, want int64 }{
+		{4 << 30, 64 << 20},
+		{256 << 20, 64 << 20},
+		{160 << 20, 40 << 20},
+		{64 << 20, 16 << 20},
+		{16 << 20, 12 << 20},
+	} {
+		if got := badger.ProfileBMC.Reserve(c.fs); got != c.want {
+			t.Errorf("reserve on %d MiB: %d MiB, want %d MiB", c.fs>>20, got>>20, c.want>>20)
+		}
+	}
+	small := func(string) (badger.FilesystemSpace, error) {
+		return badger.FilesystemSpace{Size: 16 << 20, Available: 11 << 20}, nil
+	}
+	_, err := badger.Open(badger.Options{Dir: t.TempDir(), Profile: badger.ProfileBMC, GCInterval: -1, Statfs: small})
+	if !errors.Is(err, events.ErrNoSpace) || !strings.Contains(err.Error(), "not enough space: 11 MiB free of 16 MiB") {
+		t.Fatalf("open on a 16 MiB filesystem with 11 MiB free: %v; want not enough space", err)
 	}
 }

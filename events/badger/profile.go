@@ -34,6 +34,27 @@ func (p Profile) MemoryLimit() int64 {
 	return 0
 }
 
+// Reserve is the free space the log keeps on a filesystem of fsSize bytes
+// (Options.MinFreeBytes). Badger maps its write-ahead and value logs
+// sparse, and a write to a page the filesystem cannot back is SIGBUS, so
+// the log stops appending while less than this is free. The most it keeps
+// is what the profile can use at once: two write-ahead and two value-log
+// files being filled, plus a memtable flush. On a smaller filesystem (BMC
+// flash partitions are often 64 MB) it keeps a quarter of the filesystem
+// (compactions, which cannot be refused once started, rewrite a share of
+// the data that grows with it: an eighth was not enough on 160 MiB,
+// TestRealDiskFull), but never less than one memtable flush and one
+// level-1 compaction.
+func (p Profile) Reserve(fsSize int64) int64 {
+	o, err := p.options("")
+	if err != nil {
+		o, _ = ProfileServer.options("")
+	}
+	most := 2*o.ValueLogFileSize + 3*o.MemTableSize + 8<<20
+	least := o.MemTableSize + o.BaseLevelSize
+	return min(most, max(least, fsSize/4))
+}
+
 // ParseProfile returns the profile named s.
 func ParseProfile(s string) (Profile, error) {
 	switch p := Profile(s); p {
@@ -49,7 +70,10 @@ func (p Profile) options(dir string) (badgerdb.Options, error) {
 	// Conflict detection guards concurrent read-write transactions; here
 	// the committer is the only writer of the log's keys (and the directory
 	// lock keeps a second log out), so it would only cost time per key.
-	o := badgerdb.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil).WithDetectConflicts(false)
+	o := badgerdb.DefaultOptions(dir).WithSyncWrites(true).WithLogger(nil).WithDetectConflicts(false).
+		// A block is checked when read: a bit flip in a table is an error,
+		// never a wrong key or value.
+		WithChecksumVerificationMode(options.OnBlockRead)
 	switch p {
 	case ProfileBMC:
 		o = o.WithMemTableSize(8 << 20).

@@ -88,6 +88,21 @@ func (l *Log) Close() error {
 	return nil
 }
 
+var _ events.AppendChecker = (*Log)(nil)
+
+// CanAppend implements events.AppendChecker.
+func (l *Log) CanAppend() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usable(); err != nil {
+		return err
+	}
+	if l.failed != nil {
+		return fmt.Errorf("%w: %w", events.ErrLogFailed, l.failed)
+	}
+	return nil
+}
+
 func (l *Log) usable() error {
 	if l.closed {
 		return events.ErrClosed
@@ -128,10 +143,10 @@ func (l *Log) Append(ctx context.Context, stream string, expected events.Expecte
 		switch fault {
 		case NoSpace:
 			l.failed = events.ClassifyIOError("append to the in-memory log", syscall.ENOSPC)
-			return nil, false, l.failed
+			return nil, false, fmt.Errorf("%w (%w)", l.failed, events.ErrLogFailed)
 		case SyncFailure:
 			l.failed = events.ClassifyIOError("sync the in-memory log", syscall.EIO)
-			return nil, false, l.failed
+			return nil, false, fmt.Errorf("%w (%w)", l.failed, events.ErrLogFailed)
 		case CrashBeforeAck:
 			l.closed = true
 			return nil, false, fmt.Errorf("cannot append to %q: %w (crashed before the append was acknowledged)", stream, events.ErrClosed)
