@@ -15,12 +15,12 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/events"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // ServiceName is the micro service name, as $SRV discovery shows it.

@@ -8,7 +8,7 @@
 // # Determinism
 //
 // One goroutine drives. The world moves only when the driver moves the
-// virtual clock (sim/clock), deadline by deadline, and only once nothing
+// virtual clock (actors/clock), deadline by deadline, and only once nothing
 // runs but what waits for the clock; after each move it settles the
 // system to a fixed point: the coordinator and the devices wait for the
 // clock (Hardware.SettleWith), due component timeouts have fired

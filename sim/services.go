@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/adapters/process"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // readyAfter is how long a simulated process takes to become ready, and

@@ -7,13 +7,13 @@ import (
 	"sync"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters/devices"
 	"github.com/statemgr/statemgr/adapters/simhw"
 	"github.com/statemgr/statemgr/events/memlog"
-	"github.com/statemgr/statemgr/sim/clock"
 	"github.com/statemgr/statemgr/snapshots"
 	"github.com/statemgr/statemgr/snapshots/memsnap"
 )

@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters/platform"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // pressRecorder passes every call to the hardware and records how long

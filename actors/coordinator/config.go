@@ -8,11 +8,11 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/events"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // Components is what the coordinator needs of the component actors;

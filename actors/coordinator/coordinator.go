@@ -12,10 +12,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/saga"
 	"github.com/statemgr/statemgr/events"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // Coordinator runs multi-component operations as sagas. Its mutable state

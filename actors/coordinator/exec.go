@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/actors/saga"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // OwnsOperation reports whether operation id (an Input.Operation, an

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
@@ -16,7 +17,6 @@ import (
 	"github.com/statemgr/statemgr/adapters/simhw"
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/memlog"
-	"github.com/statemgr/statemgr/sim/clock"
 	"github.com/statemgr/statemgr/snapshots"
 	"github.com/statemgr/statemgr/snapshots/memsnap"
 )

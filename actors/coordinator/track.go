@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/statemgr/statemgr/sim/clock"
+	"github.com/statemgr/statemgr/actors/clock"
 )
 
 // tracker counts the coordinator's units of work that are running (not

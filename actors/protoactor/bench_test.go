@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/events"
 	eventsbadger "github.com/statemgr/statemgr/events/badger"
-	"github.com/statemgr/statemgr/sim/clock"
 	"github.com/statemgr/statemgr/snapshots"
 	snapbadger "github.com/statemgr/statemgr/snapshots/badger"
 )

@@ -8,7 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/statemgr/statemgr/sim/clock"
+	"github.com/statemgr/statemgr/actors/clock"
 )
 
 // Backoff configures how a failed component actor is restarted.

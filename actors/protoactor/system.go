@@ -13,9 +13,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/events"
-	"github.com/statemgr/statemgr/sim/clock"
 	"github.com/statemgr/statemgr/snapshots"
 )
 

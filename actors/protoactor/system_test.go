@@ -15,11 +15,11 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/memlog"
-	"github.com/statemgr/statemgr/sim/clock"
 	"github.com/statemgr/statemgr/snapshots"
 	"github.com/statemgr/statemgr/snapshots/memsnap"
 )

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/events"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // Applied is what a query learned about a command.

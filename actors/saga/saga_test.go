@@ -12,10 +12,10 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/saga"
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/memlog"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 var ctx = context.Background()

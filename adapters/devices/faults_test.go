@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/adapters/simhw"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // Power good never rising, or a press that never reaches the host: the

@@ -14,12 +14,12 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/adapters/simhw"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // Observations this package reports besides the built-in machines' own

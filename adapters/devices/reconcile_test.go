@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/adapters/simhw"
 	"github.com/statemgr/statemgr/events/memlog"
-	"github.com/statemgr/statemgr/sim/clock"
 	"github.com/statemgr/statemgr/snapshots/memsnap"
 )
 

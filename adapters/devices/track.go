@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // tracker counts the work in flight (edges and effects queued for a device

@@ -10,8 +10,8 @@ import (
 
 	lib "github.com/warthog618/go-gpiocdev"
 
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/adapters"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // GPIO requests lines from the GPIO character devices. It implements

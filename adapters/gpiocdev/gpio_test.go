@@ -12,8 +12,8 @@ import (
 
 	lib "github.com/warthog618/go-gpiocdev"
 
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/adapters"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 type fakeLine struct {

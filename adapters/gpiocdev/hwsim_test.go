@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/adapters"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // This file exercises the real character device against the kernel's

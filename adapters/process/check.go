@@ -13,8 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/adapters/platform"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // maxCheckOutput bounds the output a check keeps for the transition cause.

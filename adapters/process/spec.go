@@ -15,8 +15,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
 
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/adapters/platform"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // Spec is what Start runs: one service's process.

@@ -10,9 +10,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters/platform"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // causeOutputLines is how many lines of output a cause quotes.

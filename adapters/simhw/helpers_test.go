@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/adapters"
 	"github.com/statemgr/statemgr/adapters/simhw"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 var t0 = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)

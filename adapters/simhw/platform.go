@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/adapters"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // Platform is the simulated board: a chassis with PMBus PSUs, hosts behind

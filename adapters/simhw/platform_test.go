@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/adapters"
 	"github.com/statemgr/statemgr/adapters/simhw"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // script drives a platform through a mixed run and returns everything

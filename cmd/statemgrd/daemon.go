@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
@@ -26,7 +27,6 @@ import (
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/badger"
 	"github.com/statemgr/statemgr/server"
-	"github.com/statemgr/statemgr/sim/clock"
 	"github.com/statemgr/statemgr/snapshots"
 	snapbadger "github.com/statemgr/statemgr/snapshots/badger"
 )

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
@@ -15,7 +16,6 @@ import (
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/adapters/simhw"
 	"github.com/statemgr/statemgr/events"
-	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // FastButtons returns a copy of p whose button timings are cut to

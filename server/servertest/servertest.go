@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
@@ -22,7 +23,6 @@ import (
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/memlog"
 	"github.com/statemgr/statemgr/server"
-	"github.com/statemgr/statemgr/sim/clock"
 	"github.com/statemgr/statemgr/snapshots/memsnap"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/statemgr/statemgr/sim/clock"
+	"github.com/statemgr/statemgr/actors/clock"
 )
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -3,6 +3,11 @@
 // and tests and the simulation run on a Virtual one that moves only when
 // told to, deterministically.
 //
+// The package sits under actors/, below everything that waits (actors/*,
+// adapters/*, server), with the Virtual twin beside Real as memlog sits
+// beside the durable log: production code imports it, and nothing outside
+// sim/ and cmd/ imports the simulator (cmd/imports_test.go).
+//
 // A driver of a Virtual clock may move it only once nothing runs but what
 // waits for it. Two helpers let the parts of the system that count their
 // work say so exactly: WithTimeout bounds a context by a deadline on the

@@ -1,0 +1,85 @@
+// Package cmd_test checks the module's import rules, the layout README.md
+// describes: imports point one way, from cmd/ and sim/ down to server/,
+// adapters/, actors/, events/ and snapshots/. It reads the real import
+// graph with go list, so a rule holds for the tree as it is, tests included.
+package cmd_test
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/statemgr/statemgr/"
+
+// listedPackage is what go list -json says about one package.
+type listedPackage struct {
+	ImportPath   string
+	Deps         []string // every package the production code links, transitively
+	Imports      []string
+	TestImports  []string
+	XTestImports []string
+}
+
+// rel is a package's path inside the module ("actors/clock").
+func rel(path string) string { return strings.TrimPrefix(path, module) }
+
+// under reports whether the module package rel lies in one of dirs.
+func under(rel string, dirs ...string) bool {
+	for _, d := range dirs {
+		if rel == d || strings.HasPrefix(rel, d+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func listModule(t *testing.T) []listedPackage {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json", module+"...").Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			t.Fatalf("go list: %v\n%s", err, exit.Stderr)
+		}
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []listedPackage
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p listedPackage
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("cannot decode go list output: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) < 20 {
+		t.Fatalf("go list found %d packages of the module; the check would prove nothing", len(pkgs))
+	}
+	return pkgs
+}
+
+// TestProductionNeverImportsTheSimulator: no package outside sim/ and cmd/,
+// nor its tests, imports anything under sim/, directly or through another
+// package. The clock the simulator drives lives in actors/clock.
+func TestProductionNeverImportsTheSimulator(t *testing.T) {
+	for _, p := range listModule(t) {
+		from := rel(p.ImportPath)
+		if under(from, "sim", "cmd") {
+			continue
+		}
+		imports := slices.Concat(p.Deps, p.TestImports, p.XTestImports)
+		slices.Sort(imports)
+		for _, imp := range slices.Compact(imports) {
+			if strings.HasPrefix(imp, module) && under(rel(imp), "sim") {
+				t.Errorf("%s imports %s: only sim/ and cmd/ may use the simulator", from, rel(imp))
+			}
+		}
+	}
+}
