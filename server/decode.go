@@ -14,8 +14,10 @@ import (
 )
 
 // decode reads a request body into a T: one JSON object (an empty body or
-// null counts as {}), no unknown fields, nothing after it. Every failure is an
-// *Error of the catalogue; decode never panics.
+// null counts as {}), no unknown fields, field names spelled exactly, none
+// repeated, within MaxJSONDepth and MaxJSONValues (checkShape), nothing
+// after it. Every failure is an *Error of the catalogue; decode never
+// panics.
 func decode[T any](data []byte) (T, *Error) {
 	var v T
 	trimmed := bytes.TrimSpace(data)
@@ -27,6 +29,9 @@ func decode[T any](data []byte) (T, *Error) {
 	}
 	if decodeFlat(trimmed, &v) {
 		return v, nil
+	}
+	if err := checkShape(trimmed, reflect.TypeFor[T]()); err != nil {
+		return v, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.DisallowUnknownFields()
@@ -85,7 +90,10 @@ func decodeFlat[T any](obj []byte, v *T) bool {
 			if !ok {
 				return false
 			}
-			values[field], set[field] = string(val), true // the last of repeated keys wins, as in encoding/json
+			if set[field] {
+				return false // a repeated key: checkShape refuses it
+			}
+			values[field], set[field] = string(val), true
 			p.space()
 			if p.next('}') {
 				break
