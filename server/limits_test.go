@@ -1,0 +1,101 @@
+package server_test
+
+import (
+	"encoding/json"
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/statemgr/statemgr/server"
+	"github.com/statemgr/statemgr/server/client"
+	"github.com/statemgr/statemgr/server/servertest"
+)
+
+// liveHeap returns the live heap after a full collection, and the bytes
+// allocated so far.
+func liveHeap() (live, allocated uint64) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc, ms.TotalAlloc
+}
+
+// TestHostileNestingRefusedCheaplyOverNATS: the bodies of issue 15 (a
+// platform source of 150,000 nested brackets, of nested function calls,
+// of nested templates, and JSON nested as deep as the size limits allow),
+// sent over NATS, get too_complex, located for a platform source, and
+// cost the server a few copies of the body: the live heap after the
+// requests is where it was, and what they allocated is a small multiple
+// of their size. Before the pre-parser, the brackets overflowed
+// hclsyntax's stack and killed the daemon after climbing to 400 MB RSS;
+// before this test's change, statemgr.validate answered them as a
+// successful reply with ok false, and JSON nesting went to encoding/json.
+// (issue 15 item 1)
+func TestHostileNestingRefusedCheaplyOverNATS(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	cl := client.New(env.Connect(t))
+	const depth = 150000
+	validate := func(src string) []byte {
+		body, err := json.Marshal(server.ValidateRequest{Name: "deep.hcl", Source: src})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return body
+	}
+	jsonDeep := func(prefix string, size int) []byte {
+		n := (size - len(prefix) - 1) / 2
+		return []byte(prefix + strings.Repeat("[", n) + strings.Repeat("]", n) + "}")
+	}
+	cases := []struct {
+		name, subject string
+		body          []byte
+		located       bool
+	}{
+		{"brackets", server.SubjectValidate, validate("x = " + strings.Repeat("[", depth) + strings.Repeat("]", depth) + "\n"), true},
+		{"calls", server.SubjectValidate, validate("x = " + strings.Repeat("f(", depth) + "1" + strings.Repeat(")", depth) + "\n"), true},
+		{"templates", server.SubjectValidate, validate("x = " + strings.Repeat(`"${`, depth/3) + "1" + strings.Repeat(`}"`, depth/3) + "\n"), true},
+		{"json validate", server.SubjectValidate, jsonDeep(`{"source":`, server.MaxValidateSize), false},
+		{"json host.get", server.SubjectHostGet, jsonDeep(`{"id":`, server.MaxRequestSize), false},
+	}
+	ctx := ctxT(t)
+	// One request first, so that the connection's buffers and the
+	// endpoints' goroutines are in the baseline.
+	if err := cl.RequestRaw(ctx, server.SubjectValidate, cases[0].body, nil); !errors.Is(err, server.ErrTooComplex) {
+		t.Fatalf("brackets: %v, want too_complex", err)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			limit := server.MaxRequestSize
+			if tc.subject == server.SubjectValidate {
+				limit = server.MaxValidateSize
+			}
+			if len(tc.body) > limit {
+				t.Fatalf("body of %d bytes is past %s's size limit %d", len(tc.body), tc.subject, limit)
+			}
+			liveBefore, allocBefore := liveHeap()
+			err := cl.RequestRaw(ctx, tc.subject, tc.body, nil)
+			liveAfter, allocAfter := liveHeap()
+			if !errors.Is(err, server.ErrTooComplex) {
+				t.Fatalf("%d bytes: %v, want too_complex", len(tc.body), err)
+			}
+			if tc.located && !strings.Contains(err.Error(), "deep.hcl:1:") {
+				t.Errorf("error %q is not located in deep.hcl", err)
+			}
+			allocated := allocAfter - allocBefore
+			grown := int64(liveAfter) - int64(liveBefore)
+			t.Logf("%d-byte body: allocated %d bytes (%.1f× the body), live heap %+d bytes", len(tc.body), allocated,
+				float64(allocated)/float64(len(tc.body)), grown)
+			if allocated > uint64(16*len(tc.body)) {
+				t.Errorf("the request allocated %d bytes, more than 16× its %d-byte body", allocated, len(tc.body))
+			}
+			if grown > 4<<20 {
+				t.Errorf("the live heap grew by %d bytes", grown)
+			}
+		})
+	}
+	var list server.ComponentList
+	if err := cl.Request(ctx, server.SubjectHostsList, nil, &list); err != nil || len(list.Components) == 0 {
+		t.Fatalf("hosts.list after the requests: %+v, %v", list, err)
+	}
+}
