@@ -6,10 +6,12 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/server/client"
 	"github.com/statemgr/statemgr/server/servertest"
+	"github.com/statemgr/statemgr/sim/clock"
 )
 
 // liveHeap returns the live heap after a full collection, and the bytes
@@ -97,5 +99,39 @@ func TestHostileNestingRefusedCheaplyOverNATS(t *testing.T) {
 	var list server.ComponentList
 	if err := cl.Request(ctx, server.SubjectHostsList, nil, &list); err != nil || len(list.Components) == 0 {
 		t.Fatalf("hosts.list after the requests: %+v, %v", list, err)
+	}
+}
+
+// TestScheduleRefusedOutsideHorizon: "at" in the past, now itself, or more
+// than server.MaxScheduleAhead ahead of the server's clock is refused
+// bad_schedule saying why and what is accepted; before, 0000-01-01,
+// 2000-01-01 and 9999-12-31 were all scheduled. (issue 15 item 3)
+func TestScheduleRefusedOutsideHorizon(t *testing.T) {
+	now := time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)
+	env := servertest.Start(t, servertest.Options{Server: server.Config{Clock: clock.NewVirtual(now)}})
+	cl := client.New(env.Connect(t))
+	ctx := ctxT(t)
+	schedule := func(at string) error {
+		var reply server.ControlReply
+		return cl.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", At: at}, &reply)
+	}
+	for at, why := range map[string]string{
+		"0000-01-01T00:00:00Z":                     "not in the future",
+		"2000-01-01T00:00:00Z":                     "not in the future",
+		now.Format(time.RFC3339):                   "not in the future",
+		now.Add(-time.Second).Format(time.RFC3339): "not in the future",
+		now.Add(server.MaxScheduleAhead + time.Second).Format(time.RFC3339): "horizon",
+		"9999-12-31T23:59:59Z": "horizon",
+	} {
+		err := schedule(at)
+		if !errors.Is(err, server.ErrBadSchedule) || !strings.Contains(err.Error(), why) ||
+			!strings.Contains(err.Error(), "2026-12-07T06:00:00Z") || !strings.Contains(err.Error(), "at most 7 days ahead") {
+			t.Errorf("at %s: %v, want bad_schedule saying %q, the server's time and what is accepted", at, err, why)
+		}
+	}
+	for _, ahead := range []time.Duration{time.Second, time.Hour, server.MaxScheduleAhead} {
+		if err := schedule(now.Add(ahead).Format(time.RFC3339)); err != nil {
+			t.Errorf("at now+%v: %v, want it scheduled", ahead, err)
+		}
 	}
 }

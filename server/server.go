@@ -42,6 +42,8 @@ const (
 	DefaultOperationIndexSize = 4096
 	// MaxWait bounds a control request's "wait".
 	MaxWait = 5 * time.Minute
+	// MaxScheduleAhead bounds how far ahead "at" may schedule an operation.
+	MaxScheduleAhead = 7 * 24 * time.Hour
 )
 
 // Config configures a Server.
