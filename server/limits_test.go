@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +134,75 @@ func TestScheduleRefusedOutsideHorizon(t *testing.T) {
 		if err := schedule(now.Add(ahead).Format(time.RFC3339)); err != nil {
 			t.Errorf("at now+%v: %v, want it scheduled", ahead, err)
 		}
+	}
+}
+
+// TestSelfStateReportsBounded: a service flooding large self-state
+// reports stores a bounded number of bounded records. A status past
+// server.MaxSelfStateText is refused field_too_long; past
+// server.SelfStateBurst reports at once (then server.SelfStateRate a
+// second on the server's clock) reports are refused rate_limited, saying
+// when to retry; the bytes the log holds for the service are counted.
+// Before, every one of 200 60 KB reports was stored. (issue 23 item 10)
+func TestSelfStateReportsBounded(t *testing.T) {
+	clk := clock.NewVirtual(time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC))
+	env := servertest.Start(t, servertest.Options{Platform: servicePlatform(t), Server: server.Config{Clock: clk}})
+	cl := client.New(env.Connect(t))
+	ctx := ctxT(t)
+	if err := cl.Request(ctx, server.SubjectServiceStart, server.IDRequest{ID: "service.sync"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	subject := server.ServiceSelfStateSubject("sync")
+	huge := strings.Repeat("x", 60<<10)
+	for _, req := range []server.SelfStateRequest{{State: "ERROR", Status: huge}, {Event: "initialized", Cause: huge}} {
+		if err := cl.Request(ctx, subject, req, nil); !errors.Is(err, server.ErrFieldTooLong) || !strings.Contains(err.Error(), "at most 1024") {
+			t.Fatalf("a 60 KB report: %v, want field_too_long naming the limit", err)
+		}
+	}
+	held := func() (records, bytes int) {
+		evs, err := env.Log.ReadStream(ctx, "service.sync", 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			bytes += len(e.Payload) + len(e.Cause) + len(e.Operation) + len(e.IdempotencyKey)
+		}
+		return len(evs), bytes
+	}
+	baseRecords, baseBytes := held()
+	flood := func(n int) (accepted int) {
+		for i := range n {
+			status := strconv.Itoa(i) + strings.Repeat("s", server.MaxSelfStateText-len(strconv.Itoa(i)))
+			var comp server.Component
+			err := cl.Request(ctx, subject, server.SelfStateRequest{State: "ERROR", Status: status}, &comp)
+			switch {
+			case err == nil:
+				accepted++
+				if len(comp.StatusLine) > server.MaxSelfStateText+100 {
+					t.Fatalf("status_line of %d bytes", len(comp.StatusLine))
+				}
+			case errors.Is(err, server.ErrRateLimited):
+				if !strings.Contains(err.Error(), "retry in") {
+					t.Fatalf("rate_limited without when to retry: %v", err)
+				}
+			default:
+				t.Fatalf("report %d: %v", i, err)
+			}
+		}
+		return accepted
+	}
+	if got := flood(200); got != server.SelfStateBurst {
+		t.Fatalf("%d of 200 reports at once accepted, want the burst of %d", got, server.SelfStateBurst)
+	}
+	clk.Advance(5 * time.Second)
+	if got := flood(200); got != 5*server.SelfStateRate {
+		t.Fatalf("%d of 200 reports 5 s later accepted, want %d", got, 5*server.SelfStateRate)
+	}
+	records, bytes := held()
+	stored := server.SelfStateBurst + 5*server.SelfStateRate
+	perRecord := 3*server.MaxSelfStateText + 1024 // the status in the cause and the payload, and the rest of the record
+	t.Logf("400 reports of %d bytes: %d records, %d bytes held for the service", server.MaxSelfStateText, records-baseRecords, bytes-baseBytes)
+	if records-baseRecords > stored || bytes-baseBytes > stored*perRecord {
+		t.Fatalf("the service's reports hold %d records, %d bytes; want at most %d records of %d bytes", records-baseRecords, bytes-baseBytes, stored, perRecord)
 	}
 }

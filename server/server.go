@@ -87,6 +87,7 @@ type Server struct {
 	notifiers  map[actors.ID]*events.Notifier // woken when the publisher passes a record of the component
 	ops        *operationIndex
 	views      *viewCache
+	reports    reportLimiter // bounds each service's self-state reports
 	endpoints  []endpoint
 
 	mu       sync.Mutex // guards svc, pub, stopping and inflight.Add
