@@ -59,7 +59,8 @@ func decode[T any](data []byte) (T, *Error) {
 // CPU: an object of ASCII strings without escapes, under keys spelled
 // exactly as the json tags of *v's string fields. It reports false, having
 // written nothing, for anything else (a key of a field of another type
-// included), which decode then hands to encoding/json: so every body
+// and a repeated key included), which decode then hands to checkShape and
+// encoding/json: so every body
 // decodes to what encoding/json makes of it (FuzzDecodeFlatAgreesWithJSON
 // checks it).
 func decodeFlat[T any](obj []byte, v *T) bool {
