@@ -377,6 +377,12 @@ func (s *Server) selfState(ctx context.Context, c *call) (any, error) {
 	if req.Event != "" && !m.Knows(req.Event) {
 		return nil, newError(ErrInvalidInput, `"event" %q is not an observation of %s's machine`, req.Event, id)
 	}
+	if derr := checkSelfStateText(req); derr != nil {
+		return nil, derr
+	}
+	if derr := s.reports.allow(id, s.cfg.Clock.Now()); derr != nil {
+		return nil, derr
+	}
 	askCtx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	var out *protoactor.Outcome

@@ -127,6 +127,9 @@ func (s *Server) schedule(ctx context.Context, req coordinator.Request, trigger,
 	if err != nil {
 		return nil, newError(ErrBadRequest, `"at" must be an RFC 3339 time such as "2026-11-22T18:00:00Z", got %q`, at)
 	}
+	if err := scheduleWithinHorizon(when, s.cfg.Clock.Now()); err != nil {
+		return nil, err
+	}
 	sctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
 	id, err := s.cfg.Operations.Schedule(sctx, when, req)
@@ -135,6 +138,24 @@ func (s *Server) schedule(ctx context.Context, req coordinator.Request, trigger,
 	}
 	return ControlReply{Schedule: id, At: when, ID: string(req.Target), Request: trigger, Kind: string(req.Kind),
 		State: s.stateOf(req.Target), Accepted: true}, nil
+}
+
+// scheduleWithinHorizon refuses a schedule that is not after now, or is
+// more than MaxScheduleAhead after it: a past time would run at once, which
+// a client asking for later did not mean, and a far one (9999-12-31) would
+// hold a schedule in the log and in memory for ever.
+func scheduleWithinHorizon(when, now time.Time) *Error {
+	const accepted = "give a time after the server's now and at most %d days ahead, or omit \"at\" to act now"
+	days := int(MaxScheduleAhead.Hours() / 24)
+	switch {
+	case !when.After(now):
+		return newError(ErrBadSchedule, `"at" %s is not in the future: the server's time is %s; `+accepted,
+			when.Format(time.RFC3339), now.UTC().Format(time.RFC3339), days)
+	case when.Sub(now) > MaxScheduleAhead:
+		return newError(ErrBadSchedule, `"at" %s is further ahead than the %d-day horizon (the server's time is %s); `+accepted,
+			when.Format(time.RFC3339), days, now.UTC().Format(time.RFC3339), days)
+	}
+	return nil
 }
 
 // stateOf returns a component's state as the server last saw it.

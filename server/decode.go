@@ -14,8 +14,10 @@ import (
 )
 
 // decode reads a request body into a T: one JSON object (an empty body or
-// null counts as {}), no unknown fields, nothing after it. Every failure is an
-// *Error of the catalogue; decode never panics.
+// null counts as {}), no unknown fields, field names spelled exactly, none
+// repeated, within MaxJSONDepth and MaxJSONValues (checkShape), nothing
+// after it. Every failure is an *Error of the catalogue; decode never
+// panics.
 func decode[T any](data []byte) (T, *Error) {
 	var v T
 	trimmed := bytes.TrimSpace(data)
@@ -27,6 +29,9 @@ func decode[T any](data []byte) (T, *Error) {
 	}
 	if decodeFlat(trimmed, &v) {
 		return v, nil
+	}
+	if err := checkShape(trimmed, reflect.TypeFor[T]()); err != nil {
+		return v, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.DisallowUnknownFields()
@@ -54,7 +59,8 @@ func decode[T any](data []byte) (T, *Error) {
 // CPU: an object of ASCII strings without escapes, under keys spelled
 // exactly as the json tags of *v's string fields. It reports false, having
 // written nothing, for anything else (a key of a field of another type
-// included), which decode then hands to encoding/json: so every body
+// and a repeated key included), which decode then hands to checkShape and
+// encoding/json: so every body
 // decodes to what encoding/json makes of it (FuzzDecodeFlatAgreesWithJSON
 // checks it).
 func decodeFlat[T any](obj []byte, v *T) bool {
@@ -85,7 +91,10 @@ func decodeFlat[T any](obj []byte, v *T) bool {
 			if !ok {
 				return false
 			}
-			values[field], set[field] = string(val), true // the last of repeated keys wins, as in encoding/json
+			if set[field] {
+				return false // a repeated key: checkShape refuses it
+			}
+			values[field], set[field] = string(val), true
 			p.space()
 			if p.next('}') {
 				break

@@ -16,9 +16,13 @@
 // Contract:
 //
 //  1. Requests are JSON objects naming the component as "id" ("host.0").
-//     Malformed JSON, unknown fields, a bad or unknown id, an id of the
-//     wrong kind for the subject and oversize bodies are refused with a
-//     catalogued error; decoding never panics.
+//     Malformed JSON, unknown or wrong-case fields, repeated fields, a bad
+//     or unknown id, an id of the wrong kind for the subject, oversize
+//     bodies and bodies past MaxJSONDepth or MaxJSONValues are refused
+//     with a catalogued error before a full decode; decoding never panics.
+//     Every request's cost is bounded (docs/API.md, Limits): platform
+//     sources by platform.CheckLimits, schedules by MaxScheduleAhead, a
+//     service's self-state reports by MaxSelfStateText and a token bucket.
 //  2. Errors come from one catalogue (errors.json, mirrored in errors.go):
 //     the stable numeric code in the Nats-Service-Error-Code header, the
 //     message in Nats-Service-Error, and an ErrorReply JSON body with the

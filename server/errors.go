@@ -113,6 +113,21 @@ var (
 	ErrNoSpace = &ErrorKind{"ErrNoSpace", 507, 10030,
 		"the event log's filesystem has less free space than the log keeps in reserve; nothing was written",
 		"free space on the data directory's filesystem: appends resume by themselves once the reserve is free, no restart needed; retry with the same operation id"}
+	ErrTooComplex = &ErrorKind{"ErrTooComplex", 400, 10050,
+		"the request nests deeper, or holds more values, blocks or attributes, than the server takes",
+		"simplify the request: docs/API.md (Limits) states every limit on nesting and counts"}
+	ErrDuplicateField = &ErrorKind{"ErrDuplicateField", 400, 10051,
+		"the request body has a field more than once",
+		"send each field once; a repeated field is ambiguous, so it is refused, not resolved"}
+	ErrBadSchedule = &ErrorKind{"ErrBadSchedule", 400, 10052,
+		`the "at" time is in the past or further ahead than the scheduling horizon`,
+		`give an RFC 3339 time after the server's now and at most the horizon ahead (docs/API.md, Limits); omit "at" to act now`}
+	ErrFieldTooLong = &ErrorKind{"ErrFieldTooLong", 400, 10053,
+		"a field of the request is longer than its limit",
+		"shorten the field to the limit the message names; docs/API.md (Limits) lists them"}
+	ErrRateLimited = &ErrorKind{"ErrRateLimited", 429, 10054,
+		"the service reports its self-state faster than the server records reports",
+		"report changes rather than the same state in a loop; retry after the pause the message names"}
 	ErrNotSupportedByPlatform = &ErrorKind{"ErrNotSupportedByPlatform", 501, 10070,
 		"the platform gives statemgrd no way to carry the request out",
 		"do it out of band, or describe how in the platform file (for a BMC reset: the bmc block's reset); retrying cannot help"}
@@ -123,7 +138,8 @@ var Catalogue = []*ErrorKind{
 	ErrBadRequest, ErrUnknownField, ErrPayloadTooLarge, ErrBadID, ErrWrongKind, ErrUnknownComponent,
 	ErrRejected, ErrUnknownRequest, ErrInvalidInput, ErrUnavailable, ErrLogFailed, ErrUnknownOperation,
 	ErrUnsupported, ErrBusy, ErrStopping, ErrInternal, ErrComponentBusy, ErrInterlock, ErrHostsNotOff,
-	ErrOverrideDenied, ErrIdempotencyConflict, ErrNoSpace, ErrNotSupportedByPlatform,
+	ErrOverrideDenied, ErrIdempotencyConflict, ErrNoSpace, ErrTooComplex, ErrDuplicateField, ErrBadSchedule,
+	ErrFieldTooLong, ErrRateLimited, ErrNotSupportedByPlatform,
 }
 
 // LookupError returns the kind with the numeric code, if the catalogue has one.

@@ -42,6 +42,8 @@ const (
 	DefaultOperationIndexSize = 4096
 	// MaxWait bounds a control request's "wait".
 	MaxWait = 5 * time.Minute
+	// MaxScheduleAhead bounds how far ahead "at" may schedule an operation.
+	MaxScheduleAhead = 7 * 24 * time.Hour
 )
 
 // Config configures a Server.
@@ -85,6 +87,7 @@ type Server struct {
 	notifiers  map[actors.ID]*events.Notifier // woken when the publisher passes a record of the component
 	ops        *operationIndex
 	views      *viewCache
+	reports    reportLimiter // bounds each service's self-state reports
 	endpoints  []endpoint
 
 	mu       sync.Mutex // guards svc, pub, stopping and inflight.Add

@@ -11,7 +11,9 @@ import (
 
 // validate answers statemgr.validate: it parses the platform file in the
 // request and checks every component's machine, as statemgr validate does
-// locally. A file with problems is a successful reply with OK false.
+// locally. A file with problems is a successful reply with OK false; one
+// past the limits of platform.CheckLimits is refused ErrTooComplex, as
+// every request past a cost limit is.
 func (s *Server) validate(_ context.Context, c *call) (any, error) {
 	req, derr := decode[ValidateRequest](c.data)
 	if derr != nil {
@@ -24,14 +26,17 @@ func (s *Server) validate(_ context.Context, c *call) (any, error) {
 	if name == "" {
 		name = "platform.hcl"
 	}
-	return validatePlatform(name, []byte(req.Source)), nil
+	return validatePlatform(name, []byte(req.Source))
 }
 
 // validatePlatform parses a platform file and validates every component's
 // machine.
-func validatePlatform(name string, src []byte) ValidateReply {
+func validatePlatform(name string, src []byte) (ValidateReply, error) {
 	reply := ValidateReply{Platform: name}
 	plat, err := platform.Parse(name, src)
+	if errors.Is(err, platform.ErrTooComplex) {
+		return reply, &Error{Kind: ErrTooComplex, Message: strings.ReplaceAll(err.Error(), "\n", "; "), Err: err}
+	}
 	if err != nil {
 		var perr *platform.Error
 		if errors.As(err, &perr) {
@@ -41,12 +46,12 @@ func validatePlatform(name string, src []byte) ValidateReply {
 		} else {
 			reply.Errors = []string{err.Error()}
 		}
-		return reply
+		return reply, nil
 	}
 	comps, err := plat.Components()
 	if err != nil {
 		reply.Errors = strings.Split(err.Error(), "\n")
-		return reply
+		return reply, nil
 	}
 	reply.OK = true
 	for _, c := range comps {
@@ -57,5 +62,5 @@ func validatePlatform(name string, src []byte) ValidateReply {
 		reply.OK = reply.OK && len(r.Problems) == 0
 		reply.Components = append(reply.Components, r)
 	}
-	return reply
+	return reply, nil
 }

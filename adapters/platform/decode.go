@@ -235,7 +235,12 @@ func (d Diagnostic) String() string {
 // Error lists every problem found in a platform file, in file order.
 type Error struct {
 	Diagnostics []Diagnostic
+	cause       error // ErrTooComplex for a source past a limit
 }
+
+// Unwrap returns ErrTooComplex when the source passed a limit of
+// CheckLimits, so that callers can tell "too costly to read" from "wrong".
+func (e *Error) Unwrap() error { return e.cause }
 
 func (e *Error) Error() string {
 	lines := make([]string, len(e.Diagnostics))

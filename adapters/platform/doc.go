@@ -20,7 +20,12 @@
 // listing every problem found, syntax and semantics alike (duplicate names,
 // unknown references, bad polarity, addresses outside 0x03..0x77, missing
 // host lines, bad durations, service dependency cycles...), each as
-// "file:line:col: message", in file order. It never panics on bad input.
+// "file:line:col: message", in file order. It never panics on bad input:
+// before hclsyntax sees a source, CheckLimits refuses one past
+// MaxSourceBytes, MaxNesting, MaxBlocks or MaxAttributes with a located
+// *Error wrapping ErrTooComplex, in constant memory. Every other reader
+// of user HCL (the daemon's config file) calls CheckLimits too, and reads
+// files through ReadSource, which stops at MaxSourceBytes.
 // Default returns the built-in platform, parsed from the embedded
 // default.hcl, which is therefore also the reference example of the format.
 package platform

@@ -2,15 +2,19 @@ package platform
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/hashicorp/hcl/v2"
 )
 
-// Limits on a platform source, checked by checkLimits before hclsyntax sees
-// it: hclsyntax parses recursively, so deep nesting costs it stack and
-// memory without bound (150,000 nested brackets overflow the Go stack,
-// which no recover can catch). A real platform file is far inside them.
+// Limits on an HCL source (a platform file, the daemon's config file),
+// checked by CheckLimits before hclsyntax sees it: hclsyntax parses
+// recursively, so deep nesting costs it stack and memory without bound
+// (150,000 nested brackets overflow the Go stack, which no recover can
+// catch). A real platform or config file is far inside them.
 const (
 	MaxSourceBytes = 1 << 20 // bytes of one source
 	MaxNesting     = 32      // open brackets, parentheses, braces, strings and ${ } templates at once
@@ -22,6 +26,37 @@ const (
 type scanFrame struct {
 	kind   byte   // '(' '[' '{', '"' a quoted string, '<' a heredoc, '$' a template interpolation
 	marker []byte // a heredoc's closing marker
+}
+
+// ErrTooComplex is the cause of the *Error of a source past a limit.
+var ErrTooComplex = errors.New("HCL source past a limit")
+
+// CheckLimits returns the located *Error (wrapping ErrTooComplex) of an
+// HCL source past a limit, or nil. Parse calls it; so must every other
+// reader of HCL that a user controls, before hclsyntax or hclsimple.
+func CheckLimits(filename string, src []byte) error {
+	if err := checkLimits(filename, src); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ReadSource reads an HCL file of at most MaxSourceBytes, without reading
+// more of a larger one (or of a device that never ends).
+func ReadSource(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	src, err := io.ReadAll(io.LimitReader(f, MaxSourceBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(src) > MaxSourceBytes {
+		return nil, limitError(path, 1, 1, fmt.Sprintf("the file is more than %d bytes", MaxSourceBytes))
+	}
+	return src, nil
 }
 
 // checkLimits reads src as far as HCL's lexical structure (strings,
@@ -159,10 +194,12 @@ func checkLimits(filename string, src []byte) *Error {
 // limitError is the located *Error of a passed limit.
 func limitError(filename string, line, column int, what string) *Error {
 	pos := hcl.Pos{Line: line, Column: column}
-	return newError(filename, hcl.Diagnostics{{
+	err := newError(filename, hcl.Diagnostics{{
 		Severity: hcl.DiagError,
-		Summary:  "Platform source too complex",
+		Summary:  "Source too complex",
 		Detail:   what + "; split or simplify the file",
 		Subject:  &hcl.Range{Filename: filename, Start: pos, End: pos},
 	}})
+	err.cause = ErrTooComplex
+	return err
 }

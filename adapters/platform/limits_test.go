@@ -3,6 +3,7 @@ package platform
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -34,7 +35,39 @@ func TestParseRefusesOverComplexSources(t *testing.T) {
 			if !strings.Contains(d.Message, tc.want) || d.File != "p.hcl" || d.Line < 1 || d.Column < 1 {
 				t.Fatalf("diagnostic = %+v, want a located %q", d, tc.want)
 			}
+			if !errors.Is(err, ErrTooComplex) || !errors.Is(CheckLimits("p.hcl", []byte(tc.src)), ErrTooComplex) {
+				t.Fatalf("Parse = %v, CheckLimits = %v; want both to wrap ErrTooComplex", err, CheckLimits("p.hcl", []byte(tc.src)))
+			}
 		})
+	}
+	if err := CheckLimits("default.hcl", DefaultSource()); err != nil {
+		t.Fatalf("CheckLimits(default.hcl) = %v", err)
+	}
+}
+
+// TestReadSourceStopsAtTheLimit: a file past MaxSourceBytes is refused
+// with a located error after reading at most one byte more than the limit.
+func TestReadSourceStopsAtTheLimit(t *testing.T) {
+	dir := t.TempDir()
+	small, big := filepath.Join(dir, "small.hcl"), filepath.Join(dir, "big.hcl")
+	if err := os.WriteFile(small, DefaultSource(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(big, make([]byte, MaxSourceBytes+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if src, err := ReadSource(small); err != nil || string(src) != string(DefaultSource()) {
+		t.Fatalf("ReadSource(small) = %d bytes, %v", len(src), err)
+	}
+	_, err := ReadSource(big)
+	if !errors.Is(err, ErrTooComplex) || !strings.HasPrefix(err.Error(), big+":1:1: ") {
+		t.Fatalf("ReadSource(big) = %v, want a located ErrTooComplex", err)
+	}
+	if _, err := ReadSource("/dev/zero"); !errors.Is(err, ErrTooComplex) {
+		t.Fatalf("ReadSource(/dev/zero) = %v, want ErrTooComplex", err)
+	}
+	if _, err := ReadSource(filepath.Join(dir, "missing.hcl")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("ReadSource(missing) = %v, want os.ErrNotExist", err)
 	}
 }
 

@@ -178,6 +178,7 @@ func TestCLIErrors(t *testing.T) {
 
 func TestCLIControlCommands(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
+	at := time.Now().Add(time.Hour).UTC().Format(time.RFC3339) // within the server's scheduling horizon
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -189,7 +190,7 @@ func TestCLIControlCommands(t *testing.T) {
 		{[]string{"reset", "host.1", "--type", "ForceOn", "--wait", "5s"}, "host.1: ForceOn accepted"},
 		{[]string{"power", "off", "host.1", "--force", "--wait", "5s"}, "outcome: succeeded, state Off"},
 		{[]string{"power", "cycle", "host.0", "--wait", "5s"}, "outcome: succeeded, state Running"},
-		{[]string{"power", "off", "host.0", "--at", "2030-01-01T00:00:00Z"}, "host.0: GracefulShutdown scheduled for 2030-01-01T00:00:00Z"},
+		{[]string{"power", "off", "host.0", "--at", at}, "host.0: GracefulShutdown scheduled for " + at},
 		{[]string{"reset", "bmc.0", "--type", "ForceRestart"}, "bmc.0: ForceRestart accepted, state Rebooting"},
 	} {
 		if out := mustRun(t, env.URL, tc.args...); !strings.Contains(out, tc.want) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hclsimple"
 
+	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/events/badger"
 )
 
@@ -139,7 +140,16 @@ func parseFlags(args []string) (options, error) {
 func load(o options) (Config, error) {
 	cfg := defaultConfig()
 	if o.configFile != "" {
-		if err := hclsimple.DecodeFile(o.configFile, nil, &cfg); err != nil {
+		// The platform file's limits hold here too: hclsimple parses as
+		// recursively as hclsyntax.
+		src, err := platform.ReadSource(o.configFile)
+		if err == nil {
+			err = platform.CheckLimits(o.configFile, src)
+		}
+		if err != nil {
+			return cfg, fmt.Errorf("%w: %w", errConfig, err)
+		}
+		if err := hclsimple.Decode(o.configFile, src, nil, &cfg); err != nil {
 			return cfg, fmt.Errorf("%w: %w", errConfig, err)
 		}
 		if cfg.NATS == nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/server"
 )
 
@@ -124,5 +125,38 @@ func TestCleartextUsersBeyondLoopbackRefused(t *testing.T) {
 	}
 	if !errors.Is(err, errConfig) || !errors.Is(err, server.ErrCleartextCredentials) {
 		t.Fatalf("connectNATS = %v, want a configuration error refusing cleartext credentials", err)
+	}
+}
+
+// TestStartupFilesHaveTheValidateLimits: the config file and the platform
+// file get the limits of statemgr.validate's sources, as located errors.
+// Before, the config file went straight to hclsimple, which overflowed its
+// stack on 150,000 nested brackets and killed the daemon at start.
+func TestStartupFilesHaveTheValidateLimits(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	const deep = 150000
+	sources := map[string]string{
+		"brackets.hcl":  "log_level = " + strings.Repeat("[", deep) + strings.Repeat("]", deep) + "\n",
+		"calls.hcl":     "log_level = " + strings.Repeat("f(", deep) + "1" + strings.Repeat(")", deep) + "\n",
+		"templates.hcl": "log_level = " + strings.Repeat(`"${`, deep/3) + "1" + strings.Repeat(`}"`, deep/3) + "\n",
+		"blocks.hcl":    strings.Repeat("nats {}\n", platform.MaxBlocks+1),
+		"huge.hcl":      "# " + strings.Repeat("x", platform.MaxSourceBytes) + "\n",
+	}
+	for name, src := range sources {
+		path := write(name, src)
+		_, err := load(options{configFile: path})
+		if !errors.Is(err, errConfig) || !errors.Is(err, platform.ErrTooComplex) || !strings.Contains(err.Error(), path+":") {
+			t.Errorf("config %s: %v, want a located errConfig wrapping platform.ErrTooComplex", name, err)
+		}
+		if _, err := loadPlatform(path); !errors.Is(err, platform.ErrTooComplex) || !strings.Contains(err.Error(), path+":") {
+			t.Errorf("platform %s: %v, want a located platform.ErrTooComplex", name, err)
+		}
 	}
 }

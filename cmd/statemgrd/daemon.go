@@ -59,7 +59,7 @@ func loadPlatform(path string) (*platform.Platform, error) {
 	if path == "" {
 		return platform.Default(), nil
 	}
-	src, err := os.ReadFile(path)
+	src, err := platform.ReadSource(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read platform file: %w", err)
 	}
