@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/server/client"
 	"github.com/statemgr/statemgr/server/servertest"
-	"github.com/statemgr/statemgr/actors/clock"
 )
 
 // liveHeap returns the live heap after a full collection, and the bytes
