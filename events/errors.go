@@ -72,7 +72,7 @@ func (e *DamageError) Error() string {
 		fmt.Fprintf(&b, "; %d acknowledged records are missing or unreadable (global sequences %s)", n, strings.Join(parts, ", "))
 	}
 	b.WriteString(". The log was not started: restore the data directory from a backup," +
-		" or run statemgrd --salvage to keep every record that verifies, record the loss as an event and start")
+		" or run statemgrd --salvage (with the daemon stopped) to rebuild the log from every record that verifies, recording the loss as events, then start statemgrd")
 	return b.String()
 }
 

@@ -59,8 +59,7 @@ func TestClassify(t *testing.T) {
 		{fmt.Errorf("%w %q", actors.ErrUnknownComponent, "host.9"), ErrUnknownComponent},
 		{fmt.Errorf("%w: x", actors.ErrUnavailable), ErrUnavailable},
 		{fmt.Errorf("cannot record: %w", events.ErrNoSpace), ErrNoSpace},
-		{fmt.Errorf("cannot record: %w: %w", events.ErrLogFailed, events.ErrNoSpace), ErrLogFailed},
-		{fmt.Errorf("cannot record: %w", events.ErrSyncFailed), ErrLogFailed},
+		{fmt.Errorf("cannot record: %w (%w)", events.ErrNoSpace, events.ErrLogFailed), ErrLogFailed},
 		{fmt.Errorf("host: %w: bad", machine.ErrInvalidInput), ErrInvalidInput},
 		{errors.New("surprise"), ErrInternal},
 	}

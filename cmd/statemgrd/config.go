@@ -105,6 +105,7 @@ func defaultDataDir() string {
 type options struct {
 	configFile string
 	version    bool
+	salvage    bool
 	overrides  map[string]string // flag name -> value, only flags given
 }
 
@@ -114,6 +115,7 @@ func parseFlags(args []string) (options, error) {
 	o := options{overrides: map[string]string{}}
 	fs.StringVar(&o.configFile, "config", "", "configuration file (HCL); flags override it")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.salvage, "salvage", false, "rebuild a damaged event log from every record that verifies, recording the loss as events, and exit (daemon stopped)")
 	for _, f := range []struct{ name, usage string }{
 		{"data-dir", "data directory (event log and snapshots)"},
 		{"storage-profile", "storage profile: bmc (256-512 MB devices) or server"},

@@ -11,10 +11,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/statemgr/statemgr/adapters/process/demo"
+	"github.com/statemgr/statemgr/events/badger"
 )
 
 // demoServiceCommand runs the built-in demo service instead of the daemon:
@@ -51,6 +53,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
+	if o.salvage {
+		return salvage(cfg, stdout, stderr)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -76,5 +81,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logger.Info("stopped")
+	return 0
+}
+
+// salvage runs statemgrd --salvage: it rebuilds the data directory's event
+// log if, and only if, a start would refuse it as damaged.
+func salvage(cfg Config, stdout, stderr io.Writer) int {
+	profile, _ := badger.ParseProfile(cfg.StorageProfile)
+	report, err := badger.SalvageIfDamaged(badger.Options{Dir: filepath.Join(cfg.DataDir, "events"), Profile: profile}, time.Now())
+	if err != nil {
+		fmt.Fprintln(stderr, "statemgrd:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "statemgrd:", report)
 	return 0
 }

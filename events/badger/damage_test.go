@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/badger"
@@ -177,12 +178,14 @@ func TestDamagedFilesAreReported(t *testing.T) {
 	if len(mem) != 1 || len(sst) == 0 || len(vlog) != 1 {
 		t.Fatalf("the log lacks a write-ahead log, a table or a value log: %v %v %v", mem, sst, vlog)
 	}
+	mem0 := filepath.Base(mem[0])
 	for _, c := range []struct {
 		file, damage string
 		want         string // "all present", or substrings of the report
 		missing      string // the missing ranges, when known
 	}{
-		{filepath.Base(mem[0]), "flip", "write-ahead log was lost", ""},
+		{filepath.Base(mem[0]), "flip", mem0 + " is damaged at byte", "312-600"},
+		{filepath.Base(mem[0]), "zero", "write-ahead log was lost", "578-600"},
 		{filepath.Base(mem[0]), "delete", "write-ahead log was lost", "301-600"},
 		{"MANIFEST", "delete", "MANIFEST is missing", "1-600"},
 		{"MANIFEST", "truncate", "are kept in damaged/: 0000", "1-300"},
@@ -218,6 +221,83 @@ func TestDamagedFilesAreReported(t *testing.T) {
 				if c.missing != "" && !strings.Contains(msg, "global sequences "+c.missing+")") {
 					t.Errorf("start %d: report does not name sequences %s: %s", attempt+1, c.missing, msg)
 				}
+			}
+		})
+	}
+}
+
+// TestSalvageKeepsWhatVerifies: after each damage that is refused,
+// SalvageIfDamaged rebuilds a log that opens, keeps every acknowledged
+// record it can verify at its global and stream sequence, marks every
+// other one with a record_lost event (never a silent gap, never a reused
+// sequence), ends with log_salvaged and appends after it. Records Badger
+// itself cannot reach (tables no MANIFEST lists, write-ahead log entries
+// past the damage) are kept.
+func TestSalvageKeepsWhatVerifies(t *testing.T) {
+	base, acked := abruptLog(t)
+	mem, _ := filepath.Glob(filepath.Join(base, "*.mem"))
+	sst, _ := filepath.Glob(filepath.Join(base, "*.sst"))
+	now := time.Date(2026, 12, 7, 6, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		file, damage string
+		keptAtLeast  uint64
+	}{
+		{filepath.Base(mem[0]), "flip", 550}, // one record lost, the rest of its stream dropped
+		{filepath.Base(mem[0]), "zero", 577}, // the records in the zeroed range are gone
+		{filepath.Base(mem[0]), "delete", 300},
+		{"MANIFEST", "delete", 600},
+		{"MANIFEST", "truncate", 600},
+		{filepath.Base(sst[0]), "flip", 1},
+		{"000001.vlog", "delete", 1},
+	} {
+		t.Run(c.file+"/"+c.damage, func(t *testing.T) {
+			dir := copyDir(t, base)
+			damageFile(t, filepath.Join(dir, c.file), c.damage)
+			opts := badger.Options{Dir: dir, Profile: badger.ProfileBMC, GCInterval: -1}
+			report, err := badger.SalvageIfDamaged(opts, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Log(report)
+			if report.Kept < c.keptAtLeast || report.Head != 601 {
+				t.Fatalf("kept %d (want at least %d), head %d (want 601)", report.Kept, c.keptAtLeast, report.Head)
+			}
+			if _, err := os.Stat(report.DamagedDir); err != nil {
+				t.Fatalf("the damaged directory was not kept: %v", err)
+			}
+			l, err := badger.Open(opts)
+			if err != nil {
+				t.Fatalf("the salvaged log does not open: %v", err)
+			}
+			defer l.Close()
+			all, err := l.ReadAll(ctx, 1, 0)
+			if err != nil || len(all) != 601 {
+				t.Fatalf("salvaged log: %d records, %v; want 601", len(all), err)
+			}
+			var kept uint64
+			for _, a := range acked {
+				e := all[a.g-1]
+				switch {
+				case e.Stream == a.stream && e.StreamSeq == a.seq && string(e.Payload) == a.payload:
+					kept++
+				case e.Stream != badger.SalvageStream || e.Type != badger.EventRecordLost:
+					t.Fatalf("global %d is %s/%d %s: neither the acknowledged record nor record_lost", a.g, e.Stream, e.StreamSeq, e.Type)
+				}
+			}
+			if kept != report.Kept {
+				t.Fatalf("%d records read back as acknowledged, the report says %d", kept, report.Kept)
+			}
+			if last := all[600]; last.Type != badger.EventLogSalvaged || !strings.Contains(string(last.Payload), report.DamagedDir) {
+				t.Fatalf("the last record is %s %s, want log_salvaged", last.Type, last.Payload)
+			}
+			for _, s := range []string{"s.0", "s.3", badger.SalvageStream} {
+				if _, err := l.ReadStream(ctx, s, 1, 0); err != nil {
+					t.Fatalf("stream %s does not read: %v", s, err)
+				}
+			}
+			stored, _, err := l.Append(ctx, "s.0", events.AnyVersion(), []events.Event{{Type: "a", Schema: 1}})
+			if err != nil || stored[0].GlobalSeq != 602 {
+				t.Fatalf("append after salvage: %+v, %v; want global 602", stored, err)
 			}
 		})
 	}

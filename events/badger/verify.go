@@ -86,6 +86,14 @@ func preflight(dir string, bo badgerdb.Options, highWater uint64, logger hclog.L
 			logFiles = append(logFiles, name)
 		}
 	}
+	for _, name := range logFiles {
+		if err := checkLogTail(filepath.Join(dir, name), highWater, &d); err != nil {
+			return d, nil, err
+		}
+	}
+	if len(d.problems) > 0 {
+		return d, nil, nil
+	}
 	mf, err := os.Open(filepath.Join(dir, badgerdb.ManifestFilename))
 	if errors.Is(err, fs.ErrNotExist) {
 		if len(tables) > 0 || len(logFiles) > 0 || highWater > 0 {
