@@ -18,7 +18,10 @@
 //  1. Requests are JSON objects naming the component as "id" ("host.0").
 //     Malformed JSON, unknown fields, a bad or unknown id, an id of the
 //     wrong kind for the subject and oversize bodies are refused with a
-//     catalogued error; decoding never panics.
+//     catalogued error; decoding never panics. Each endpoint's micro
+//     metadata declares its request's schema and size limit ("request",
+//     "max_bytes"), from the type its handler decodes; package
+//     server/campaign sends hostile bodies built from them.
 //  2. Errors come from one catalogue (errors.json, mirrored in errors.go):
 //     the stable numeric code in the Nats-Service-Error-Code header, the
 //     message in Nats-Service-Error, and an ErrorReply JSON body with the
