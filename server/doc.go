@@ -23,6 +23,9 @@
 //     Every request's cost is bounded (docs/API.md, Limits): platform
 //     sources by platform.CheckLimits, schedules by MaxScheduleAhead, a
 //     service's self-state reports by MaxSelfStateText and a token bucket.
+//     Each endpoint's micro metadata declares its request's schema and
+//     size limit ("request", "max_bytes"), from the type its handler
+//     decodes; package server/campaign sends hostile bodies built from them.
 //  2. Errors come from one catalogue (errors.json, mirrored in errors.go):
 //     the stable numeric code in the Nats-Service-Error-Code header, the
 //     message in Nats-Service-Error, and an ErrorReply JSON body with the

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"reflect"
 
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/machine"
@@ -11,36 +12,42 @@ import (
 
 // endpointTable lists every subject of the service with its handler.
 func (s *Server) endpointTable() []endpoint {
-	read := func(subject string, h func(context.Context, *call) (any, error)) endpoint {
-		return endpoint{subject: subject, kind: EndpointRead, limit: MaxRequestSize, handle: h}
+	// Each endpoint names the request type its handler decodes: its schema
+	// is in the endpoint's metadata (TestEndpointSchemasMatchDecoders).
+	read := func(subject string, req any, h func(context.Context, *call) (any, error)) endpoint {
+		return endpoint{subject: subject, kind: EndpointRead, limit: MaxRequestSize, request: reflect.TypeOf(req), handle: h}
 	}
-	cached := func(subject string, h func(context.Context, *call) (any, error)) endpoint {
-		return endpoint{subject: subject, kind: EndpointRead, limit: MaxRequestSize, inline: true, handle: h}
+	cached := func(subject string, req any, h func(context.Context, *call) (any, error)) endpoint {
+		ep := read(subject, req, h)
+		ep.inline = true
+		return ep
 	}
-	control := func(subject string, h func(context.Context, *call) (any, error)) endpoint {
-		return endpoint{subject: subject, kind: EndpointControl, limit: MaxRequestSize, handle: h}
+	control := func(subject string, req any, h func(context.Context, *call) (any, error)) endpoint {
+		return endpoint{subject: subject, kind: EndpointControl, limit: MaxRequestSize, request: reflect.TypeOf(req), handle: h}
 	}
+	validate := read(SubjectValidate, ValidateRequest{}, s.validate)
+	validate.limit = MaxValidateSize
 	eps := []endpoint{
-		cached(SubjectComponentsList, s.list("")),
-		cached(SubjectHostsList, s.list(actors.KindHost)),
-		cached(SubjectServicesList, s.list(actors.KindService)),
-		cached(SubjectHostGet, s.get(actors.KindHost)),
-		cached(SubjectChassisGet, s.get(actors.KindChassis)),
-		cached(SubjectBMCGet, s.get(actors.KindBMC)),
-		cached(SubjectServiceGet, s.get(actors.KindService)),
-		read(SubjectSystemStatus, s.systemStatus),
-		read(SubjectHistory, s.history),
-		read(SubjectOperationGet, s.operation),
-		read(SubjectEventsReplay, s.replay),
-		{subject: SubjectValidate, kind: EndpointRead, limit: MaxValidateSize, handle: s.validate},
-		control(SubjectServiceSelfState, s.selfState),
-		control(SubjectBMCMaintenance, s.maintenance),
-		control(SubjectOperationAck, s.acknowledge),
-		control(SubjectServiceEnable, s.forwardToService("enable")),
-		control(SubjectServiceDisable, s.forwardToService("disable")),
+		cached(SubjectComponentsList, ListRequest{}, s.list("")),
+		cached(SubjectHostsList, ListRequest{}, s.list(actors.KindHost)),
+		cached(SubjectServicesList, ListRequest{}, s.list(actors.KindService)),
+		cached(SubjectHostGet, IDRequest{}, s.get(actors.KindHost)),
+		cached(SubjectChassisGet, IDRequest{}, s.get(actors.KindChassis)),
+		cached(SubjectBMCGet, IDRequest{}, s.get(actors.KindBMC)),
+		cached(SubjectServiceGet, IDRequest{}, s.get(actors.KindService)),
+		read(SubjectSystemStatus, struct{}{}, s.systemStatus),
+		read(SubjectHistory, HistoryRequest{}, s.history),
+		read(SubjectOperationGet, OperationRequest{}, s.operation),
+		read(SubjectEventsReplay, ReplayRequest{}, s.replay),
+		validate,
+		control(SubjectServiceSelfState, SelfStateRequest{}, s.selfState),
+		control(SubjectBMCMaintenance, MaintenanceRequest{}, s.maintenance),
+		control(SubjectOperationAck, OperationRequest{}, s.acknowledge),
+		control(SubjectServiceEnable, ControlRequest{}, s.forwardToService("enable")),
+		control(SubjectServiceDisable, ControlRequest{}, s.forwardToService("disable")),
 	}
 	for _, c := range controlSubjects {
-		eps = append(eps, control(c.subject, s.control(c)))
+		eps = append(eps, control(c.subject, ControlRequest{}, s.control(c)))
 	}
 	return eps
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -196,8 +197,14 @@ func (s *Server) Start() error {
 		return fmt.Errorf("cannot register the %s service: %w", ServiceName, err)
 	}
 	for _, ep := range s.endpoints {
+		meta, err := ep.metadata()
+		if err != nil {
+			_ = svc.Stop()
+			pub.stop()
+			return fmt.Errorf("cannot add endpoint %s: %w", ep.subject, err)
+		}
 		if err := svc.AddEndpoint(ep.name(), s.handler(ep), micro.WithEndpointSubject(ep.subject),
-			micro.WithEndpointMetadata(map[string]string{"kind": ep.kind})); err != nil {
+			micro.WithEndpointMetadata(meta)); err != nil {
 			_ = svc.Stop()
 			pub.stop()
 			return fmt.Errorf("cannot add endpoint %s: %w", ep.subject, err)
@@ -267,6 +274,9 @@ type endpoint struct {
 	subject string
 	kind    string // "read" or "control"
 	limit   int    // request size limit
+	// request is the type the handler decodes the body into, described
+	// in the endpoint's metadata.
+	request reflect.Type
 	// inline handlers answer from memory without blocking, so they run on
 	// the endpoint's subscription goroutine; the others get their own.
 	inline bool

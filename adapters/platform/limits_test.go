@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/statemgr/statemgr/actors/machine"
 )
 
 // TestParseRefusesOverComplexSources: sources past a limit get a located
@@ -99,7 +101,9 @@ func TestLimitsIgnoreBracketsInStringsAndComments(t *testing.T) {
 	}
 }
 
-// FuzzParse: no source makes Parse panic or pass a limit unchecked.
+// FuzzParse: no source makes Parse, or what statemgr.validate does with a
+// parsed platform (its components' machines, compiled and validated),
+// panic. testdata/fuzz/FuzzParse holds the seeds found worth keeping.
 func FuzzParse(f *testing.F) {
 	if src, err := os.ReadFile("default.hcl"); err == nil {
 		f.Add(src)
@@ -108,6 +112,16 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("x = \"${\"${1}\"}\"\n"))
 	f.Add([]byte("x = <<EOT\n${[1]}\nEOT\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
-		_, _ = Parse("f.hcl", src)
+		p, err := Parse("f.hcl", src)
+		if err != nil {
+			return
+		}
+		comps, err := p.Components()
+		if err != nil {
+			return
+		}
+		for _, c := range comps {
+			machine.Validate(c.Machine)
+		}
 	})
 }

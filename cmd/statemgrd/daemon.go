@@ -227,10 +227,12 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		return d, err
 	}
 	if cfg.HTTPListen != "" {
-		if d.httpLn, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
+		ln, err := net.Listen("tcp", cfg.HTTPListen)
+		if err != nil {
 			return d, fmt.Errorf("cannot listen for metrics and health on %s: %w", cfg.HTTPListen, err)
 		}
-		d.http = &http.Server{Handler: d.health.handler(d.metrics), ReadHeaderTimeout: 5 * time.Second}
+		d.httpLn = limitConns(ln, defaultHTTPLimits.maxConns)
+		d.http = newHTTPServer(d.health.handler(d.metrics), defaultHTTPLimits)
 		go func() {
 			if err := d.http.Serve(d.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				logger.Error("metrics and health server stopped", "error", err)
