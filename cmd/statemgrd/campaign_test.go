@@ -19,18 +19,6 @@ import (
 	"github.com/statemgr/statemgr/server/campaign"
 )
 
-// pendingHostileClasses are the campaign's classes whose refusal the
-// request-decoding limits of the hostile branch (issue 15 items 1–3:
-// duplicate keys, exact-case fields, the "at" horizon) bring. Until they
-// are merged their failures are reported, not failed. (Nesting depth,
-// also the hostile branch's, is refused already and asserted.)
-// LEAD: empty this list after merging the hostile branch.
-var pendingHostileClasses = map[campaign.Class]bool{
-	campaign.ClassDuplicateKey: true,
-	campaign.ClassWrongCase:    true,
-	campaign.ClassAtHorizon:    true,
-}
-
 // campaignRSSBound is the bound on the daemon's peak resident memory
 // (VmHWM, start included) over the campaign, on the bmc profile; docs/API.md
 // states it, docs/PERFORMANCE.md records what was measured.
@@ -132,7 +120,7 @@ func TestHostileInputCampaign(t *testing.T) {
 		t.Fatalf("the daemon is gone after the campaign: %v\n%s", err, childLog.String())
 	}
 
-	cases, perClass, pending := 0, map[campaign.Class]int{}, map[campaign.Class]int{}
+	cases, perClass := 0, map[campaign.Class]int{}
 	var failures []string
 	for _, rep := range reports {
 		for _, l := range rep.Liveness {
@@ -145,13 +133,6 @@ func TestHostileInputCampaign(t *testing.T) {
 				continue
 			}
 			line := fmt.Sprintf("%s [%s] %s: %s", r.Case.Subject, r.Case.Class, r.Case.What, r.Verdict.Problem)
-			if pendingHostileClasses[r.Case.Class] {
-				pending[r.Case.Class]++
-				if pending[r.Case.Class] <= 3 {
-					t.Logf("PENDING (hostile branch): %s", line)
-				}
-				continue
-			}
 			failures = append(failures, line)
 		}
 	}
@@ -160,13 +141,6 @@ func TestHostileInputCampaign(t *testing.T) {
 	}
 	if len(failures) > 40 {
 		t.Errorf("... and %d more", len(failures)-40)
-	}
-	for class := range pendingHostileClasses {
-		if pending[class] == 0 && perClass[class] > 0 {
-			t.Logf("pending class %s now passes: remove it from pendingHostileClasses", class)
-		} else if pending[class] > 0 {
-			t.Logf("pending class %s: %d of %d cases not yet refused", class, pending[class], perClass[class])
-		}
 	}
 	t.Logf("campaign: %d seeds, %d endpoints, %d cases in %v; per class %v", seeds, len(reports[0].Endpoints), cases, time.Since(start).Round(time.Millisecond), perClass)
 	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
