@@ -12,8 +12,8 @@ import (
 )
 
 // Schemas of Record payloads, in the event envelope's Schema field.
-// EncodeRecord writes RecordSchema; DecodeRecord reads both, so that logs
-// written by older builds still replay.
+// EncodeRecord writes RecordSchema; DecodeRecord reads every schema here,
+// so that logs written by older builds still replay.
 const (
 	// RecordSchemaJSON is the JSON of Record, written by builds before the
 	// binary layout.
@@ -21,19 +21,25 @@ const (
 	// RecordSchema is the binary layout below: JSON cost a component about
 	// a third of its CPU per request (encoding, decoding, and growing the
 	// goroutine stacks that ran it).
-	RecordSchema = 2
+	RecordSchemaBinary = 2
+	// RecordSchema is the binary layout with the performer of the effects
+	// (Event.PerformedBy, Request.PerformedBy); a schema 2 record reads
+	// with both empty (the component's effector).
+	RecordSchema = 3
 )
 
-// Record layout, schema 2. Strings are length-prefixed (uvarint), counts
+// Record layout, schema 3 (schema 2 lacks both performed_by). Strings are length-prefixed (uvarint), counts
 // are uvarints, a time is its Unix seconds (varint), nanoseconds (uvarint)
 // and zone offset in seconds (varint); the zero time is written as
 // time.Time{}.Unix(), 0, 0 and read back as time.Time{}. The envelope's checksum covers the payload.
 //
 //	event:  type | machine | state | from | to | trigger | input | cause |
-//	        requester | operation | time | alert | key | message
+//	        requester | operation | time | alert | key | message |
+//	        performed_by
 //	status: state | since | cause | transitions | boot_progress |
 //	        power_status | last_reboot_cause | presence byte (recordHas*) |
-//	        requested (name | operation | requester | time), if present |
+//	        requested (name | operation | requester | time |
+//	        performed_by), if present |
 //	        failure (what | cause | time), if present |
 //	        report (code | status | time), if present
 //
@@ -66,15 +72,15 @@ func EncodeRecord(r Record) events.Event {
 
 // recordSizeHint is at least the encoded size of r unless a string is
 // longer than 127 bytes, so that encoding allocates once: the strings, a
-// byte for each of their 25 length prefixes, up to 20 bytes for each of the
+// byte for each of their 27 length prefixes, up to 20 bytes for each of the
 // 5 times, 10 for the transition count and the presence byte.
 func recordSizeHint(r Record) int {
 	e, s := &r.Event, &r.Status
 	n := len(e.Type) + len(e.Machine) + len(e.State) + len(e.From) + len(e.To) + len(e.Trigger) + len(e.Input) +
-		len(e.Cause) + len(e.Requester) + len(e.Operation) + len(e.Alert) + len(e.Key) + len(e.Message) +
+		len(e.Cause) + len(e.Requester) + len(e.Operation) + len(e.Alert) + len(e.Key) + len(e.Message) + len(e.PerformedBy) +
 		len(s.State) + len(s.Cause) + len(s.BootProgress) + len(s.PowerStatus) + len(s.LastRebootCause)
 	if q := s.Requested; q != nil {
-		n += len(q.Name) + len(q.Operation) + len(q.Requester)
+		n += len(q.Name) + len(q.Operation) + len(q.Requester) + len(q.PerformedBy)
 	}
 	if f := s.Failure; f != nil {
 		n += len(f.What) + len(f.Cause)
@@ -82,7 +88,7 @@ func recordSizeHint(r Record) int {
 	if rep := s.Report; rep != nil {
 		n += len(rep.Code) + len(rep.Status)
 	}
-	return n + 25 + 5*20 + 10 + 1
+	return n + 27 + 5*20 + 10 + 1
 }
 
 func appendRecord(b []byte, r Record) []byte {
@@ -101,6 +107,7 @@ func appendRecord(b []byte, r Record) []byte {
 	b = appendString(b, string(e.Alert))
 	b = appendString(b, e.Key)
 	b = appendString(b, e.Message)
+	b = appendString(b, string(e.PerformedBy))
 
 	s := &r.Status
 	b = appendString(b, s.State)
@@ -135,6 +142,7 @@ func appendRecord(b []byte, r Record) []byte {
 		b = appendString(b, q.Operation)
 		b = appendString(b, q.Requester)
 		b = appendTime(b, q.Time)
+		b = appendString(b, string(q.PerformedBy))
 	}
 	if f := s.Failure; f != nil {
 		b = appendString(b, f.What)
@@ -171,8 +179,8 @@ func DecodeRecord(e events.Event) (Record, error) {
 	var r Record
 	var err error
 	switch e.Schema {
-	case RecordSchema:
-		r, err = decodeRecord(e.Payload)
+	case RecordSchemaBinary, RecordSchema:
+		r, err = decodeRecord(e.Payload, e.Schema)
 	case RecordSchemaJSON:
 		err = json.Unmarshal(e.Payload, &r)
 	default:
@@ -185,7 +193,7 @@ func DecodeRecord(e events.Event) (Record, error) {
 	return r, nil
 }
 
-func decodeRecord(payload []byte) (Record, error) {
+func decodeRecord(payload []byte, schema uint16) (Record, error) {
 	// Every string of the record is a substring of one copy of the payload:
 	// one allocation instead of one per field.
 	d := recordReader{b: payload, s: string(payload)}
@@ -205,6 +213,9 @@ func decodeRecord(payload []byte) (Record, error) {
 	e.Alert = machine.AlertKind(d.string())
 	e.Key = d.string()
 	e.Message = d.string()
+	if schema >= RecordSchema {
+		e.PerformedBy = machine.Performer(d.string())
+	}
 
 	s := &r.Status
 	s.State = d.string()
@@ -220,6 +231,9 @@ func decodeRecord(payload []byte) (Record, error) {
 	}
 	if has&recordHasRequested != 0 {
 		s.Requested = &machine.Request{Name: d.string(), Operation: d.string(), Requester: d.string(), Time: d.time()}
+		if schema >= RecordSchema {
+			s.Requested.PerformedBy = machine.Performer(d.string())
+		}
 	}
 	if has&recordHasFailure != 0 {
 		s.Failure = &machine.Failure{What: d.string(), Cause: d.string(), Time: d.time()}
@@ -241,7 +255,7 @@ func decodeRecord(payload []byte) (Record, error) {
 	return r, nil
 }
 
-// recordReader reads a schema 2 payload: numbers from b, strings as
+// recordReader reads a binary payload: numbers from b, strings as
 // substrings of s (the same bytes), keeping the first error so that
 // decodeRecord checks once.
 type recordReader struct {

@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -321,5 +322,40 @@ func BenchmarkRecordCodec(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestRecordSchema2StillReads: a record a schema 2 build wrote (before the
+// performer was recorded) decodes with every field it had and an empty
+// performer, the component's effector; re-encoded it is schema 3.
+func TestRecordSchema2StillReads(t *testing.T) {
+	// Written by EncodeRecord of the schema 2 build: a host's On request
+	// under a coordinator step, with its Requested.
+	const payload = "0a7472616e736974696f6e04686f737400034f6666165472616e736974696f6e696e67546f52756e6e696e67024f6e07726571756573740a72657175657374204f6e0e6f70657261746f723a616c6963650b6f702d3030303030312f3180a9a19a0d0000000000165472616e736974696f6e696e67546f52756e6e696e6780a9a19a0d00000a72657175657374204f6e0100000001024f6e0b6f702d3030303030312f310e6f70657261746f723a616c69636580a9a19a0d0000"
+	b, err := hex.DecodeString(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := actors.DecodeRecord(events.Event{Schema: actors.RecordSchemaBinary, Payload: b})
+	if err != nil {
+		t.Fatalf("schema 2 record: %v", err)
+	}
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	want := actors.Record{
+		Event: machine.Event{Type: machine.EventTransition, Machine: "host", From: "Off", To: "TransitioningToRunning", Trigger: "On",
+			Input: machine.KindRequest, Cause: "request On", Requester: "operator:alice", Operation: "op-000001/1", Time: at},
+		Status: machine.Status{State: "TransitioningToRunning", Since: at, Cause: "request On", Transitions: 1,
+			Requested: &machine.Request{Name: "On", Operation: "op-000001/1", Requester: "operator:alice", Time: at}},
+	}
+	if err := sameRecord(got, want); err != nil {
+		t.Fatal(err)
+	}
+	if e := actors.EncodeRecord(got); e.Schema != actors.RecordSchema {
+		t.Fatalf("re-encoded as schema %d, want %d", e.Schema, actors.RecordSchema)
+	}
+	// The schema 3 layout has two more strings, so a schema 2 payload read
+	// as schema 3 is corrupt, never misread.
+	if _, err := actors.DecodeRecord(events.Event{Schema: actors.RecordSchema, Payload: b}); !errors.Is(err, events.ErrCorrupt) {
+		t.Fatalf("schema 2 payload read as schema 3: %v, want ErrCorrupt", err)
 	}
 }

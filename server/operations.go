@@ -62,7 +62,7 @@ func (s *Server) indexOperation(e events.Event) {
 		return
 	}
 	s.ops.add(e.Operation, e.GlobalSeq)
-	if base, _, step := strings.Cut(e.Operation, "/"); step && coordinator.OwnsOperation(e.Operation) {
+	if base, step := coordinator.StepOperation(e.Operation); step {
 		s.ops.add(base, e.GlobalSeq)
 	}
 	if key, ok := strings.CutPrefix(e.IdempotencyKey, "key/"); ok && e.Stream == coordinator.Stream {

@@ -105,28 +105,19 @@ func (w *world) ids(kind string) []actors.ID {
 }
 
 // effects routes component effects as the daemon does: services to their
-// supervisor, the rest to the devices, except the effects of coordinator
-// saga steps, which the coordinator performs itself.
+// supervisor, the rest to the devices. The component shell hands over no
+// effect of a coordinator saga step (machine.Effect.PerformedBy).
 type effects struct {
 	procs *processes
 	hw    *devices.Hardware
 }
 
 func (e effects) Perform(id actors.ID, effs []machine.Effect) {
-	var mine []machine.Effect
-	for _, ef := range effs {
-		if !coordinator.OwnsOperation(ef.Operation) {
-			mine = append(mine, ef)
-		}
-	}
-	if len(mine) == 0 {
-		return
-	}
 	if id.Kind() == actors.KindService {
-		e.procs.Perform(id, mine)
+		e.procs.Perform(id, effs)
 		return
 	}
-	e.hw.Perform(id, mine)
+	e.hw.Perform(id, effs)
 }
 
 // boot starts a daemon over the world in statemgrd's order: devices,

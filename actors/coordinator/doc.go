@@ -37,7 +37,12 @@
 // "<op>/<step>/undo"), which component actors deduplicate. The coordinator
 // performs the hardware side of its steps through Hardware (PSU sequence,
 // power button, reset, NMI) and reports what it read back as observations,
-// so an Effector must skip the effects of operations OwnsOperation claims.
+// so every input it sends under a step's id says so
+// (machine.Input.PerformedBy = PerformedByCoordinator): the component shell
+// records the effects with that performer and hands them to no Effector.
+// This direct road to the hardware stays because a saga compensates step
+// by step what it did itself, and an emergency must power off even when
+// the log fails (openbmc#2657).
 //
 // # Interlocks
 //

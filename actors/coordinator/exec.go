@@ -15,13 +15,13 @@ import (
 	"github.com/statemgr/statemgr/actors/saga"
 )
 
-// OwnsOperation reports whether operation id (an Input.Operation, an
-// Effect.Operation) belongs to a coordinator saga: its step commands are
-// "op-NNNNNN/<step>" and compensations ".../undo". The coordinator performs
-// the hardware side of those steps itself, through Hardware, so an
-// Effector must not perform their effects a second time.
-func OwnsOperation(id string) bool {
-	return strings.HasPrefix(id, "op-") && strings.Contains(id, "/")
+// StepOperation returns the coordinator operation a saga step's command id
+// belongs to: "op-000042/2" and "op-000042/2/undo" belong to "op-000042".
+// It is for correlating records with operations; who performs a step's
+// effects is Input.PerformedBy, never read from an id.
+func StepOperation(id string) (string, bool) {
+	base, _, step := strings.Cut(id, "/")
+	return base, step && strings.HasPrefix(base, "op-")
 }
 
 // executor performs saga commands against the components and Hardware.
@@ -196,6 +196,11 @@ func (x *executor) send(ctx context.Context, id actors.ID, kind machine.InputKin
 	rctx, cancel := context.WithTimeout(clock.WithoutCancel(ctx), x.c.cfg.Timeouts.Request)
 	defer cancel()
 	in := machine.Input{Kind: kind, Trigger: trigger, Operation: op, Cause: cause, Facts: x.facts(ctx, id)}
+	if op != "" {
+		// A step's hardware side is the coordinator's own (Hardware): the
+		// component records the transition and leaves its effects to us.
+		in.PerformedBy = machine.PerformedByCoordinator
+	}
 	if kind == machine.KindRequest {
 		in.Requester = x.requester(op)
 	}

@@ -733,7 +733,9 @@ func (c *Coordinator) HostCrashed(ctx context.Context, h actors.ID, watchdog boo
 	}
 	x := &executor{c: c}
 	opID := fmt.Sprintf("op-boot/%s/%d", h.Name(), used)
-	in := machine.Input{Kind: machine.KindObservation, Trigger: trigger, Operation: opID, Facts: x.facts(ctx, h)}
+	// The reset pulse of an auto-reboot is ours (below), not the devices'.
+	in := machine.Input{Kind: machine.KindObservation, Trigger: trigger, Operation: opID, Facts: x.facts(ctx, h),
+		PerformedBy: machine.PerformedByCoordinator}
 	in.Facts["auto_reboot"] = auto
 	if !auto {
 		in.Cause = fmt.Sprintf("host crashed with auto-reboot off or its %d boot attempts spent", c.cfg.Policy.BootAttempts)

@@ -29,7 +29,11 @@
 //     (a timeout may have come due), so persist them first, then reply with
 //     the error if any.
 //  3. Perform the effects only after the events are durable, in order. Each
-//     carries the input's operation id so its outcome can be correlated.
+//     carries the input's operation id so its outcome can be correlated,
+//     and its performer (Effect.PerformedBy, recorded in the events too):
+//     hand to the effector only those with PerformedByEffector; the others
+//     are the business of whoever sent the input (the coordinator, which
+//     drives the hardware of its saga steps itself).
 //  4. Schedule a tick at NextDeadline, and run CheckAlerts at
 //     NextAlertCheck (and after each transition), appending alerts whose
 //     Key is new.

@@ -63,6 +63,9 @@ type Request struct {
 	Operation string    `json:"operation,omitempty"` // the client's operation id
 	Requester string    `json:"requester,omitempty"` // who asked, e.g. "operator:alice"
 	Time      time.Time `json:"time"`
+	// PerformedBy is the request's (Input.PerformedBy): the effects of a
+	// timeout in the state it led into have the same performer.
+	PerformedBy Performer `json:"performed_by,omitempty"`
 }
 
 // Failure says what failed and why, for an error state's extended status.
@@ -88,6 +91,29 @@ const (
 	KindTick InputKind = "tick"
 )
 
+// Performer names who performs the effects of a step (Input.PerformedBy).
+// The component shell is the one place that reads it: it hands to its
+// Effector only the effects performed by the effector.
+type Performer string
+
+// Performers.
+const (
+	// PerformedByEffector, the zero value: the shell hands the effects to
+	// its Effector (the devices, a service's supervisor).
+	PerformedByEffector Performer = ""
+	// PerformedByCoordinator: the coordinator performs the hardware side
+	// of its saga steps itself (PSU sequence, button, reset, NMI) and
+	// reports what it read back, so that a step can be compensated and an
+	// emergency acts even when the log fails. The shell records the
+	// effects and hands none of them to the Effector.
+	PerformedByCoordinator Performer = "coordinator"
+)
+
+// valid reports whether p is a performer Step knows.
+func (p Performer) valid() bool {
+	return p == PerformedByEffector || p == PerformedByCoordinator
+}
+
 // Facts are named booleans the caller knows about the world outside the
 // machine (e.g. "chassis_on", "firmware_update_in_progress"). A fact that is
 // absent is false.
@@ -110,6 +136,9 @@ type Input struct {
 	// under its Operation (EventRejected): the id is the client's, and a
 	// retry under it must get the rejection again.
 	RecordRejection bool `json:"record_rejection,omitempty"`
+	// PerformedBy says who performs the effects this input causes
+	// (recorded in its events and effects); empty, the Effector.
+	PerformedBy Performer `json:"performed_by,omitempty"`
 }
 
 // Effect is an action the actor shell performs after it has persisted the
@@ -118,6 +147,9 @@ type Effect struct {
 	Name      string            `json:"name"`
 	Params    map[string]string `json:"params,omitempty"`
 	Operation string            `json:"operation,omitempty"` // the input's, so outcomes can be correlated
+	// PerformedBy is the input's: the shell hands the effect to its
+	// Effector only when it is PerformedByEffector.
+	PerformedBy Performer `json:"performed_by,omitempty"`
 }
 
 // EventType distinguishes the records Step and CheckAlerts produce.
@@ -172,10 +204,13 @@ type Event struct {
 	Cause   string    `json:"cause,omitempty"`
 	// Requester and Operation are copied from the input, so the log says who
 	// asked for what and under which operation.
-	Requester string    `json:"requester,omitempty"`
-	Operation string    `json:"operation,omitempty"`
-	Time      time.Time `json:"time"`
-	Alert     AlertKind `json:"alert,omitempty"`
+	Requester string `json:"requester,omitempty"`
+	Operation string `json:"operation,omitempty"`
+	// PerformedBy is copied from the input too: the log says who performs
+	// the effects of the step (empty: the component's Effector).
+	PerformedBy Performer `json:"performed_by,omitempty"`
+	Time        time.Time `json:"time"`
+	Alert       AlertKind `json:"alert,omitempty"`
 	// Key identifies a standing alert condition found by CheckAlerts, so
 	// the shell can report it once however often it is seen; alerts raised
 	// by transitions have none, since each is reported as it happens.

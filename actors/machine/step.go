@@ -127,8 +127,12 @@ func NewStatus(c *Compiled, now time.Time) Status {
 //
 // Inputs that cannot be interpreted (bad trigger spelling, a request for an
 // observation trigger, an observed value outside its enumeration, a state the
-// machine does not declare) return an error wrapping ErrInvalidInput or
-// ErrUnknownState and change nothing further.
+// machine does not declare, an unknown performer) return an error wrapping
+// ErrInvalidInput or ErrUnknownState and change nothing further.
+//
+// Every event and effect carries the input's Operation, Requester and
+// PerformedBy; those of a timeout are the request's that led into the
+// state, so an escalation is performed by whoever performs the request.
 func Step(c *Compiled, st Status, in Input, now time.Time) (Status, []Event, []Effect, error) {
 	cs, ok := c.states[st.State]
 	if !ok {
@@ -144,6 +148,9 @@ func Step(c *Compiled, st Status, in Input, now time.Time) (Status, []Event, []E
 		cs = c.states[st.State]
 	}
 
+	if !in.PerformedBy.valid() {
+		return st, events, effects, fmt.Errorf("%s: %w: performer %q (leave it empty for the component's effector, or use %q)", c.kind, ErrInvalidInput, in.PerformedBy, PerformedByCoordinator)
+	}
 	switch in.Kind {
 	case KindTick:
 		return st, events, effects, nil
@@ -166,7 +173,7 @@ func Step(c *Compiled, st Status, in Input, now time.Time) (Status, []Event, []E
 		}
 		events = append(events, Event{
 			Type: EventIgnored, Machine: c.kind, State: st.State, Trigger: in.Trigger, Input: in.Kind,
-			Cause: causeOf(in), Requester: in.Requester, Operation: in.Operation, Time: now,
+			Cause: causeOf(in), Requester: in.Requester, Operation: in.Operation, PerformedBy: in.PerformedBy, Time: now,
 			Message: fmt.Sprintf("no %s transition leaves %s", in.Trigger, st.State),
 		})
 		return st, events, effects, nil
@@ -185,7 +192,7 @@ func (c *Compiled) fireTimeout(st Status, cs *compiledState, events []Event, eff
 	deadline := st.Since.Add(cs.Timeout)
 	in := Input{Kind: KindTick, Cause: fmt.Sprintf("timeout in %s after %s", cs.Name, cs.Timeout)}
 	if r := st.Requested; r != nil && !r.Time.Before(st.Since) {
-		in.Operation, in.Requester = r.Operation, r.Requester
+		in.Operation, in.Requester, in.PerformedBy = r.Operation, r.Requester, r.PerformedBy
 	}
 	next, evs, effs, err := c.fire(st, cs.timeout, in, deadline)
 	if err != nil {
@@ -207,7 +214,7 @@ func (c *Compiled) fire(st Status, t *compiledTransition, in Input, at time.Time
 	}
 	next.Cause = cause
 	if in.Kind == KindRequest {
-		next.Requested = &Request{Name: in.Trigger, Operation: in.Operation, Requester: in.Requester, Time: at}
+		next.Requested = &Request{Name: in.Trigger, Operation: in.Operation, Requester: in.Requester, Time: at, PerformedBy: in.PerformedBy}
 	}
 	trigger := in.Trigger
 	if in.Kind == KindTick {
@@ -215,7 +222,7 @@ func (c *Compiled) fire(st Status, t *compiledTransition, in Input, at time.Time
 	}
 	events := []Event{{
 		Type: EventTransition, Machine: c.kind, From: st.State, To: t.to, Trigger: trigger, Input: in.Kind,
-		Cause: cause, Requester: in.Requester, Operation: in.Operation, Time: at,
+		Cause: cause, Requester: in.Requester, Operation: in.Operation, PerformedBy: in.PerformedBy, Time: at,
 	}}
 	var effects []Effect
 	for _, e := range t.effects {
@@ -225,11 +232,11 @@ func (c *Compiled) fire(st Status, t *compiledTransition, in Input, at time.Time
 			}
 			continue
 		}
-		effects = append(effects, Effect{Name: e.name, Params: maps.Clone(e.params), Operation: in.Operation})
+		effects = append(effects, Effect{Name: e.name, Params: maps.Clone(e.params), Operation: in.Operation, PerformedBy: in.PerformedBy})
 		if e.spec.alerts {
 			events = append(events, Event{
 				Type: EventAlert, Machine: c.kind, State: t.to, Trigger: trigger, Input: in.Kind, Cause: cause,
-				Requester: in.Requester, Operation: in.Operation, Time: at,
+				Requester: in.Requester, Operation: in.Operation, PerformedBy: in.PerformedBy, Time: at,
 				Alert: AlertTransition, Message: e.params["reason"],
 			})
 		}

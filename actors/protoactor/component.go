@@ -337,8 +337,8 @@ func (c *component) handle(ctx actor.Context, in machine.Input) {
 	// Effects are handed over and the next timeout armed before the reply,
 	// so that whoever hears the reply (a simulation about to move its
 	// clock) knows they are under way and sees the deadline.
-	if len(effects) > 0 && c.cfg.Effects != nil {
-		c.cfg.Effects.Perform(c.id, effects)
+	if mine := effectorsEffects(effects); len(mine) > 0 && c.cfg.Effects != nil {
+		c.cfg.Effects.Perform(c.id, mine)
 	}
 	c.arm(ctx)
 	switch {
@@ -353,6 +353,21 @@ func (c *component) handle(ctx actor.Context, in machine.Input) {
 		c.respond(ctx, &Outcome{View: *c.view(), Stored: stored, Effects: effects})
 	}
 	c.maybeSnapshot()
+}
+
+// effectorsEffects returns the effects the Effector performs: those whose
+// performer is the effector. This is the one place that decides who
+// performs an effect; the others (a coordinator saga step's, which the
+// coordinator performs through its Hardware) are recorded with their
+// performer and returned in the Outcome, never performed twice.
+func effectorsEffects(effects []machine.Effect) []machine.Effect {
+	mine := effects[:0:0]
+	for _, e := range effects {
+		if e.PerformedBy == machine.PerformedByEffector {
+			mine = append(mine, e)
+		}
+	}
+	return mine
 }
 
 // alerts returns the alert events that are new since the last check, and

@@ -11,6 +11,13 @@
 //     stream version the actor last wrote, before the actor replies or hands
 //     effects to the Effector. A version conflict means another writer (a
 //     stale incarnation) exists; the actor panics and recovers from the log.
+//   - Who performs an effect is decided here, and only here: the actor
+//     hands to the Effector the effects whose machine.Effect.PerformedBy is
+//     machine.PerformedByEffector. Those of the coordinator's saga steps
+//     (Input.PerformedBy = PerformedByCoordinator, recorded in their
+//     events and kept for the timeouts of the state they lead into) are
+//     performed by the coordinator through its Hardware, and an Effector
+//     performs everything it is given.
 //   - A retried request (same operation id) gets the first outcome, from
 //     the actor's memory of recent operations, rebuilt on recovery; another
 //     request under the id is a *ConflictError. A request the machine

@@ -497,3 +497,68 @@ func TestRecoversFromJSONRecords(t *testing.T) {
 		t.Fatalf("record appended after JSON ones: %+v, %v; want schema %d", evs, err, actors.RecordSchema)
 	}
 }
+
+// TestCoordinatorPerformedEffectsSkipTheEffector: a request the
+// coordinator performs (Input.PerformedBy) is recorded with its performer
+// and its effects returned, but none reaches the Effector; the timeout of
+// the state it led into keeps that performer, across a restart too. A
+// plain request's effects reach the Effector.
+func TestCoordinatorPerformedEffectsSkipTheEffector(t *testing.T) {
+	e := start(t)
+	in := request(machine.RequestOn, "op-000001/1", "chassis_on")
+	in.PerformedBy = machine.PerformedByCoordinator
+	out, err := e.sys.Request(ctx, "host.0", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Effects) == 0 || out.Effects[0].PerformedBy != machine.PerformedByCoordinator {
+		t.Fatalf("outcome effects %+v, want the power button press performed by the coordinator", out.Effects)
+	}
+	if got := e.fx.names("host.0"); len(got) != 0 {
+		t.Fatalf("effector got %v for a coordinator step, want nothing", got)
+	}
+	e.restart(t)
+	e.clock.Advance(14 * time.Second)
+	if _, err := e.sys.Tick(ctx, "host.0"); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := e.log.ReadStream(ctx, "host.0", 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var performers []machine.Performer
+	for _, ev := range evs[1:] {
+		r, err := actors.DecodeRecord(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		performers = append(performers, r.Event.PerformedBy)
+	}
+	if len(performers) < 2 || slices.ContainsFunc(performers, func(p machine.Performer) bool { return p != machine.PerformedByCoordinator }) {
+		t.Fatalf("performers recorded for the request and its timeout: %v, want coordinator for each", performers)
+	}
+	if got := e.fx.names("host.0"); len(got) != 0 {
+		t.Fatalf("effector got %v after the coordinator step's timeout, want nothing", got)
+	}
+
+	if _, err := e.sys.Request(ctx, "chassis.0", request(machine.RequestOn, "op-2")); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.fx.names("chassis.0"); len(got) == 0 {
+		t.Fatal("a plain request's effects did not reach the effector")
+	}
+}
+
+// TestUnknownPerformerIsRefused: a performer Step does not know is an
+// invalid input, recorded nowhere.
+func TestUnknownPerformerIsRefused(t *testing.T) {
+	e := start(t)
+	in := request(machine.RequestOn, "op-3", "chassis_on")
+	in.PerformedBy = "devices"
+	if _, err := e.sys.Request(ctx, "host.0", in); !errors.Is(err, machine.ErrInvalidInput) {
+		t.Fatalf("performer %q: %v, want ErrInvalidInput", in.PerformedBy, err)
+	}
+	if got := state(t, e, "host.0"); got != machine.StateOff {
+		t.Fatalf("host after a refused input: %s, want Off", got)
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/actors"
-	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 )
 
@@ -19,13 +18,13 @@ import (
 // and returns at once; it implements protoactor.Effector. The outcome comes
 // back to the component as observations: power good and POST edges, PSU
 // readings, or an effect_failed observation for an effect that could not
-// be performed. alert effects are not hardware and are skipped, and so are
-// the effects of a coordinator saga's steps: the coordinator performs
-// those through the same devices itself (coordinator.OwnsOperation).
+// be performed. alert effects are not hardware and are skipped. It
+// performs every other effect it is given: the component shell hands over
+// only the effects the Effector performs (machine.Effect.PerformedBy).
 func (h *Hardware) Perform(id actors.ID, effects []machine.Effect) {
 	closed := h.isClosed()
 	for _, e := range effects {
-		if e.Name == "alert" || coordinator.OwnsOperation(e.Operation) {
+		if e.Name == "alert" {
 			continue
 		}
 		if closed {
