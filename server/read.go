@@ -31,7 +31,7 @@ func (s *Server) endpointTable() []endpoint {
 		read(SubjectSystemStatus, s.systemStatus),
 		read(SubjectHistory, s.history),
 		read(SubjectOperationGet, s.operation),
-		read(SubjectEventsReplay, s.replay),
+		read(SubjectLogReplay, s.replay),
 		{subject: SubjectValidate, kind: EndpointRead, limit: MaxValidateSize, handle: s.validate},
 		control(SubjectServiceSelfState, s.selfState),
 		control(SubjectBMCMaintenance, s.maintenance),
