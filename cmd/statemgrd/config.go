@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -104,33 +105,53 @@ func defaultDataDir() string {
 type options struct {
 	configFile string
 	version    bool
+	help       string            // the usage text when -h or -help asked for it
 	overrides  map[string]string // flag name -> value, only flags given
 }
 
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("statemgrd", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	// Parse errors are returned, usage is returned in o.help: the caller
+	// chooses where each goes.
+	fs.SetOutput(io.Discard)
 	o := options{overrides: map[string]string{}}
 	fs.StringVar(&o.configFile, "config", "", "configuration file (HCL); flags override it")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
-	for _, f := range []struct{ name, usage string }{
-		{"data-dir", "data directory (event log and snapshots)"},
-		{"storage-profile", "storage profile: bmc (256-512 MB devices) or server"},
-		{"platform", "platform file (HCL); the built-in simulated platform without one"},
-		{"nats-url", "external NATS server URL; without one the embedded server runs"},
-		{"nats-listen", "embedded NATS server client address"},
-		{"http-listen", `metrics and health address ("" disables)`},
-		{"log-format", "log format: text or json"},
-		{"log-level", "log level: trace, debug, info, warn or error"},
+	def := defaultConfig()
+	values := map[string]*string{}
+	for _, f := range []struct{ name, value, usage string }{
+		{"data-dir", def.DataDir, "data directory (event log and snapshots)"},
+		{"storage-profile", def.StorageProfile, "storage profile: bmc (256-512 MB devices) or server"},
+		{"platform", def.PlatformFile, "platform file (HCL); the built-in simulated platform without one"},
+		{"nats-url", def.NATS.URL, "external NATS server URL; without one the embedded server runs"},
+		{"nats-listen", def.NATS.Listen, "embedded NATS server client address"},
+		{"http-listen", def.HTTPListen, `metrics and health address ("" disables)`},
+		{"log-format", def.LogFormat, "log format: text or json"},
+		{"log-level", def.LogLevel, "log level: trace, debug, info, warn or error"},
 	} {
-		fs.Func(f.name, f.usage, func(v string) error { o.overrides[f.name] = v; return nil })
+		values[f.name] = fs.String(f.name, f.value, f.usage)
 	}
-	if err := fs.Parse(args); err != nil {
-		return o, fmt.Errorf("%w: %w", errConfig, err)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		var usage strings.Builder
+		fs.SetOutput(&usage)
+		fmt.Fprint(&usage, "Usage: statemgrd [flags]\n\nThe statemgr daemon. Without flags it runs on the defaults below and the\nbuilt-in simulated platform. Flags override the configuration file.\n\nFlags:\n")
+		fs.PrintDefaults()
+		o.help = usage.String()
+		return o, nil
+	}
+	if err != nil {
+		return o, fmt.Errorf("%w: %w (see statemgrd -h)", errConfig, err)
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("%w: unexpected argument %q (statemgrd takes flags only; see -h)", errConfig, fs.Arg(0))
 	}
+	// Only the flags given override the file.
+	fs.Visit(func(f *flag.Flag) {
+		if v, ok := values[f.Name]; ok {
+			o.overrides[f.Name] = *v
+		}
+	})
 	return o, nil
 }
 

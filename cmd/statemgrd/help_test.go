@@ -1,0 +1,48 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestHelpPrintsUsageWithDefaults: -h is a request, not a mistake: usage on
+// stdout, exit 0, each flag with its type and default.
+func TestHelpPrintsUsageWithDefaults(t *testing.T) {
+	for _, arg := range []string{"-h", "-help", "--help"} {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{arg}, &stdout, &stderr); code != 0 || stderr.Len() > 0 {
+			t.Fatalf("statemgrd %s: exit %d, stderr %q", arg, code, stderr.String())
+		}
+		usage := stdout.String()
+		for _, want := range []string{"Usage: statemgrd", "-http-listen string", `(default "127.0.0.1:9090")`,
+			"-nats-listen string", `(default "127.0.0.1:4222")`, "-storage-profile string", `(default "bmc")`, `(default "info")`, "-version"} {
+			if !strings.Contains(usage, want) {
+				t.Errorf("statemgrd %s lacks %q:\n%s", arg, want, usage)
+			}
+		}
+		if strings.Contains(usage, " value\n") {
+			t.Errorf("statemgrd %s shows a flag's type as value:\n%s", arg, usage)
+		}
+	}
+}
+
+func TestVersionFlag(t *testing.T) {
+	for _, arg := range []string{"-version", "--version"} {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{arg}, &stdout, &stderr); code != 0 || stdout.String() != "statemgrd "+version+"\n" {
+			t.Fatalf("statemgrd %s: exit %d, stdout %q, stderr %q", arg, code, stdout.String(), stderr.String())
+		}
+	}
+}
+
+// A flag given with its default value still overrides the file.
+func TestFlagAtDefaultOverridesFile(t *testing.T) {
+	o, err := parseFlags([]string{"-log-level", "info"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.overrides["log-level"] != "info" || len(o.overrides) != 1 {
+		t.Fatalf("overrides = %v, want only log-level=info", o.overrides)
+	}
+}
