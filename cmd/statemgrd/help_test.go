@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -44,5 +45,33 @@ func TestFlagAtDefaultOverridesFile(t *testing.T) {
 	}
 	if o.overrides["log-level"] != "info" || len(o.overrides) != 1 {
 		t.Fatalf("overrides = %v, want only log-level=info", o.overrides)
+	}
+}
+
+// Every statemgrd command line of the README's shell blocks is one the
+// daemon accepts: its flags parse and the configuration they make is valid.
+func TestREADMEDaemonLinesParse(t *testing.T) {
+	text, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for n, line := range strings.Split(string(text), "\n") {
+		rest, ok := strings.CutPrefix(line, "go run ./cmd/statemgrd")
+		if !ok || (rest != "" && rest[0] != ' ') {
+			continue
+		}
+		found++
+		rest, _, _ = strings.Cut(rest, "#")
+		o, err := parseFlags(strings.Fields(rest))
+		if err == nil {
+			_, err = load(o)
+		}
+		if err != nil {
+			t.Errorf("README.md:%d: statemgrd%s: %v", n+1, rest, err)
+		}
+	}
+	if found == 0 {
+		t.Fatal("README.md shows no statemgrd command line")
 	}
 }
