@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/hcl/v2/hclsimple"
-
 	"github.com/statemgr/statemgr/events/badger"
 )
 
@@ -159,9 +157,11 @@ func parseFlags(args []string) (options, error) {
 // checks it.
 func load(o options) (Config, error) {
 	cfg := defaultConfig()
+	src := sources{flags: map[string]string{}}
 	if o.configFile != "" {
-		if err := hclsimple.DecodeFile(o.configFile, nil, &cfg); err != nil {
-			return cfg, fmt.Errorf("%w: %w", errConfig, err)
+		var err error
+		if src.ranges, err = decodeConfigFile(o.configFile, &cfg); err != nil {
+			return cfg, err
 		}
 		if cfg.NATS == nil {
 			cfg.NATS = &NATSConfig{}
@@ -171,6 +171,7 @@ func load(o options) (Config, error) {
 		}
 	}
 	for name, v := range o.overrides {
+		src.flags[flagAttrs[name]] = name
 		switch name {
 		case "data-dir":
 			cfg.DataDir = v
@@ -190,40 +191,63 @@ func load(o options) (Config, error) {
 			cfg.LogLevel = v
 		}
 	}
-	return cfg, cfg.check()
+	problems := cfg.check()
+	if len(problems) == 0 {
+		return cfg, nil
+	}
+	lines := make([]string, len(problems))
+	for i, p := range problems {
+		lines[i] = src.locate(p)
+	}
+	return cfg, fmt.Errorf("%w:\n  %s", errConfig, strings.Join(lines, "\n  "))
 }
 
-func (c Config) check() error {
-	var problems []string
+// check returns every problem of the whole configuration, listeners and
+// TLS files included, so that a mistake is reported before anything
+// starts.
+func (c Config) check() []configProblem {
+	var problems []configProblem
+	add := func(attr, format string, args ...any) {
+		problems = append(problems, configProblem{attr, fmt.Sprintf(format, args...)})
+	}
 	if c.DataDir == "" {
-		problems = append(problems, "data_dir is empty: give a directory for the event log")
+		add("data_dir", "data_dir is empty: give a directory for the event log")
 	}
 	if _, err := badger.ParseProfile(c.StorageProfile); err != nil {
-		problems = append(problems, err.Error())
+		add("storage_profile", "%v", err)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
-		problems = append(problems, fmt.Sprintf("log format %q: use text or json", c.LogFormat))
+		add("log_format", "log format %q: use text or json", c.LogFormat)
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
-		problems = append(problems, err.Error())
+		add("log_level", "%v", err)
 	}
 	if _, err := time.ParseDuration(c.ShutdownGrace); err != nil {
-		problems = append(problems, fmt.Sprintf("shutdown_grace %q: %v", c.ShutdownGrace, err))
+		add("shutdown_grace", "shutdown_grace %q: %v", c.ShutdownGrace, err)
+	}
+	if c.HTTPListen != "" {
+		problems = append(problems, checkListen("http_listen", c.HTTPListen)...)
 	}
 	_, _, _, policyProblems := c.Policy.coordinator()
 	problems = append(problems, policyProblems...)
-	for _, u := range c.NATS.Users {
-		switch {
-		case u.Role != "viewer" && u.Role != "operator" && u.Role != "service":
-			problems = append(problems, fmt.Sprintf("user %q: role %q: use viewer, operator or service", u.Name, u.Role))
-		case u.Role == "service" && u.Service == "":
-			problems = append(problems, fmt.Sprintf("user %q: a service user names the service it reports for (service = \"...\")", u.Name))
-		case u.Password == "":
-			problems = append(problems, fmt.Sprintf("user %q: empty password", u.Name))
+	if c.NATS.URL == "" {
+		problems = append(problems, checkListen("nats.listen", c.NATS.Listen)...)
+		if c.NATS.TLS != nil {
+			if _, err := loadTLS(c.NATS.TLS); err != nil {
+				add("nats.tls.cert", "%v", err)
+			}
 		}
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%w:\n  %s", errConfig, strings.Join(problems, "\n  "))
+	for _, u := range c.NATS.Users {
+		at := "nats.user." + u.Name + "."
+		switch {
+		case u.Role != "viewer" && u.Role != "operator" && u.Role != "service":
+			add(at+"role", "user %q: role %q: use viewer, operator or service", u.Name, u.Role)
+		case u.Role == "service" && u.Service == "":
+			add(at+"role", "user %q: a service user names the service it reports for (service = \"...\")", u.Name)
+		case u.Password == "":
+			add(at+"password", "user %q: empty password", u.Name)
+		}
 	}
-	return nil
+	return problems
 }

@@ -106,6 +106,13 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		}
 	}()
 	notify(logger, "STATUS=starting")
+	// The metrics and health address is bound first, so that a port in
+	// use fails the start before anything else has started.
+	if cfg.HTTPListen != "" {
+		if d.httpLn, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
+			return d, fmt.Errorf("cannot listen for metrics and health on %s: %w", cfg.HTTPListen, err)
+		}
+	}
 	profile, _ := badger.ParseProfile(cfg.StorageProfile)
 	if lim := profile.MemoryLimit(); lim > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(lim)
@@ -220,10 +227,7 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	if err := resumeServices(ctx, d.sys, d.startOrder(), workers, logger); err != nil {
 		return d, err
 	}
-	if cfg.HTTPListen != "" {
-		if d.httpLn, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
-			return d, fmt.Errorf("cannot listen for metrics and health on %s: %w", cfg.HTTPListen, err)
-		}
+	if d.httpLn != nil {
 		d.http = &http.Server{Handler: d.health.handler(d.metrics), ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := d.http.Serve(d.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -392,6 +396,9 @@ func (d *statemgrd) shutdown(grace time.Duration) error {
 		ctx, cancel := context.WithTimeout(context.Background(), grace)
 		errs = append(errs, d.http.Shutdown(ctx))
 		cancel()
+	} else if d.httpLn != nil {
+		// Bound, but the start failed before serving on it.
+		errs = append(errs, d.httpLn.Close())
 	}
 	return errors.Join(errs...)
 }
