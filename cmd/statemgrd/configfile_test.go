@@ -85,25 +85,34 @@ func TestConfigFileMissing(t *testing.T) {
 	}
 }
 
-// A metrics address in use fails the start before NATS, the log or any
-// service has started: nothing is created in the data directory.
-func TestHTTPListenInUseFailsBeforeAnythingStarts(t *testing.T) {
+// A listener address in use (metrics or NATS) fails the start before the
+// log, the hardware or any service has started: nothing is created in the
+// data directory.
+func TestListenerInUseFailsBeforeAnythingStarts(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	dir := filepath.Join(t.TempDir(), "data")
-	natsAddr := freeAddr(t)
-	var stderr bytes.Buffer
-	code := run([]string{"-data-dir", dir, "-http-listen", busy.Addr().String(), "-nats-listen", natsAddr}, &bytes.Buffer{}, &stderr)
-	if code == 0 || !strings.Contains(stderr.String(), "cannot listen for metrics and health") {
-		t.Fatalf("exit %d, stderr:\n%s", code, stderr.String())
-	}
-	if strings.Contains(stderr.String(), "embedded NATS server listening") || strings.Contains(stderr.String(), "recovered") {
-		t.Fatalf("the daemon started parts before finding the address in use:\n%s", stderr.String())
-	}
-	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("data directory created before the listeners were checked: %v", err)
+	for name, c := range map[string]struct {
+		http, nats, want string
+	}{
+		"http": {http: busy.Addr().String(), nats: freeAddr(t), want: "cannot listen for metrics and health"},
+		"nats": {http: freeAddr(t), nats: busy.Addr().String(), want: "address already in use"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			var stderr bytes.Buffer
+			code := run([]string{"-data-dir", dir, "-http-listen", c.http, "-nats-listen", c.nats}, &bytes.Buffer{}, &stderr)
+			if code == 0 || !strings.Contains(stderr.String(), c.want) {
+				t.Fatalf("exit %d, want %q; stderr:\n%s", code, c.want, stderr.String())
+			}
+			if strings.Contains(stderr.String(), "recovered") {
+				t.Fatalf("the daemon recovered components before finding the address in use:\n%s", stderr.String())
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("data directory created before the listeners were bound: %v", err)
+			}
+		})
 	}
 }

@@ -106,12 +106,16 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		}
 	}()
 	notify(logger, "STATUS=starting")
-	// The metrics and health address is bound first, so that a port in
-	// use fails the start before anything else has started.
+	// The listeners are bound first (metrics and health, then NATS), so
+	// that a port in use or an unreachable server fails the start before
+	// the log is opened, the hardware touched or a service spawned.
 	if cfg.HTTPListen != "" {
 		if d.httpLn, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
 			return d, fmt.Errorf("cannot listen for metrics and health on %s: %w", cfg.HTTPListen, err)
 		}
+	}
+	if d.ns, d.nc, err = connectNATS(cfg.NATS, logger); err != nil {
+		return d, err
 	}
 	profile, _ := badger.ParseProfile(cfg.StorageProfile)
 	if lim := profile.MemoryLimit(); lim > 0 && os.Getenv("GOMEMLIMIT") == "" {
@@ -135,11 +139,6 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	}
 	d.log, err = badger.Open(badger.Options{Dir: filepath.Join(cfg.DataDir, "events"), Profile: profile, Logger: logger.Named("log")})
 	if err != nil {
-		return d, err
-	}
-	// Bind NATS before touching hardware or services, so a port in use or
-	// an unreachable server fails the start before anything has acted.
-	if d.ns, d.nc, err = connectNATS(cfg.NATS, logger); err != nil {
 		return d, err
 	}
 	obs := newObserver(logger.Named("coordinator"))
