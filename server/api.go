@@ -24,8 +24,11 @@ const (
 	// SubjectOperationAck acknowledges the alert of an operation parked in
 	// failure, clearing the blocking_error interlock on its target.
 	SubjectOperationAck = "statemgr.operation.acknowledge"
-	SubjectEventsReplay = "statemgr.events.replay"
-	SubjectValidate     = "statemgr.validate"
+	// SubjectLogReplay pages the log. It lies outside the events
+	// namespace (statemgr.events.>), so that a subscriber to every event
+	// never receives requests.
+	SubjectLogReplay = "statemgr.log.replay"
+	SubjectValidate  = "statemgr.validate"
 
 	SubjectHostPowerOn     = "statemgr.host.power.on"
 	SubjectHostPowerOff    = "statemgr.host.power.off"
@@ -87,6 +90,11 @@ const (
 	HeaderMsgID = "Nats-Msg-Id"
 	// HeaderSeq is the event's global sequence.
 	HeaderSeq = "Statemgr-Seq"
+	// HeaderErrorCode carries an error reply's catalogue code (10001...),
+	// also in the body. micro's Nats-Service-Error-Code carries the
+	// HTTP-like status (400, 409, 500, ...), as micro itself uses it: the
+	// catalogue codes would collide with JetStream's error codes there.
+	HeaderErrorCode = "Statemgr-Error-Code"
 )
 
 // Request bodies. Every body is a JSON object; unknown fields are refused.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/micro"
 
+	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/server/client"
 	"github.com/statemgr/statemgr/server/servertest"
@@ -159,15 +160,17 @@ func TestAPIDocMatchesEndpoints(t *testing.T) {
 	}
 }
 
-// checkErrorExample checks an error example: the code header names a
-// catalogue entry and the body is its ErrorReply.
+// checkErrorExample checks an error example: the status header is the
+// catalogue entry's HTTP-like status, the code header names the entry and
+// the body is its ErrorReply.
 func checkErrorExample(t *testing.T, text string) {
 	t.Helper()
-	lines := strings.SplitN(strings.TrimSpace(text), "\n", 3)
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "Nats-Service-Error-Code: ") || !strings.HasPrefix(lines[1], "Nats-Service-Error: ") {
-		t.Fatalf("error example is not code header, message header, body:\n%s", text)
+	lines := strings.SplitN(strings.TrimSpace(text), "\n", 4)
+	statusPrefix, codePrefix := micro.ErrorCodeHeader+": ", server.HeaderErrorCode+": "
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], statusPrefix) || !strings.HasPrefix(lines[1], codePrefix) || !strings.HasPrefix(lines[2], micro.ErrorHeader+": ") {
+		t.Fatalf("error example is not status header, code header, message header, body:\n%s", text)
 	}
-	code, err := strconv.Atoi(strings.TrimPrefix(lines[0], "Nats-Service-Error-Code: "))
+	code, err := strconv.Atoi(strings.TrimPrefix(lines[1], codePrefix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,11 +178,47 @@ func checkErrorExample(t *testing.T, text string) {
 	if !ok {
 		t.Fatalf("error example code %d is not in the catalogue", code)
 	}
+	if status := strings.TrimPrefix(lines[0], statusPrefix); status != strconv.Itoa(kind.Status) {
+		t.Errorf("error example status %s, catalogue entry %s has %d", status, kind.Constant, kind.Status)
+	}
 	var body server.ErrorReply
-	if err := json.Unmarshal([]byte(lines[2]), &body); err != nil {
+	if err := json.Unmarshal([]byte(lines[3]), &body); err != nil {
 		t.Fatalf("error example body: %v", err)
 	}
 	if body.Error.Code != code || body.Error.Status != kind.Status || body.Error.Name != kind.Name() || body.Error.Message == "" || body.Error.Hint == "" {
 		t.Errorf("error example body %+v does not match catalogue entry %s", body.Error, kind.Constant)
+	}
+}
+
+// TestEventsNamespaceCarriesNoRequests sends a request to every endpoint the
+// service registers while subscribed to the whole events namespace it
+// advertises: the subscriber must see events only, never a request.
+func TestEventsNamespaceCarriesNoRequests(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	nc := env.Connect(t)
+	events := subscribe(t, nc, server.SubjectEventsPrefix+">")
+	info, ok := env.Server.Info()
+	if !ok {
+		t.Fatal("the service is not registered")
+	}
+	for _, ep := range info.Endpoints {
+		if strings.HasPrefix(ep.Subject, server.SubjectEventsPrefix) {
+			t.Errorf("request subject %s lies in the events namespace %s>", ep.Subject, server.SubjectEventsPrefix)
+		}
+		if strings.Contains(ep.Subject, "*") {
+			continue // a service's own subject; none lies in the namespace (checked above)
+		}
+		if _, err := nc.Request(ep.Subject, []byte(`{}`), 5*time.Second); err != nil {
+			t.Fatalf("%s: %v", ep.Subject, err)
+		}
+	}
+	// The first message after the requests is the event this records.
+	env.Observe(t, "bmc.0", machine.ObservedServicesReady)
+	msg, err := events.NextMsg(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Header.Get(server.HeaderSeq) == "" {
+		t.Fatalf("the events subscriber received %s %q, not an event", msg.Subject, msg.Data)
 	}
 }

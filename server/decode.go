@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -25,6 +26,9 @@ func decode[T any](data []byte) (T, *Error) {
 		return v, nil
 	}
 	if trimmed[0] != '{' {
+		if !json.Valid(trimmed) {
+			return v, newError(ErrBadRequest, "request body is not JSON: %s", excerpt(trimmed))
+		}
 		return v, newError(ErrBadRequest, "request body must be a JSON object, got %s", describeJSON(trimmed))
 	}
 	if decodeFlat(trimmed, &v) {
@@ -194,7 +198,17 @@ func (p *flatParser) str() ([]byte, bool) {
 	return nil, false
 }
 
-// describeJSON names what a non-object body starts with.
+// excerpt quotes the start of a body for a message.
+func excerpt(b []byte) string {
+	const most = 32
+	if len(b) > most {
+		return fmt.Sprintf("%q...", b[:most])
+	}
+	return fmt.Sprintf("%q", b)
+}
+
+// describeJSON names the type of b, a valid JSON value other than an
+// object or null.
 func describeJSON(b []byte) string {
 	switch b[0] {
 	case '[':
@@ -203,13 +217,8 @@ func describeJSON(b []byte) string {
 		return "a string"
 	case 't', 'f':
 		return "a boolean"
-	case 'n':
-		return "null"
 	default:
-		if b[0] == '-' || (b[0] >= '0' && b[0] <= '9') {
-			return "a number"
-		}
-		return "something that is not JSON"
+		return "a number"
 	}
 }
 

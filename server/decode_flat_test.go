@@ -71,3 +71,26 @@ func TestDecodeFlatTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeSaysWhatTheBodyIs checks decode's message for bodies that are
+// not a JSON object: malformed JSON is named as such, never by what its
+// first byte would start (not json is not null).
+func TestDecodeSaysWhatTheBodyIs(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`not json`, `request body is not JSON: "not json"`},
+		{`nope`, `request body is not JSON: "nope"`},
+		{`tru`, `request body is not JSON: "tru"`},
+		{`[1,`, `request body is not JSON: "[1,"`},
+		{`7x`, `request body is not JSON: "7x"`},
+		{`["host.0"]`, `request body must be a JSON object, got an array`},
+		{`"host.0"`, `request body must be a JSON object, got a string`},
+		{`true`, `request body must be a JSON object, got a boolean`},
+		{`-1.5`, `request body must be a JSON object, got a number`},
+		{`{"id":`, `malformed JSON: unexpected EOF`},
+	} {
+		_, derr := decode[IDRequest]([]byte(tc.body))
+		if derr == nil || derr.Kind != ErrBadRequest || derr.Message != tc.want {
+			t.Errorf("decode(%s) = %v, want bad_request %q", tc.body, derr, tc.want)
+		}
+	}
+}

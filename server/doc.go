@@ -27,8 +27,10 @@
 //     size limit ("request", "max_bytes"), from the type its handler
 //     decodes; package server/campaign sends hostile bodies built from them.
 //  2. Errors come from one catalogue (errors.json, mirrored in errors.go):
-//     the stable numeric code in the Nats-Service-Error-Code header, the
+//     the HTTP-like status in micro's Nats-Service-Error-Code header, the
+//     stable numeric code in Statemgr-Error-Code (HeaderErrorCode), the
 //     message in Nats-Service-Error, and an ErrorReply JSON body with the
+//     code,
 //     name, message, hint and, for rejections, the state and the allowed
 //     requests. Clients must check the headers: nats.Conn.Request returns
 //     no error for an error reply.
@@ -47,7 +49,7 @@
 //     statemgr.events.transitions, .errors and .alerts, with the headers
 //     Nats-Msg-Id (<stream>/<stream seq>) and Statemgr-Seq (global seq).
 //     Publishing is best-effort; subscribers that see a gap page the log
-//     through statemgr.events.replay and drop seqs they have seen.
+//     through statemgr.log.replay and drop seqs they have seen.
 //  6. Guard facts (chassis_on, bmc_ready, ...) are computed from the
 //     related components' last durable states with the coordinator's own
 //     function (coordinator.Facts). A view's "allowed" is evaluated with

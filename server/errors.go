@@ -20,7 +20,7 @@ import (
 type ErrorKind struct {
 	Constant    string // the Go name, e.g. "ErrRejected"
 	Status      int    // HTTP-like class, e.g. 409
-	Code        int    // stable numeric code, sent in Nats-Service-Error-Code
+	Code        int    // stable numeric code, sent in Statemgr-Error-Code and the body
 	Description string
 	Hint        string
 }

@@ -87,7 +87,7 @@ const (
 var readSubjects = []string{
 	SubjectComponentsList, SubjectHostsList, SubjectHostGet, SubjectChassisGet, SubjectBMCGet,
 	SubjectServicesList, SubjectServiceGet, SubjectSystemStatus, SubjectHistory, SubjectOperationGet,
-	SubjectEventsReplay, SubjectValidate, discoverySubjects,
+	SubjectLogReplay, SubjectValidate, discoverySubjects,
 }
 
 // controlRequestSubjects are the control requests (the self-state subject

@@ -20,7 +20,7 @@ import (
 // durable: publishing follows Log.Subscribe, which only delivers stored
 // events, so nothing is published before it is in the log. Publishing is
 // best-effort (core NATS); subscribers close gaps with
-// statemgr.events.replay, deduplicating by global seq.
+// statemgr.log.replay, deduplicating by global seq.
 type publisher struct {
 	s         *Server
 	sub       *events.Subscription

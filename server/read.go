@@ -38,7 +38,7 @@ func (s *Server) endpointTable() []endpoint {
 		read(SubjectSystemStatus, struct{}{}, s.systemStatus),
 		read(SubjectHistory, HistoryRequest{}, s.history),
 		read(SubjectOperationGet, OperationRequest{}, s.operation),
-		read(SubjectEventsReplay, ReplayRequest{}, s.replay),
+		read(SubjectLogReplay, ReplayRequest{}, s.replay),
 		validate,
 		control(SubjectServiceSelfState, SelfStateRequest{}, s.selfState),
 		control(SubjectBMCMaintenance, MaintenanceRequest{}, s.maintenance),

@@ -14,7 +14,7 @@ const (
 	maxReplayScan = 16 * maxReplayLimit
 )
 
-// replay answers statemgr.events.replay: matching events from a global
+// replay answers statemgr.log.replay: matching events from a global
 // seq, with the cursor to continue from.
 func (s *Server) replay(ctx context.Context, c *call) (any, error) {
 	req, derr := decode[ReplayRequest](c.data)

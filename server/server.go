@@ -225,7 +225,7 @@ func (s *Server) Start() error {
 // Stop stops intake (the micro service stops its subscriptions), lets the
 // requests in flight finish (waits end early with their current outcome),
 // then stops the publisher. Events appended later stay in the log, where
-// statemgr.events.replay finds them after a restart.
+// statemgr.log.replay finds them after a restart.
 func (s *Server) Stop() error {
 	s.mu.Lock()
 	if s.stopping {
@@ -371,7 +371,7 @@ func (d directReply) Respond(data []byte, _ ...micro.RespondOpt) error {
 	return d.nc.Publish(d.subject, data)
 }
 
-func (d directReply) Error(code, description string, data []byte, _ ...micro.RespondOpt) error {
+func (d directReply) Error(code, description string, data []byte, opts ...micro.RespondOpt) error {
 	if d.subject == "" {
 		return nil
 	}
@@ -379,6 +379,9 @@ func (d directReply) Error(code, description string, data []byte, _ ...micro.Res
 	msg.Header.Set(micro.ErrorHeader, description)
 	msg.Header.Set(micro.ErrorCodeHeader, code)
 	msg.Data = data
+	for _, opt := range opts {
+		opt(msg)
+	}
 	return d.nc.PublishMsg(msg)
 }
 
@@ -413,7 +416,8 @@ func (s *Server) respondError(req replier, e *Error) {
 	}
 	// Header values are one line.
 	msg := strings.ReplaceAll(e.Error(), "\n", "; ")
-	if err := req.Error(strconv.Itoa(e.Kind.Code), msg, body); err != nil {
+	code := micro.WithHeaders(micro.Headers{HeaderErrorCode: {strconv.Itoa(e.Kind.Code)}})
+	if err := req.Error(strconv.Itoa(e.Kind.Status), msg, body, code); err != nil {
 		s.log.Debug("cannot send an error reply", "code", e.Kind.Code, "error", err)
 	}
 }

@@ -330,6 +330,7 @@ func TestBadRequestsGetTypedErrors(t *testing.T) {
 	nc := env.Connect(t)
 	cases := []errorCase{
 		{"malformed JSON", server.SubjectHostGet, `{"id":`, server.ErrBadRequest},
+		{"not JSON", server.SubjectHostGet, `not json`, server.ErrBadRequest},
 		{"not an object", server.SubjectHostGet, `["host.0"]`, server.ErrBadRequest},
 		{"trailing data", server.SubjectHostGet, `{"id":"host.0"} {}`, server.ErrBadRequest},
 		{"wrong field type", server.SubjectHostGet, `{"id":7}`, server.ErrBadRequest},
@@ -356,8 +357,8 @@ func TestBadRequestsGetTypedErrors(t *testing.T) {
 		{"maintenance without enable", server.SubjectBMCMaintenance, `{"id":"bmc.0"}`, server.ErrBadRequest},
 		{"unknown operation", server.SubjectOperationGet, `{"operation":"nope"}`, server.ErrUnknownOperation},
 		{"history unknown component", server.SubjectHistory, `{"id":"service.nope"}`, server.ErrUnknownComponent},
-		{"replay bad limit", server.SubjectEventsReplay, `{"limit":100000}`, server.ErrBadRequest},
-		{"replay bad kind", server.SubjectEventsReplay, `{"filter":{"kind":"fan"}}`, server.ErrBadRequest},
+		{"replay bad limit", server.SubjectLogReplay, `{"limit":100000}`, server.ErrBadRequest},
+		{"replay bad kind", server.SubjectLogReplay, `{"filter":{"kind":"fan"}}`, server.ErrBadRequest},
 		{"list wrong kind", server.SubjectHostsList, `{"kind":"bmc"}`, server.ErrWrongKind},
 		{"enable unknown service", server.SubjectServiceEnable, `{"id":"service.nope"}`, server.ErrUnknownComponent},
 		{"validate empty", server.SubjectValidate, `{}`, server.ErrBadRequest},
@@ -368,8 +369,13 @@ func TestBadRequestsGetTypedErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := msg.Header.Get(micro.ErrorCodeHeader); got != itoa(uint64(tc.want.Code)) {
-				t.Fatalf("Nats-Service-Error-Code = %q (%s), want %d", got, msg.Header.Get(micro.ErrorHeader), tc.want.Code)
+			// micro's header carries the HTTP-like status, as micro itself
+			// uses it; the catalogue code has a header of its own.
+			if got := msg.Header.Get(micro.ErrorCodeHeader); got != itoa(uint64(tc.want.Status)) {
+				t.Fatalf("Nats-Service-Error-Code = %q (%s), want %d", got, msg.Header.Get(micro.ErrorHeader), tc.want.Status)
+			}
+			if got := msg.Header.Get(server.HeaderErrorCode); got != itoa(uint64(tc.want.Code)) {
+				t.Fatalf("%s = %q, want %d", server.HeaderErrorCode, got, tc.want.Code)
 			}
 			if msg.Header.Get(micro.ErrorHeader) == "" {
 				t.Error("no Nats-Service-Error message")

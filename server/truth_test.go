@@ -125,7 +125,7 @@ func TestReplayPastHeadReportsHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	var reply server.ReplayReply
-	if err := cl.Request(ctx, server.SubjectEventsReplay, server.ReplayRequest{From: head + 5000}, &reply); err != nil {
+	if err := cl.Request(ctx, server.SubjectLogReplay, server.ReplayRequest{From: head + 5000}, &reply); err != nil {
 		t.Fatal(err)
 	}
 	if reply.Head < head || reply.Head >= head+5000 || len(reply.Events) != 0 {

@@ -157,7 +157,7 @@ func describe(url string, err error) error {
 		if hint := apiErr.EffectiveHint(); hint != "" {
 			msg += "\n  hint: " + hint
 		}
-		return errors.New(msg)
+		return &describedError{text: msg, err: apiErr}
 	case errors.Is(err, client.ErrNoServer):
 		return fmt.Errorf("no statemgr server answers at %s (%w): is statemgrd running? start it with `go run ./cmd/statemgrd`", url, err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
@@ -165,6 +165,16 @@ func describe(url string, err error) error {
 	}
 	return err
 }
+
+// describedError is a server error described for the command line; it
+// still matches the server's error (errors.Is, errors.As).
+type describedError struct {
+	text string
+	err  *server.Error
+}
+
+func (e *describedError) Error() string { return e.text }
+func (e *describedError) Unwrap() error { return e.err }
 
 // describeRefusal spells out what refused a coordinated operation.
 func describeRefusal(r *server.Refusal) string {

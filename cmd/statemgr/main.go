@@ -12,6 +12,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
 // errUsage marks a bad flag or argument; the message says what to pass.
 var errUsage = errors.New("usage")
 
@@ -44,6 +47,7 @@ func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "statemgr",
 		Short:         "Client and operator tools for the statemgr BMC state server",
+		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(*cobra.Command, []string) error {

@@ -30,7 +30,7 @@ func newTailCommand(g *globals, cred *credentials) *cobra.Command {
 		Use:   "tail",
 		Short: "Print the event stream: history from a sequence, then live events with -f",
 		Long: `Prints statemgr's events in global order with no gap and no duplicate: history is
-paged from the log (statemgr.events.replay) and meets the live stream (statemgr.events.*.*)
+paged from the log (statemgr.log.replay) and meets the live stream (statemgr.events.*.*)
 without losing or repeating an event.
 
 Without --from, tail -f prints only new events and tail prints the whole log. Text is

@@ -111,3 +111,13 @@ func TestValidateReportsProblemsWithLocation(t *testing.T) {
 		t.Fatalf("missing file: %v", err)
 	}
 }
+
+func TestVersionFlag(t *testing.T) {
+	var out syncBuffer
+	root := newRootCommand()
+	root.SetArgs([]string{"--version"})
+	root.SetOut(&out)
+	if err := root.Execute(); err != nil || out.String() != "statemgr version "+version+"\n" {
+		t.Fatalf("statemgr --version: %v, %q", err, out.String())
+	}
+}

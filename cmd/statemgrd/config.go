@@ -4,14 +4,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/hashicorp/hcl/v2/hclsimple"
-
-	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/events/badger"
 )
 
@@ -106,34 +104,54 @@ type options struct {
 	configFile string
 	version    bool
 	salvage    bool
+	help       string            // the usage text when -h or -help asked for it
 	overrides  map[string]string // flag name -> value, only flags given
 }
 
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("statemgrd", flag.ContinueOnError)
-	fs.SetOutput(os.Stderr)
+	// Parse errors are returned, usage is returned in o.help: the caller
+	// chooses where each goes.
+	fs.SetOutput(io.Discard)
 	o := options{overrides: map[string]string{}}
 	fs.StringVar(&o.configFile, "config", "", "configuration file (HCL); flags override it")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.salvage, "salvage", false, "rebuild a damaged event log from every record that verifies, recording the loss as events, and exit (daemon stopped)")
-	for _, f := range []struct{ name, usage string }{
-		{"data-dir", "data directory (event log and snapshots)"},
-		{"storage-profile", "storage profile: bmc (256-512 MB devices) or server"},
-		{"platform", "platform file (HCL); the built-in simulated platform without one"},
-		{"nats-url", "external NATS server URL; without one the embedded server runs"},
-		{"nats-listen", "embedded NATS server client address"},
-		{"http-listen", `metrics and health address ("" disables)`},
-		{"log-format", "log format: text or json"},
-		{"log-level", "log level: trace, debug, info, warn or error"},
+	def := defaultConfig()
+	values := map[string]*string{}
+	for _, f := range []struct{ name, value, usage string }{
+		{"data-dir", def.DataDir, "data directory (event log and snapshots)"},
+		{"storage-profile", def.StorageProfile, "storage profile: bmc (256-512 MB devices) or server"},
+		{"platform", def.PlatformFile, "platform file (HCL); the built-in simulated platform without one"},
+		{"nats-url", def.NATS.URL, "external NATS server URL; without one the embedded server runs"},
+		{"nats-listen", def.NATS.Listen, "embedded NATS server client address"},
+		{"http-listen", def.HTTPListen, `metrics and health address ("" disables)`},
+		{"log-format", def.LogFormat, "log format: text or json"},
+		{"log-level", def.LogLevel, "log level: trace, debug, info, warn or error"},
 	} {
-		fs.Func(f.name, f.usage, func(v string) error { o.overrides[f.name] = v; return nil })
+		values[f.name] = fs.String(f.name, f.value, f.usage)
 	}
-	if err := fs.Parse(args); err != nil {
-		return o, fmt.Errorf("%w: %w", errConfig, err)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		var usage strings.Builder
+		fs.SetOutput(&usage)
+		fmt.Fprint(&usage, "Usage: statemgrd [flags]\n\nThe statemgr daemon. Without flags it runs on the defaults below and the\nbuilt-in simulated platform. Flags override the configuration file.\n\nFlags:\n")
+		fs.PrintDefaults()
+		o.help = usage.String()
+		return o, nil
+	}
+	if err != nil {
+		return o, fmt.Errorf("%w: %w (see statemgrd -h)", errConfig, err)
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("%w: unexpected argument %q (statemgrd takes flags only; see -h)", errConfig, fs.Arg(0))
 	}
+	// Only the flags given override the file.
+	fs.Visit(func(f *flag.Flag) {
+		if v, ok := values[f.Name]; ok {
+			o.overrides[f.Name] = *v
+		}
+	})
 	return o, nil
 }
 
@@ -141,18 +159,11 @@ func parseFlags(args []string) (options, error) {
 // checks it.
 func load(o options) (Config, error) {
 	cfg := defaultConfig()
+	src := sources{flags: map[string]string{}}
 	if o.configFile != "" {
-		// The platform file's limits hold here too: hclsimple parses as
-		// recursively as hclsyntax.
-		src, err := platform.ReadSource(o.configFile)
-		if err == nil {
-			err = platform.CheckLimits(o.configFile, src)
-		}
-		if err != nil {
-			return cfg, fmt.Errorf("%w: %w", errConfig, err)
-		}
-		if err := hclsimple.Decode(o.configFile, src, nil, &cfg); err != nil {
-			return cfg, fmt.Errorf("%w: %w", errConfig, err)
+		var err error
+		if src.ranges, err = decodeConfigFile(o.configFile, &cfg); err != nil {
+			return cfg, err
 		}
 		if cfg.NATS == nil {
 			cfg.NATS = &NATSConfig{}
@@ -162,6 +173,7 @@ func load(o options) (Config, error) {
 		}
 	}
 	for name, v := range o.overrides {
+		src.flags[flagAttrs[name]] = name
 		switch name {
 		case "data-dir":
 			cfg.DataDir = v
@@ -181,40 +193,63 @@ func load(o options) (Config, error) {
 			cfg.LogLevel = v
 		}
 	}
-	return cfg, cfg.check()
+	problems := cfg.check()
+	if len(problems) == 0 {
+		return cfg, nil
+	}
+	lines := make([]string, len(problems))
+	for i, p := range problems {
+		lines[i] = src.locate(p)
+	}
+	return cfg, fmt.Errorf("%w:\n  %s", errConfig, strings.Join(lines, "\n  "))
 }
 
-func (c Config) check() error {
-	var problems []string
+// check returns every problem of the whole configuration, listeners and
+// TLS files included, so that a mistake is reported before anything
+// starts.
+func (c Config) check() []configProblem {
+	var problems []configProblem
+	add := func(attr, format string, args ...any) {
+		problems = append(problems, configProblem{attr, fmt.Sprintf(format, args...)})
+	}
 	if c.DataDir == "" {
-		problems = append(problems, "data_dir is empty: give a directory for the event log")
+		add("data_dir", "data_dir is empty: give a directory for the event log")
 	}
 	if _, err := badger.ParseProfile(c.StorageProfile); err != nil {
-		problems = append(problems, err.Error())
+		add("storage_profile", "%v", err)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
-		problems = append(problems, fmt.Sprintf("log format %q: use text or json", c.LogFormat))
+		add("log_format", "log format %q: use text or json", c.LogFormat)
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
-		problems = append(problems, err.Error())
+		add("log_level", "%v", err)
 	}
 	if _, err := time.ParseDuration(c.ShutdownGrace); err != nil {
-		problems = append(problems, fmt.Sprintf("shutdown_grace %q: %v", c.ShutdownGrace, err))
+		add("shutdown_grace", "shutdown_grace %q: %v", c.ShutdownGrace, err)
+	}
+	if c.HTTPListen != "" {
+		problems = append(problems, checkListen("http_listen", c.HTTPListen)...)
 	}
 	_, _, _, policyProblems := c.Policy.coordinator()
 	problems = append(problems, policyProblems...)
-	for _, u := range c.NATS.Users {
-		switch {
-		case u.Role != "viewer" && u.Role != "operator" && u.Role != "service":
-			problems = append(problems, fmt.Sprintf("user %q: role %q: use viewer, operator or service", u.Name, u.Role))
-		case u.Role == "service" && u.Service == "":
-			problems = append(problems, fmt.Sprintf("user %q: a service user names the service it reports for (service = \"...\")", u.Name))
-		case u.Password == "":
-			problems = append(problems, fmt.Sprintf("user %q: empty password", u.Name))
+	if c.NATS.URL == "" {
+		problems = append(problems, checkListen("nats.listen", c.NATS.Listen)...)
+		if c.NATS.TLS != nil {
+			if _, err := loadTLS(c.NATS.TLS); err != nil {
+				add("nats.tls.cert", "%v", err)
+			}
 		}
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%w:\n  %s", errConfig, strings.Join(problems, "\n  "))
+	for _, u := range c.NATS.Users {
+		at := "nats.user." + u.Name + "."
+		switch {
+		case u.Role != "viewer" && u.Role != "operator" && u.Role != "service":
+			add(at+"role", "user %q: role %q: use viewer, operator or service", u.Name, u.Role)
+		case u.Role == "service" && u.Service == "":
+			add(at+"role", "user %q: a service user names the service it reports for (service = \"...\")", u.Name)
+		case u.Password == "":
+			add(at+"password", "user %q: empty password", u.Name)
+		}
 	}
-	return nil
+	return problems
 }

@@ -64,7 +64,7 @@ func TestPowerOperationsThroughTheDaemon(t *testing.T) {
 				t.Fatalf("after a restart, operation %s = %+v", opID, op)
 			}
 			var replay server.ReplayReply
-			if err := cl.Request(ctx, server.SubjectEventsReplay, server.ReplayRequest{Filter: server.EventFilter{Type: "apr_decided"}}, &replay); err != nil {
+			if err := cl.Request(ctx, server.SubjectLogReplay, server.ReplayRequest{Filter: server.EventFilter{Type: "apr_decided"}}, &replay); err != nil {
 				t.Fatal(err)
 			}
 			// The first start found nothing to restore; the second, the

@@ -110,6 +110,17 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		}
 	}()
 	notify(logger, "STATUS=starting")
+	// The listeners are bound first (metrics and health, then NATS), so
+	// that a port in use or an unreachable server fails the start before
+	// the log is opened, the hardware touched or a service spawned.
+	if cfg.HTTPListen != "" {
+		if d.httpLn, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
+			return d, fmt.Errorf("cannot listen for metrics and health on %s: %w", cfg.HTTPListen, err)
+		}
+	}
+	if d.ns, d.nc, err = connectNATS(cfg.NATS, logger); err != nil {
+		return d, err
+	}
 	profile, _ := badger.ParseProfile(cfg.StorageProfile)
 	if lim := profile.MemoryLimit(); lim > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(lim)
@@ -136,11 +147,6 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	}
 	var appendable events.AppendChecker = d.log
 	d.health.log.Store(&appendable)
-	// Bind NATS before touching hardware or services, so a port in use or
-	// an unreachable server fails the start before anything has acted.
-	if d.ns, d.nc, err = connectNATS(cfg.NATS, logger); err != nil {
-		return d, err
-	}
 	obs := newObserver(logger.Named("coordinator"))
 	d.hw, err = devices.New(devices.Config{Platform: plat, Clock: clock.Real{}, Logger: logger, OnThermal: obs.thermal})
 	if err != nil {
@@ -226,12 +232,8 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	if err := resumeServices(ctx, d.sys, d.startOrder(), workers, logger); err != nil {
 		return d, err
 	}
-	if cfg.HTTPListen != "" {
-		ln, err := net.Listen("tcp", cfg.HTTPListen)
-		if err != nil {
-			return d, fmt.Errorf("cannot listen for metrics and health on %s: %w", cfg.HTTPListen, err)
-		}
-		d.httpLn = limitConns(ln, defaultHTTPLimits.maxConns)
+	if d.httpLn != nil {
+		d.httpLn = limitConns(d.httpLn, defaultHTTPLimits.maxConns)
 		d.http = newHTTPServer(d.health.handler(d.metrics), defaultHTTPLimits)
 		go func() {
 			if err := d.http.Serve(d.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -406,6 +408,9 @@ func (d *statemgrd) shutdown(grace time.Duration) error {
 		ctx, cancel := context.WithTimeout(context.Background(), grace)
 		errs = append(errs, d.http.Shutdown(ctx))
 		cancel()
+	} else if d.httpLn != nil {
+		// Bound, but the start failed before serving on it.
+		errs = append(errs, d.httpLn.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -43,6 +43,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "statemgrd:", err)
 		return 2
 	}
+	if o.help != "" {
+		fmt.Fprint(stdout, o.help)
+		return 0
+	}
 	if o.version {
 		fmt.Fprintln(stdout, "statemgrd", version)
 		return 0

@@ -71,26 +71,27 @@ func embeddedNATSConfig(cfg *NATSConfig, logger hclog.Logger) (server.NATSConfig
 	}
 	if cfg.TLS != nil {
 		if out.TLS, err = loadTLS(cfg.TLS); err != nil {
-			return server.NATSConfig{}, err
+			return server.NATSConfig{}, fmt.Errorf("%w: %w", errConfig, err)
 		}
 	}
 	return out, nil
 }
 
+// loadTLS reads the certificate, key and CA the block names.
 func loadTLS(c *TLSConfig) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(c.Cert, c.Key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: nats tls: %w", errConfig, err)
+		return nil, fmt.Errorf("nats tls: %w", err)
 	}
 	t := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if c.CA != "" {
 		pem, err := os.ReadFile(c.CA)
 		if err != nil {
-			return nil, fmt.Errorf("%w: nats tls ca: %w", errConfig, err)
+			return nil, fmt.Errorf("nats tls ca: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("%w: nats tls ca %s holds no PEM certificate", errConfig, c.CA)
+			return nil, fmt.Errorf("nats tls ca %s holds no PEM certificate", c.CA)
 		}
 		t.ClientCAs, t.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}

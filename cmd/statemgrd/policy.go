@@ -32,14 +32,14 @@ const defaultReconcileInterval = 5 * time.Second
 
 // coordinator returns the coordinator's policy and timeouts, and every
 // problem with the block.
-func (p *PolicyConfig) coordinator() (coordinator.Policy, coordinator.Timeouts, time.Duration, []string) {
+func (p *PolicyConfig) coordinator() (coordinator.Policy, coordinator.Timeouts, time.Duration, []configProblem) {
 	var pol coordinator.Policy
 	var tmo coordinator.Timeouts
 	reconcile := defaultReconcileInterval
 	if p == nil {
 		return pol, tmo, reconcile, nil
 	}
-	var problems []string
+	var problems []configProblem
 	oneOf := func(attr, v string, allowed ...string) {
 		if v == "" {
 			return
@@ -49,7 +49,7 @@ func (p *PolicyConfig) coordinator() (coordinator.Policy, coordinator.Timeouts, 
 				return
 			}
 		}
-		problems = append(problems, fmt.Sprintf("policy %s %q: use one of %v", attr, v, allowed))
+		problems = append(problems, configProblem{"policy." + attr, fmt.Sprintf("policy %s %q: use one of %v", attr, v, allowed)})
 	}
 	duration := func(attr, v string, into *time.Duration) {
 		if v == "" {
@@ -57,7 +57,7 @@ func (p *PolicyConfig) coordinator() (coordinator.Policy, coordinator.Timeouts, 
 		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			problems = append(problems, fmt.Sprintf("policy %s %q: give a duration such as \"30s\"", attr, v))
+			problems = append(problems, configProblem{"policy." + attr, fmt.Sprintf("policy %s %q: give a duration such as \"30s\"", attr, v)})
 			return
 		}
 		*into = d
@@ -66,14 +66,17 @@ func (p *PolicyConfig) coordinator() (coordinator.Policy, coordinator.Timeouts, 
 	oneOf("host_on", p.HostOn, string(coordinator.RequireChassisOn), string(coordinator.PowerChassisOn))
 	oneOf("power_restore", p.PowerRestore, string(coordinator.AlwaysOff), string(coordinator.AlwaysOn), string(coordinator.LastState))
 	oneOf("thermal_critical", p.ThermalCritical, string(coordinator.ForceOff), string(coordinator.GracefulShutdown), string(coordinator.IsolateComponent))
-	if p.MaxConcurrentPowerOns < 0 || p.BootAttempts < 0 {
-		problems = append(problems, "policy max_concurrent_power_ons and boot_attempts must not be negative")
+	if p.MaxConcurrentPowerOns < 0 {
+		problems = append(problems, configProblem{"policy.max_concurrent_power_ons", "policy max_concurrent_power_ons must not be negative"})
+	}
+	if p.BootAttempts < 0 {
+		problems = append(problems, configProblem{"policy.boot_attempts", "policy boot_attempts must not be negative"})
 	}
 	duration("power_restore_delay", p.PowerRestoreDelay, &pol.PowerRestoreDelay)
 	duration("graceful_timeout", p.GracefulTimeout, &tmo.Graceful)
 	duration("reconcile_interval", p.ReconcileInterval, &reconcile)
 	if reconcile <= 0 {
-		problems = append(problems, "policy reconcile_interval must be positive")
+		problems = append(problems, configProblem{"policy.reconcile_interval", "policy reconcile_interval must be positive"})
 	}
 	pol.ChassisOff = coordinator.ChassisOffPolicy(p.ChassisOff)
 	pol.HostOn = coordinator.HostOnPolicy(p.HostOn)

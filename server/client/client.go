@@ -64,19 +64,23 @@ func (c *Client) RequestRaw(ctx context.Context, subject string, body []byte, re
 // DecodeError returns the *server.Error an error reply carries, or nil for
 // a successful reply.
 func DecodeError(msg *nats.Msg) error {
-	codeText := msg.Header.Get(micro.ErrorCodeHeader)
-	if codeText == "" {
+	statusText := msg.Header.Get(micro.ErrorCodeHeader)
+	if statusText == "" {
 		return nil
 	}
 	var body server.ErrorReply
 	_ = json.Unmarshal(msg.Data, &body)
-	code, err := strconv.Atoi(codeText)
+	code, err := strconv.Atoi(msg.Header.Get(server.HeaderErrorCode))
 	if err != nil {
 		code = body.Error.Code
 	}
 	kind, ok := server.LookupError(code)
 	if !ok {
-		kind = &server.ErrorKind{Constant: "ErrUnknown", Status: body.Error.Status, Code: code,
+		status, err := strconv.Atoi(statusText)
+		if err != nil {
+			status = body.Error.Status
+		}
+		kind = &server.ErrorKind{Constant: "ErrUnknown", Status: status, Code: code,
 			Description: "an error this client does not know", Hint: body.Error.Hint}
 	}
 	message := body.Error.Message
@@ -118,6 +122,6 @@ func (c *Client) Get(ctx context.Context, id string) (server.Component, error) {
 // Replay returns one page of the log.
 func (c *Client) Replay(ctx context.Context, req server.ReplayRequest) (server.ReplayReply, error) {
 	var reply server.ReplayReply
-	err := c.Request(ctx, server.SubjectEventsReplay, req, &reply)
+	err := c.Request(ctx, server.SubjectLogReplay, req, &reply)
 	return reply, err
 }

@@ -4,7 +4,7 @@
 // history meets live events.
 //
 // Tail's algorithm: subscribe to the live per-component subjects first and
-// buffer; page history with statemgr.events.replay up to the log's head;
+// buffer; page history with statemgr.log.replay up to the log's head;
 // then take live events in order, dropping seqs already delivered and, on a
 // gap (a seq past the next expected one, e.g. a message lost by core NATS),
 // paging the log again from the next expected seq. Messages the NATS client
