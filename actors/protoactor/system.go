@@ -7,8 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"log/slog"
-
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/hashicorp/go-hclog"
 
@@ -78,7 +76,7 @@ func Start(cfg Config, components map[actors.ID]*machine.Compiled) (*System, err
 		cfg.Thresholds = machine.DefaultThresholds()
 	}
 	logger := cfg.Logger
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return NewSlogLogger(logger.Named("protoactor")) }))
+	sys := NewActorSystem(logger)
 	s := &System{sys: sys, pids: map[actors.ID]*actor.PID{}, kinds: components, timeout: 10 * time.Second, onRequest: cfg.OnRequest,
 		workers: newWorkerDispatcher()}
 	strat := newStrategy(cfg.Backoff, cfg.Clock, cfg.Seed, func(e Escalation) {
@@ -96,7 +94,7 @@ func Start(cfg Config, components map[actors.ID]*machine.Compiled) (*System, err
 		for id, m := range components {
 			props := actor.PropsFromProducer(func() actor.Actor {
 				return &component{id: id, m: m, cfg: &cfg, log: logger.Named(string(id))}
-			}, actor.WithDispatcher(s.workers))
+			}, actor.WithDispatcher(s.workers), actor.WithReceiverMiddleware(LogPanics(logger)))
 			pid, err := ctx.SpawnNamed(props, string(id))
 			if err != nil {
 				ready <- fmt.Errorf("cannot spawn %s: %w", id, err)
@@ -105,7 +103,7 @@ func Start(cfg Config, components map[actors.ID]*machine.Compiled) (*System, err
 			s.pids[id] = pid
 		}
 		ready <- nil
-	}, actor.WithSupervisor(strat))
+	}, actor.WithSupervisor(strat), actor.WithReceiverMiddleware(LogPanics(logger)))
 	parent, err := sys.Root.SpawnNamed(parentProps, supervisorName)
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the component supervisor: %w", err)

@@ -27,7 +27,12 @@
 // with a stable name: "devices/psu.<chassis>.<psu>" per PSU,
 // "devices/chassis.<name>" per chassis (power sequencing and the
 // aggregation of its PSUs), "devices/host.<name>" per host's GPIO set and
-// "devices/zone.<name>" per thermal zone. An actor performs its device's
+// "devices/zone.<name>" per thermal zone. New returns once every actor
+// has started (protoactor.StartSupervised); an actor that panics while
+// starting, or has not started within Config.StartTimeout (real time),
+// fails New with an *Error naming it (Op "start its actor") wrapping
+// protoactor.ErrActorPanicked or protoactor.ErrStartTimeout, and every
+// actor panic is logged with its stack. An actor performs its device's
 // operations one at a time. Every hardware call has a timeout
 // (Config.CallTimeout) and is retried on a transient fault (a NAK or a bus
 // timeout, adapters.IsTransient) with a doubling wait, up to

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -122,6 +121,10 @@ type Config struct {
 	// Consumer labels the GPIO lines requested from the kernel; default
 	// "statemgr".
 	Consumer string
+	// StartTimeout bounds, in real time, how long New waits for the
+	// device actors to start; default 10 s. Past it New fails with an
+	// *Error naming the device wrapping protoactor.ErrStartTimeout.
+	StartTimeout time.Duration
 }
 
 func (c *Config) withDefaults() {
@@ -141,6 +144,7 @@ func (c *Config) withDefaults() {
 	def(&c.CallTimeout, 2*time.Second)
 	def(&c.PSUTimeout, 3*time.Second)
 	def(&c.NMIPulse, 200*time.Millisecond)
+	def(&c.StartTimeout, 10*time.Second)
 	def(&c.Retry.Initial, 20*time.Millisecond)
 	def(&c.Retry.Max, 500*time.Millisecond)
 	if c.Retry.Attempts <= 0 {
@@ -222,53 +226,47 @@ func New(cfg Config) (*Hardware, error) {
 	return h, nil
 }
 
-// spawn starts the supervisor and one actor per device.
+// spawn starts the supervisor and one actor per device, and waits until
+// each actor has started, for at most StartTimeout.
 func (h *Hardware) spawn() error {
-	logger := h.log
-	h.sys = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return protoactor.NewSlogLogger(logger.Named("protoactor"))
-	}))
+	h.sys = protoactor.NewActorSystem(h.log)
 	type child struct {
-		name  string
-		props *actor.Props
-		pid   **actor.PID
+		name     string
+		producer actor.Producer
+		pid      **actor.PID
 	}
 	var children []child
 	for _, p := range h.psus {
-		children = append(children, child{"psu." + p.chassis.name + "." + p.name, actor.PropsFromProducer(func() actor.Actor { return &psuActor{h: h, d: p} }), &p.pid})
+		children = append(children, child{"psu." + p.chassis.name + "." + p.name, func() actor.Actor { return &psuActor{h: h, d: p} }, &p.pid})
 	}
 	for _, id := range sortedIDs(h.chassis) {
 		c := h.chassis[id]
-		children = append(children, child{"chassis." + c.name, actor.PropsFromProducer(func() actor.Actor { return newChassisActor(h, c) }), &c.pid})
+		children = append(children, child{"chassis." + c.name, func() actor.Actor { return newChassisActor(h, c) }, &c.pid})
 	}
 	for _, id := range sortedIDs(h.hosts) {
 		d := h.hosts[id]
-		children = append(children, child{"host." + d.name, actor.PropsFromProducer(func() actor.Actor { return &hostActor{h: h, d: d} }), &d.pid})
+		children = append(children, child{"host." + d.name, func() actor.Actor { return &hostActor{h: h, d: d} }, &d.pid})
 	}
 	for _, z := range h.zones {
-		children = append(children, child{"zone." + z.name, actor.PropsFromProducer(func() actor.Actor { return &zoneActor{h: h, d: z} }), &z.pid})
+		children = append(children, child{"zone." + z.name, func() actor.Actor { return &zoneActor{h: h, d: z} }, &z.pid})
 	}
-	ready := make(chan error, 1)
-	props := actor.PropsFromFunc(func(ctx actor.Context) {
-		if _, ok := ctx.Message().(*actor.Started); !ok {
-			return
-		}
-		for _, c := range children {
-			pid, err := ctx.SpawnNamed(c.props, actorName(c.name))
-			if err != nil {
-				ready <- fmt.Errorf("cannot start device actor %s: %w", c.name, err)
-				return
-			}
-			*c.pid = pid
-		}
-		ready <- nil
-	}, actor.WithSupervisor(actor.NewOneForOneStrategy(100, time.Minute, actor.DefaultDecider)))
-	parent, err := h.sys.Root.SpawnNamed(props, supervisorName)
+	start := make([]protoactor.Child, len(children))
+	for i, c := range children {
+		start[i] = protoactor.Child{Name: actorName(c.name), Props: actor.PropsFromProducer(c.producer)}
+	}
+	parent, pids, err := protoactor.StartSupervised(h.sys, supervisorName, actor.NewOneForOneStrategy(100, time.Minute, actor.DefaultDecider), start, h.cfg.StartTimeout, h.log)
 	if err != nil {
-		return fmt.Errorf("cannot start the device supervisor: %w", err)
+		var se *protoactor.StartError
+		if errors.As(err, &se) {
+			return &Error{Device: se.Actor, Op: "start its actor", Err: se.Err}
+		}
+		return fmt.Errorf("cannot start the device actors: %w", err)
 	}
 	h.parent = parent
-	return <-ready
+	for i, c := range children {
+		*c.pid = pids[i]
+	}
+	return nil
 }
 
 // actorName keeps a device name usable as an actor name: protoactor

@@ -1,5 +1,3 @@
-//go:build hwsim
-
 package gpiocdev
 
 import (
@@ -14,11 +12,23 @@ import (
 
 	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/adapters"
+	"github.com/statemgr/statemgr/adapters/internal/kerneltest"
 )
 
-// This file exercises the real character device against the kernel's
-// gpio-sim. Run as root on a kernel with CONFIG_GPIO_SIM and configfs
-// mounted: modprobe gpio-sim && go test -tags hwsim ./adapters/gpiocdev/
+// TestGPIOSim exercises the real character device against the kernel's
+// gpio-sim. It runs as root wherever the driver is loaded and configfs
+// mounted:
+//
+//	modprobe gpio-sim
+//	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+//	go test -run TestGPIOSim -v ./adapters/gpiocdev/
+//
+// and skips saying exactly what is missing otherwise. The test binary runs
+// on its own (cross-built with GOARCH=arm GOARM=7 go test -c), for a board:
+//
+//	./gpiocdev.test -test.run TestGPIOSim -test.v [-kernel.require]
+//
+// -kernel.require makes a missing driver a failure.
 
 const configfs = "/sys/kernel/config/gpio-sim"
 
@@ -45,11 +55,11 @@ func readFile(t *testing.T, path string) string {
 
 func newSimChip(t *testing.T, names ...string) *simChip {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("gpio-sim test skipped: needs root to create chips through configfs")
+	if why := gpioSimMissing(kerneltest.System); why != "" {
+		kerneltest.Unavailable(t, why)
 	}
-	if _, err := os.Stat(configfs); err != nil {
-		t.Skipf("gpio-sim test skipped: %s not found (needs CONFIG_GPIO_SIM, `modprobe gpio-sim` and configfs mounted on /sys/kernel/config)", configfs)
+	if os.Geteuid() != 0 {
+		kerneltest.Unavailable(t, "creating gpio-sim chips through configfs needs root")
 	}
 	dir := filepath.Join(configfs, fmt.Sprintf("statemgr-test-%d", os.Getpid()))
 	bank := filepath.Join(dir, "gpio-bank0")
@@ -74,6 +84,23 @@ func newSimChip(t *testing.T, names ...string) *simChip {
 		_ = os.Remove(dir)
 	})
 	return &simChip{dir: dir, chip: readFile(t, filepath.Join(bank, "chip_name")), dev: readFile(t, filepath.Join(dir, "dev_name"))}
+}
+
+// gpioSimMissing says precisely why root has no gpio-sim configfs
+// directory, or "" when it has one.
+func gpioSimMissing(root kerneltest.Root) string {
+	at := func(p string) string { return filepath.Join(string(root), p) }
+	if _, err := os.Stat(at(configfs)); err == nil {
+		return ""
+	}
+	if _, err := os.Stat(at("sys/bus/gpio")); err != nil {
+		return "the kernel has no GPIO subsystem (/sys/bus/gpio missing: built without CONFIG_GPIOLIB); " + root.Module("gpio-sim")
+	}
+	mounts, _ := os.ReadFile(at("proc/mounts"))
+	if !strings.Contains(string(mounts), " /sys/kernel/config configfs ") {
+		return "configfs is not mounted on /sys/kernel/config (mount -t configfs none /sys/kernel/config; " + root.Module("configfs") + "); " + root.Module("gpio-sim")
+	}
+	return fmt.Sprintf("%s missing: %s", configfs, root.Module("gpio-sim"))
 }
 
 func (c *simChip) attr(offset int, name string) string {
@@ -135,5 +162,40 @@ func TestGPIOSim(t *testing.T) {
 	_, err = other.Output(adapters.LineConfig{Name: "SMTEST_POWER_OUT", Polarity: adapters.ActiveLow})
 	if !errors.Is(err, adapters.ErrLineBusy) || !strings.Contains(err.Error(), `"statemgr-test"`) {
 		t.Errorf("second request: %v, want ErrLineBusy naming statemgr-test", err)
+	}
+}
+
+// The skip names what is missing, from the subsystem to the module.
+func TestGPIOSimMissingSaysWhat(t *testing.T) {
+	root := t.TempDir()
+	write := func(p, s string) {
+		t.Helper()
+		p = filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("proc/sys/kernel/osrelease", "6.12.0\n")
+	if why := gpioSimMissing(kerneltest.Root(root)); !strings.Contains(why, "CONFIG_GPIOLIB") || !strings.Contains(why, "cannot load modules") {
+		t.Errorf("no gpiolib, no modules: %q", why)
+	}
+	write("sys/bus/gpio/devices/gpiochip0/name", "")
+	write("proc/modules", "")
+	write("lib/modules/6.12.0/modules.dep", "kernel/fs/configfs/configfs.ko.xz:\n")
+	write("proc/mounts", "sysfs /sys sysfs rw 0 0\n")
+	if why := gpioSimMissing(kerneltest.Root(root)); !strings.Contains(why, "configfs is not mounted") || !strings.Contains(why, "modprobe configfs") || !strings.Contains(why, "has no module gpio-sim") {
+		t.Errorf("configfs unmounted, no gpio-sim: %q", why)
+	}
+	write("proc/mounts", "configfs /sys/kernel/config configfs rw 0 0\n")
+	write("lib/modules/6.12.0/modules.dep", "kernel/drivers/gpio/gpio-sim.ko.xz: kernel/fs/configfs/configfs.ko.xz\n")
+	if why := gpioSimMissing(kerneltest.Root(root)); !strings.Contains(why, "module gpio-sim is not loaded: modprobe gpio-sim") {
+		t.Errorf("gpio-sim not loaded: %q", why)
+	}
+	write("sys/kernel/config/gpio-sim/.keep", "")
+	if why := gpioSimMissing(kerneltest.Root(root)); why != "" {
+		t.Errorf("with gpio-sim: %q", why)
 	}
 }
