@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 	"github.com/spf13/cobra"
 
 	"github.com/statemgr/statemgr/actors"
@@ -50,6 +51,20 @@ func clientCommands(g *globals) []*cobra.Command {
 	return cmds
 }
 
+// nkeyPublic returns the public key of the nkey seed in file.
+func nkeyPublic(file string) (string, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	kp, err := nkeys.ParseDecoratedNKey(raw)
+	if err != nil {
+		return "", err
+	}
+	defer kp.Wipe()
+	return kp.PublicKey()
+}
+
 // session is a connection to a statemgr server for one command.
 type session struct {
 	g      *globals
@@ -73,9 +88,14 @@ func connect(g *globals, cred *credentials) (*session, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: cannot read --nkey %s: %w", errUsage, cred.nkey, err)
 		}
-		opts = append(opts, opt)
+		public, err := nkeyPublic(cred.nkey)
+		if err != nil {
+			return nil, fmt.Errorf("%w: cannot read --nkey %s: %w", errUsage, cred.nkey, err)
+		}
+		// statemgrd lets each user read replies under its own inbox only.
+		opts = append(opts, opt, nats.CustomInboxPrefix(server.InboxPrefix(public)))
 	case cred.user != "":
-		opts = append(opts, nats.UserInfo(cred.user, cred.password))
+		opts = append(opts, client.UserInfo(cred.user, cred.password))
 	}
 	if cred.tlsCA != "" {
 		opts = append(opts, nats.RootCAs(cred.tlsCA))
