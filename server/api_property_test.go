@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"pgregory.net/rapid"
 
 	"github.com/statemgr/statemgr/actors/coordinator"
@@ -252,7 +251,7 @@ func newAPIModel(t *testing.T, rt *rapid.T, seen map[string]int) *apiModel {
 	procs.sys.Store(env.System)
 	m := &apiModel{env: env, policy: policy, keys: map[string]bound{}, seen: seen}
 	for _, u := range []string{"otto", "olga"} {
-		m.clients = append(m.clients, client.New(env.Connect(tb, nats.UserInfo(u, u+"-pw"))))
+		m.clients = append(m.clients, client.New(env.Connect(tb, client.UserInfo(u, u+"-pw"))))
 	}
 	m.states = m.read(rt)
 	return m

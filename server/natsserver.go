@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -104,9 +105,33 @@ const discoverySubjects = "$SRV.>"
 // serviceControlSubjects is where the daemon forwards enable and disable.
 const serviceControlSubjects = "statemgr.service.*.control"
 
-// permissions returns the NATS permissions of a role.
+// InboxPrefix returns the only inbox prefix a user of the embedded server
+// may subscribe under: "_INBOX.<user>" (the name, or the public nkey).
+// Replies to a user's requests go there, so no other user can read them;
+// a client connects with nats.CustomInboxPrefix(InboxPrefix(user)).
+func InboxPrefix(user string) string { return "_INBOX." + user }
+
+// errBadUserName refuses a user name that cannot be a subject token,
+// which its inbox prefix needs.
+var errBadUserName = errors.New("a user name must be one NATS subject token: no '.', '*', '>' or white space")
+
+// checkUserToken refuses a name that is not one subject token.
+func checkUserToken(name string) error {
+	if strings.ContainsAny(name, ".*> \t\r\n") {
+		return fmt.Errorf("user %q: %w", name, errBadUserName)
+	}
+	return nil
+}
+
+// permissions returns the NATS permissions of a role. Each user may
+// subscribe only to its own inbox prefix, not to _INBOX.>, where it could
+// read every other user's replies.
 func permissions(u User) (*natsserver.Permissions, error) {
-	subscribe := &natsserver.SubjectPermission{Allow: []string{SubjectEventsPrefix + ">", "_INBOX.>"}}
+	inbox := InboxPrefix(u.Name + u.Nkey)
+	if err := checkUserToken(u.Name + u.Nkey); err != nil {
+		return nil, err
+	}
+	subscribe := &natsserver.SubjectPermission{Allow: []string{SubjectEventsPrefix + ">", inbox + ".>"}}
 	switch u.Role {
 	case RoleViewer:
 		return &natsserver.Permissions{Publish: &natsserver.SubjectPermission{Allow: readSubjects}, Subscribe: subscribe}, nil
@@ -121,7 +146,7 @@ func permissions(u User) (*natsserver.Permissions, error) {
 		}
 		return &natsserver.Permissions{
 			Publish:   &natsserver.SubjectPermission{Allow: []string{ServiceSelfStateSubject(u.Service)}},
-			Subscribe: &natsserver.SubjectPermission{Allow: []string{ServiceControlSubject(u.Service), "_INBOX.>"}},
+			Subscribe: &natsserver.SubjectPermission{Allow: []string{ServiceControlSubject(u.Service), inbox + ".>"}},
 			Response:  &natsserver.ResponsePermission{MaxMsgs: 1, Expires: time.Minute},
 		}, nil
 	}

@@ -48,7 +48,7 @@ func expectPermissionViolation(t *testing.T, errs chan error) {
 func TestViewerCannotControl(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{Users: users, Platform: servicePlatform(t)})
 	onErr, errs := asyncErrors()
-	viewer := client.New(env.Connect(t, nats.UserInfo("vera", "viewer-pw"), onErr))
+	viewer := client.New(env.Connect(t, client.UserInfo("vera", "viewer-pw"), onErr))
 
 	// Reads work.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -105,7 +105,7 @@ func TestViewerCannotControl(t *testing.T) {
 	}
 	// The operator can control, and is recorded as the requester even when
 	// it claims to be someone else.
-	operatorConn := env.Connect(t, nats.UserInfo("otto", "operator-pw"))
+	operatorConn := env.Connect(t, client.UserInfo("otto", "operator-pw"))
 	msg := nats.NewMsg(server.SubjectHostPowerOn)
 	msg.Header.Set("Nats-Request-Info", `{"acc":"CLIENTS","user":"mallory"}`)
 	msg.Data = []byte(`{"id":"host.0","wait":"5s"}`)
@@ -130,9 +130,9 @@ func TestViewerCannotControl(t *testing.T) {
 func TestServiceRoleOnlyReportsItsOwnSelfState(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{Users: users, Platform: servicePlatform(t)})
 	onErr, errs := asyncErrors()
-	nc := env.Connect(t, nats.UserInfo("sync", "service-pw"), onErr)
+	nc := env.Connect(t, client.UserInfo("sync", "service-pw"), onErr)
 	svc := client.New(nc)
-	operator := client.New(env.Connect(t, nats.UserInfo("otto", "operator-pw")))
+	operator := client.New(env.Connect(t, client.UserInfo("otto", "operator-pw")))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := operator.Request(ctx, server.SubjectServiceStart, server.IDRequest{ID: "service.fan"}, nil); err != nil {
@@ -216,5 +216,61 @@ func TestUsersBeyondLoopbackNeedTLS(t *testing.T) {
 				t.Fatalf("StartNATS = %v", err)
 			}
 		})
+	}
+}
+
+// No user can read another's replies: each may subscribe only under its
+// own inbox prefix, so a viewer neither subscribes to _INBOX.> nor to the
+// operator's inbox, and hears none of the operator's replies (issue 23
+// item 7).
+func TestViewerCannotReadOperatorsReplies(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{Users: users, Platform: servicePlatform(t)})
+	env.PowerChassis(t, "chassis.0")
+	onErr, errs := asyncErrors()
+	spy := env.Connect(t, client.UserInfo("vera", "viewer-pw"), onErr)
+	overheard := make(chan *nats.Msg, 16)
+	for _, subject := range []string{"_INBOX.>", server.InboxPrefix("otto") + ".>", ">"} {
+		if _, err := spy.ChanSubscribe(subject, overheard); err != nil {
+			t.Fatal(err)
+		}
+		expectPermissionViolation(t, errs)
+	}
+	// A viewer that connects with the default inbox prefix gets no reply
+	// at all, not someone else's.
+	if _, err := env.Connect(t, nats.UserInfo("vera", "viewer-pw")).Request(server.SubjectHostGet, []byte(`{"id":"host.0"}`), time.Second); err == nil {
+		t.Fatal("a viewer read a reply under the shared _INBOX prefix")
+	}
+
+	operator := client.New(env.Connect(t, client.UserInfo("otto", "operator-pw")))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var reply server.ControlReply
+	if err := operator.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", Operation: "private-op", Wait: "5s"}, &reply); err != nil || !reply.Accepted {
+		t.Fatalf("operator power on: %+v, %v", reply, err)
+	}
+	if _, err := operator.Get(ctx, "host.0"); err != nil {
+		t.Fatalf("operator read: %v", err)
+	}
+	if err := spy.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-overheard:
+		t.Fatalf("the viewer read %s: %s", m.Subject, m.Data)
+	default:
+	}
+}
+
+// A user name is one subject token, as its inbox prefix needs.
+func TestUserNameMustBeASubjectToken(t *testing.T) {
+	for _, name := range []string{"ve.ra", "*", "a>", "two words"} {
+		ns, err := server.StartNATS(server.NATSConfig{Port: -1, Users: []server.User{{Name: name, Password: "pw", Role: server.RoleViewer}}})
+		if err == nil {
+			ns.Shutdown()
+			t.Fatalf("user name %q accepted", name)
+		}
+		if !strings.Contains(err.Error(), "subject token") {
+			t.Fatalf("user name %q refused with %v, want it to say why", name, err)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 	"github.com/spf13/cobra"
 
 	"github.com/statemgr/statemgr/actors"
@@ -49,6 +51,20 @@ func clientCommands(g *globals) []*cobra.Command {
 	return cmds
 }
 
+// nkeyPublic returns the public key of the nkey seed in file.
+func nkeyPublic(file string) (string, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	kp, err := nkeys.ParseDecoratedNKey(raw)
+	if err != nil {
+		return "", err
+	}
+	defer kp.Wipe()
+	return kp.PublicKey()
+}
+
 // session is a connection to a statemgr server for one command.
 type session struct {
 	g      *globals
@@ -72,19 +88,28 @@ func connect(g *globals, cred *credentials) (*session, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: cannot read --nkey %s: %w", errUsage, cred.nkey, err)
 		}
-		opts = append(opts, opt)
+		public, err := nkeyPublic(cred.nkey)
+		if err != nil {
+			return nil, fmt.Errorf("%w: cannot read --nkey %s: %w", errUsage, cred.nkey, err)
+		}
+		// statemgrd lets each user read replies under its own inbox only.
+		opts = append(opts, opt, nats.CustomInboxPrefix(server.InboxPrefix(public)))
 	case cred.user != "":
-		opts = append(opts, nats.UserInfo(cred.user, cred.password))
+		opts = append(opts, client.UserInfo(cred.user, cred.password))
 	}
 	if cred.tlsCA != "" {
 		opts = append(opts, nats.RootCAs(cred.tlsCA))
 	}
 	nc, err := nats.Connect(g.server, opts...)
+	var unknownCA x509.UnknownAuthorityError
+	var badHost x509.HostnameError
 	switch {
 	case errors.Is(err, nats.ErrAuthorization) || (err != nil && strings.Contains(strings.ToLower(err.Error()), "authorization")):
-		return nil, fmt.Errorf("the NATS server at %s refused the credentials (%w): pass --user and --password (or STATEMGR_PASSWORD), --creds or --nkey", g.server, err)
+		return nil, fmt.Errorf("%w: the NATS server at %s refused the credentials (%w): pass --user and --password (or STATEMGR_PASSWORD), --creds or --nkey", errDenied, g.server, err)
+	case errors.As(err, &unknownCA), errors.As(err, &badHost):
+		return nil, fmt.Errorf("%w: the TLS certificate of the NATS server at %s is not trusted (%w): pass the CA that signed it with --tls-ca, and a URL naming a host the certificate covers", errUnreachable, g.server, err)
 	case err != nil:
-		return nil, fmt.Errorf("no statemgr server at %s (%w): is statemgrd running? start it with `go run ./cmd/statemgrd`", g.server, err)
+		return nil, fmt.Errorf("%w: no statemgr server at %s (%w): is statemgrd running? start it with `go run ./cmd/statemgrd`", errUnreachable, g.server, err)
 	}
 	s.nc, s.client = nc, client.New(nc)
 	return s, nil
@@ -114,7 +139,7 @@ func (s *session) request(ctx context.Context, subject string, req, reply any) e
 	defer cancelTimeout()
 	s.mu.Lock()
 	s.permission = func(err error) {
-		cancel(fmt.Errorf("permission denied: your NATS user may not send %s (a viewer cannot control; log in as an operator): %w", subject, err))
+		cancel(fmt.Errorf("%w: permission denied: your NATS user may not send %s (a viewer cannot control; log in as an operator): %w", errDenied, subject, err))
 	}
 	s.mu.Unlock()
 	err := s.client.Request(ctx, subject, req, reply)
@@ -157,24 +182,14 @@ func describe(url string, err error) error {
 		if hint := apiErr.EffectiveHint(); hint != "" {
 			msg += "\n  hint: " + hint
 		}
-		return &describedError{text: msg, err: apiErr}
+		return &refusedError{text: msg, api: apiErr}
 	case errors.Is(err, client.ErrNoServer):
-		return fmt.Errorf("no statemgr server answers at %s (%w): is statemgrd running? start it with `go run ./cmd/statemgrd`", url, err)
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
-		return fmt.Errorf("the statemgr server at %s did not answer in time (%w): the outcome is unknown; retry with the same --operation, or raise --timeout", url, err)
+		return fmt.Errorf("%w: no statemgr server answers at %s (%w): is statemgrd running? start it with `go run ./cmd/statemgrd`", errUnreachable, url, err)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout), errors.Is(err, nats.ErrConnectionClosed):
+		return fmt.Errorf("%w: the statemgr server at %s did not answer in time (%w): the outcome is unknown; retry with the same --operation, or raise --timeout", errUnreachable, url, err)
 	}
 	return err
 }
-
-// describedError is a server error described for the command line; it
-// still matches the server's error (errors.Is, errors.As).
-type describedError struct {
-	text string
-	err  *server.Error
-}
-
-func (e *describedError) Error() string { return e.text }
-func (e *describedError) Unwrap() error { return e.err }
 
 // describeRefusal spells out what refused a coordinated operation.
 func describeRefusal(r *server.Refusal) string {
@@ -299,7 +314,10 @@ func runControl(cmd *cobra.Command, g *globals, cred *credentials, subject strin
 	}
 	w := cmd.OutOrStdout()
 	if g.output == outputJSON {
-		return printJSON(w, reply)
+		if err := printJSON(w, reply); err != nil {
+			return err
+		}
+		return outcomeFailure(reply)
 	}
 	dup := ""
 	if reply.Duplicate {
@@ -319,9 +337,16 @@ func runControl(cmd *cobra.Command, g *globals, cred *credentials, subject strin
 		if o.Alert != "" {
 			fmt.Fprintf(w, "alert: %s (acknowledge with: statemgr acknowledge %s)\n", o.Alert, reply.Operation)
 		}
-		if o.Result != server.ResultSucceeded && o.Result != server.ResultInProgress {
-			return fmt.Errorf("operation %s %s: %s is %s", reply.Operation, o.Result, reply.ID, o.State)
-		}
 	}
-	return nil
+	return outcomeFailure(reply)
+}
+
+// outcomeFailure is the error of a reply whose operation ended other than
+// succeeded (or still in progress).
+func outcomeFailure(reply server.ControlReply) error {
+	o := reply.Outcome
+	if o == nil || o.Result == server.ResultSucceeded || o.Result == server.ResultInProgress {
+		return nil
+	}
+	return &outcomeError{text: fmt.Sprintf("operation %s %s: %s is %s", reply.Operation, o.Result, reply.ID, o.State)}
 }

@@ -48,6 +48,7 @@ func newRootCommand() *cobra.Command {
 		Use:           "statemgr",
 		Short:         "Client and operator tools for the statemgr BMC state server",
 		Version:       version,
+		Long:          "Client and operator tools for the statemgr BMC state server.\n\n" + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(*cobra.Command, []string) error {
@@ -71,15 +72,10 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newValidateCommand(g))
 	root.AddCommand(newSimCommand(g))
 	root.AddCommand(clientCommands(g)...)
+	usageArgs(root)
 	return root
 }
 
 func main() {
-	if err := newRootCommand().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "statemgr:", err)
-		if errors.Is(err, errUsage) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
+	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -125,3 +125,15 @@ func (c *Client) Replay(ctx context.Context, req server.ReplayRequest) (server.R
 	err := c.Request(ctx, server.SubjectLogReplay, req, &reply)
 	return reply, err
 }
+
+// UserInfo is nats.UserInfo for a user of statemgrd's embedded server, with
+// the inbox prefix that user may read replies under
+// (server.InboxPrefix): with the default _INBOX prefix no reply arrives.
+func UserInfo(user, password string) nats.Option {
+	return func(o *nats.Options) error {
+		if err := nats.UserInfo(user, password)(o); err != nil {
+			return err
+		}
+		return nats.CustomInboxPrefix(server.InboxPrefix(user))(o)
+	}
+}
