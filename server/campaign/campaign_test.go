@@ -8,12 +8,17 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
+
+	"github.com/statemgr/statemgr/server"
 )
 
-func reply(code, body string) *nats.Msg {
+// reply is a reply as the server sends it: an error has the HTTP-like
+// status in micro's header and the catalogue code in its own.
+func reply(status, code, body string) *nats.Msg {
 	m := nats.NewMsg("r")
-	if code != "" {
-		m.Header.Set(micro.ErrorCodeHeader, code)
+	if status != "" {
+		m.Header.Set(micro.ErrorCodeHeader, status)
+		m.Header.Set(server.HeaderErrorCode, code)
 	}
 	m.Data = []byte(body)
 	return m
@@ -29,15 +34,17 @@ func TestJudge(t *testing.T) {
 		msg     *nats.Msg
 		problem bool
 	}{
-		{"success", Case{}, reply("", `{"ok":true}`), false},
-		{"catalogued error", Case{Refuse: true}, reply("10002", good), false},
-		{"success that is not JSON", Case{}, reply("", `nope`), true},
-		{"success where a refusal is due", Case{Refuse: true}, reply("", `{}`), true},
-		{"code not in the catalogue", Case{}, reply("500", good), true},
-		{"code not a number", Case{}, reply("x", good), true},
-		{"body of another code", Case{}, reply("10001", good), true},
-		{"body not an error reply", Case{}, reply("10002", `{}`), true},
-		{"unknown_field for declared fields", Case{DeclaredOnly: true}, reply("10002", good), true},
+		{"success", Case{}, reply("", "", `{"ok":true}`), false},
+		{"catalogued error", Case{Refuse: true}, reply("400", "10002", good), false},
+		{"success that is not JSON", Case{}, reply("", "", `nope`), true},
+		{"success where a refusal is due", Case{Refuse: true}, reply("", "", `{}`), true},
+		{"code not in the catalogue", Case{}, reply("400", "500", good), true},
+		{"code not a number", Case{}, reply("400", "x", good), true},
+		{"no code header", Case{}, reply("400", "", good), true},
+		{"status not the entry's", Case{}, reply("500", "10002", good), true},
+		{"body of another code", Case{}, reply("400", "10001", good), true},
+		{"body not an error reply", Case{}, reply("400", "10002", `{}`), true},
+		{"unknown_field for declared fields", Case{DeclaredOnly: true}, reply("400", "10002", good), true},
 	} {
 		if v := Judge(tc.c, tc.msg); (v.Problem != "") != tc.problem {
 			t.Errorf("%s: verdict %+v", tc.name, v)

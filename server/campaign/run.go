@@ -70,13 +70,18 @@ func Judge(c Case, msg *nats.Msg) Verdict {
 		}
 		return Verdict{}
 	}
-	code, err := strconv.Atoi(header)
+	// micro's header carries the HTTP-like status; the catalogue code
+	// has its own header.
+	code, err := strconv.Atoi(msg.Header.Get(server.HeaderErrorCode))
 	if err != nil {
-		return Verdict{Problem: fmt.Sprintf("error code header %q is not a number", header)}
+		return Verdict{Problem: fmt.Sprintf("error reply (status %s) without a numeric %s header", header, server.HeaderErrorCode)}
 	}
 	kind, ok := server.LookupError(code)
 	if !ok {
 		return Verdict{Code: code, Problem: fmt.Sprintf("error code %d is not in the catalogue (%s)", code, msg.Header.Get(micro.ErrorHeader))}
+	}
+	if header != strconv.Itoa(kind.Status) {
+		return Verdict{Code: code, Problem: fmt.Sprintf("error %d's status header is %q, its catalogue entry's status is %d", code, header, kind.Status)}
 	}
 	var body server.ErrorReply
 	if err := json.Unmarshal(msg.Data, &body); err != nil || body.Error.Code != code || body.Error.Name != kind.Name() || body.Error.Message == "" || body.Error.Hint == "" {
