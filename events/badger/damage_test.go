@@ -15,10 +15,6 @@ import (
 	"github.com/statemgr/statemgr/events/badger"
 )
 
-// Damages applied to one file of a stopped log's directory, the way a
-// failing flash or an interrupted write leaves it.
-var damages = []string{"flip", "truncate", "zero", "delete"}
-
 // usedLen is the length of b without its trailing zeros: Badger
 // preallocates its write-ahead and value logs, and damage to the zeros
 // past their end would test nothing.
