@@ -1,0 +1,259 @@
+package board
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+)
+
+// The harness's timings, as testdata/ast2600-evb.hcl sets them.
+const (
+	powerPulse   = 200 * time.Millisecond
+	forceOffHold = 4 * time.Second
+)
+
+// TestBoard boots the emulated AST2600 and runs the checks of docs/BOARD.md
+// in order, each a subtest (go test -v prints PASS/FAIL per check). A check
+// whose precondition failed is skipped, not run against a broken board.
+func TestBoard(t *testing.T) {
+	dir := os.Getenv("STATEMGR_BOARD")
+	if dir == "" {
+		t.Skip("STATEMGR_BOARD is not set: .ci/board prepares the boot files and runs this test (docs/BOARD.md)")
+	}
+	b := bootBoard(t, dir)
+	ok := func(name string, f func(t *testing.T)) bool { return t.Run(name, f) }
+
+	ok("kernel drivers: ASPEED gpiochip with named lines, I2C bus 3, i2c-dev", func(t *testing.T) {
+		mods := b.mustRun(t, "cut -d' ' -f1 /proc/modules", time.Minute)
+		for _, m := range []string{"gpio_aspeed", "i2c_aspeed", "i2c_dev", "pmbus_core", "ftgmac100", "mdio_aspeed"} {
+			if !regexp.MustCompile(`(?m)^` + m + `\s*$`).MatchString(mods) {
+				t.Errorf("module %s not loaded; /proc/modules:\n%s", m, mods)
+			}
+		}
+		labels := b.mustRun(t, "cat /sys/class/gpio/gpiochip*/label", time.Minute)
+		if !strings.Contains(labels, "1e780000.gpio") {
+			t.Errorf("no gpiochip of the ASPEED GPIO controller 1e780000.gpio; labels:\n%s", labels)
+		}
+		lines := b.mustRun(t, "cat /sys/kernel/debug/gpio", time.Minute)
+		for _, name := range []string{"POWER_OUT", "RESET_OUT", "PS_PWROK", "POST_COMPLETE"} {
+			if !regexp.MustCompile(`\(` + name + `\s*[|)]`).MatchString(lines) {
+				t.Errorf("line %s not named (gpio-line-names of the patched DTB):\n%s", name, lines)
+			}
+		}
+		b.mustRun(t, "test -c /dev/i2c-3 && test -c /dev/gpiochip0", time.Minute)
+	})
+
+	ok("adm1272 readings through i2c-aspeed and i2c-dev equal the model's", func(t *testing.T) {
+		for _, mv := range []uint64{12000, 48000} {
+			if err := b.qmp.set(psuPath, "vin", mv); err != nil {
+				t.Fatal(err)
+			}
+			out := b.mustRun(t, "i2cget -y 3 0x10 0x88 w", time.Minute) // READ_VIN
+			raw, err := strconv.ParseUint(strings.TrimSpace(out), 0, 16)
+			if err != nil {
+				t.Fatalf("i2cget printed %q: %v", out, err)
+			}
+			if want := adm1272VinDirect(mv); raw != want {
+				t.Errorf("READ_VIN over SMBus = %#04x, the model was set to %d mV = %#04x in its DIRECT format", raw, mv, want)
+			}
+			back, err := b.qmp.getUint(psuPath, "vin")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(float64(back)-float64(mv)) > 30 { // the DIRECT code's resolution is 24.6 mV
+				t.Errorf("the model reads back vin %d mV after %d mV", back, mv)
+			}
+		}
+		b.qmp.set(psuPath, "vin", uint64(12000))
+	})
+
+	ok("armv7 test binaries of adapters/smbus and adapters/gpiocdev pass in the guest", func(t *testing.T) {
+		for _, bin := range []string{"smbus.test", "gpiocdev.test"} {
+			out, rc, err := b.run("/bin/"+bin+" -test.v -test.timeout 5m >/tmp/t.log 2>&1; rc=$?; tail -n 40 /tmp/t.log; (exit $rc)", 6*time.Minute)
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", bin, err, out)
+			}
+			if rc != 0 || !strings.Contains(out, "\nPASS") && !strings.HasPrefix(strings.TrimSpace(out), "PASS") {
+				t.Errorf("%s on the board failed (status %d):\n%s", bin, rc, out)
+			}
+			t.Logf("%s on the board (last lines):\n%s", bin, out)
+		}
+	})
+
+	var nc *nats.Conn
+	if !ok("statemgrd starts on the board and answers over NATS", func(t *testing.T) {
+		b.mustRun(t, "statemgrd -config /etc/statemgrd.hcl >/tmp/statemgrd.log 2>&1 &", time.Minute)
+		nc = connect(t, b, 5*time.Minute)
+	}) {
+		out, _, _ := b.run("tail -n 40 /tmp/statemgrd.log", time.Minute)
+		t.Fatalf("statemgrd did not come up; the rest needs it. Its log:\n%s", out)
+	}
+	defer func() { nc.Close() }()
+
+	mb, err := newMotherboard(b.qmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mb.close()
+
+	ok("chassis on: the adm1272 is switched on over PMBus and its STATUS_WORD reads good input", func(t *testing.T) {
+		r := request(t, nc, "statemgr.chassis.power.on", map[string]any{"id": "chassis.0", "wait": "60s"})
+		wantOutcome(t, r, "succeeded", "On")
+		c := request(t, nc, "statemgr.chassis.get", map[string]any{"id": "chassis.0"})
+		if c["state"] != "On" || c["power_status"] != "Good" {
+			t.Errorf("chassis.0 is %v with power status %v, want On and Good: %v", c["state"], c["power_status"], c)
+		}
+	})
+
+	ok("host on: a power button pulse on POWER_OUT, power good on PS_PWROK, Running", func(t *testing.T) {
+		before, _, _ := mb.seen()
+		r := request(t, nc, "statemgr.host.power.on", map[string]any{"id": "host.0", "wait": "60s"})
+		wantOutcome(t, r, "succeeded", "Running")
+		presses, _, err := mb.seen()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := presses[len(before):]; len(got) != 1 {
+			t.Fatalf("want one press of the power button on the pin, saw %v", got)
+		} else if held := got[0].held; held < powerPulse/2 || held > powerPulse+500*time.Millisecond {
+			t.Errorf("the power button was held %s on the pin, the platform file says %s", held, powerPulse)
+		}
+		if pg, _ := b.qmp.getBool(gpioPath, pinPowerGood); !pg {
+			t.Error("PS_PWROK is not high on the pin")
+		}
+	})
+
+	ok("kill -9 and restart: no glitch on POWER_OUT, Running recovered from the log and the real lines", func(t *testing.T) {
+		_, edges, _ := mb.seen()
+		nc.Close()
+		b.mustRun(t, "kill -9 $(pidof statemgrd); sleep 1; statemgrd -config /etc/statemgrd.hcl >>/tmp/statemgrd.log 2>&1 &", time.Minute)
+		nc = connect(t, b, 5*time.Minute)
+		h := request(t, nc, "statemgr.host.get", map[string]any{"id": "host.0"})
+		if h["state"] != "Running" {
+			t.Errorf("host.0 is %v after the restart, want Running: %v", h["state"], h)
+		}
+		if _, after, _ := mb.seen(); after != edges {
+			t.Errorf("POWER_OUT changed level %d times across the kill and restart", after-edges)
+		}
+	})
+
+	ok("graceful off: one short press, the OS powers off, Off", func(t *testing.T) {
+		before, _, _ := mb.seen()
+		r := request(t, nc, "statemgr.host.power.off", map[string]any{"id": "host.0", "type": "GracefulShutdown", "wait": "60s"})
+		wantOutcome(t, r, "succeeded", "Off")
+		presses, _, _ := mb.seen()
+		if got := presses[len(before):]; len(got) != 1 || got[0].held > powerPulse+500*time.Millisecond {
+			t.Errorf("want one short press, saw %v", got)
+		}
+	})
+
+	ok("graceful off the OS ignores escalates to the forced hold, its length measured on the pin", func(t *testing.T) {
+		wantOutcome(t, request(t, nc, "statemgr.host.power.on", map[string]any{"id": "host.0", "wait": "60s"}), "succeeded", "Running")
+		mb.setIgnoreGraceful(true)
+		defer mb.setIgnoreGraceful(false)
+		before, _, _ := mb.seen()
+		r := request(t, nc, "statemgr.host.power.off", map[string]any{"id": "host.0", "type": "GracefulShutdown", "wait": "120s"})
+		t.Logf("outcome: %v", r["outcome"])
+		presses, _, _ := mb.seen()
+		got := presses[len(before):]
+		if len(got) != 2 {
+			t.Fatalf("want a press then a hold, saw %v", got)
+		}
+		if hold := got[1].held; hold < forceOffHold-300*time.Millisecond || hold > forceOffHold+time.Second {
+			t.Errorf("the forced hold lasted %s on the pin, the platform file says %s", hold, forceOffHold)
+		}
+		waitState(t, nc, "host.0", "Off", time.Minute)
+	})
+
+	ok("power good dropped behind statemgr's back is seen through the edge event", func(t *testing.T) {
+		wantOutcome(t, request(t, nc, "statemgr.host.power.on", map[string]any{"id": "host.0", "wait": "60s"}), "succeeded", "Running")
+		if err := mb.dropPowerGood(); err != nil {
+			t.Fatal(err)
+		}
+		h := waitState(t, nc, "host.0", "Off", time.Minute)
+		if cause := fmt.Sprint(h["cause"]); !strings.Contains(strings.ToLower(cause), "power") {
+			t.Errorf("host.0 went Off with cause %q, want it to name the power good loss", cause)
+		}
+	})
+}
+
+// adm1272VinDirect is QEMU's adm1272 model's DIRECT code of a voltage in
+// millivolts: Y = m·X·10^R with m = 4062, R = -2 for volts (100 V range),
+// truncated as the model does.
+func adm1272VinDirect(mv uint64) uint64 { return uint64(4062 * float64(mv) * 1e-5) }
+
+// connect waits until statemgrd answers statemgr.system.status through the
+// forwarded port.
+func connect(t *testing.T, b *board, within time.Duration) *nats.Conn {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var last error
+	for time.Now().Before(deadline) {
+		if _, rc, _ := b.run("pidof statemgrd >/dev/null", time.Minute); rc != 0 {
+			last = fmt.Errorf("statemgrd is not running")
+			break
+		}
+		nc, err := nats.Connect(b.natsURL, nats.UserInfo("board", "board-harness"), nats.Timeout(5*time.Second), nats.NoReconnect())
+		if err == nil {
+			if _, err = nc.Request("statemgr.system.status", []byte(`{}`), 10*time.Second); err == nil {
+				return nc
+			}
+			nc.Close()
+		}
+		last = err
+		time.Sleep(2 * time.Second)
+	}
+	out, _, _ := b.run("tail -n 30 /tmp/statemgrd.log", time.Minute)
+	t.Fatalf("statemgrd did not answer within %s: %v; its log:\n%s", within, last, out)
+	return nil
+}
+
+// request sends a request and decodes its reply, failing on an error reply.
+func request(t *testing.T, nc *nats.Conn, subject string, body map[string]any) map[string]any {
+	t.Helper()
+	data, _ := json.Marshal(body)
+	msg, err := nc.Request(subject, data, 3*time.Minute)
+	if err != nil {
+		t.Fatalf("%s: %v", subject, err)
+	}
+	if code := msg.Header.Get("Nats-Service-Error-Code"); code != "" {
+		t.Fatalf("%s %s: error %s: %s", subject, data, code, msg.Data)
+	}
+	var r map[string]any
+	if err := json.Unmarshal(msg.Data, &r); err != nil {
+		t.Fatalf("%s: reply %q: %v", subject, msg.Data, err)
+	}
+	return r
+}
+
+func wantOutcome(t *testing.T, r map[string]any, result, state string) {
+	t.Helper()
+	o, _ := r["outcome"].(map[string]any)
+	if o == nil || o["result"] != result || o["state"] != state {
+		t.Fatalf("want outcome %s in %s, got %v", result, state, r)
+	}
+}
+
+// waitState polls a host until it is in state.
+func waitState(t *testing.T, nc *nats.Conn, id, state string, within time.Duration) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		h := request(t, nc, "statemgr.host.get", map[string]any{"id": id})
+		if h["state"] == state {
+			return h
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is %v after %s, want %s: %v", id, h["state"], within, state, h)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
