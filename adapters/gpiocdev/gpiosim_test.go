@@ -168,16 +168,7 @@ func TestGPIOSim(t *testing.T) {
 // The skip names what is missing, from the subsystem to the module.
 func TestGPIOSimMissingSaysWhat(t *testing.T) {
 	root := t.TempDir()
-	write := func(p, s string) {
-		t.Helper()
-		p = filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(p, s string) { t.Helper(); kerneltest.Root(root).Write(t, p, s) }
 	write("proc/sys/kernel/osrelease", "6.12.0\n")
 	if why := gpioSimMissing(kerneltest.Root(root)); !strings.Contains(why, "CONFIG_GPIOLIB") || !strings.Contains(why, "cannot load modules") {
 		t.Errorf("no gpiolib, no modules: %q", why)

@@ -118,16 +118,7 @@ func stubBus(t *testing.T) (path string, addr uint16) {
 // /sys/class/i2c-adapter), so the stub used to be never found there.
 func TestFindStubOnCurrentKernels(t *testing.T) {
 	root := t.TempDir()
-	write := func(p, s string) {
-		t.Helper()
-		p = filepath.Join(root, p)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(p, s string) { t.Helper(); kerneltest.Root(root).Write(t, p, s) }
 	write("proc/sys/kernel/osrelease", "6.12.0\n")
 	write("proc/modules", "i2c_dev 20480 0 - Live 0x0\n")
 	write("lib/modules/6.12.0/modules.dep", "kernel/drivers/i2c/busses/i2c-stub.ko.xz:\nkernel/drivers/i2c/i2c-dev.ko.xz:\n")
@@ -155,12 +146,7 @@ func TestFindStubOnCurrentKernels(t *testing.T) {
 // On a kernel without I2C or modules (this CI's microVM) the reason says so.
 func TestFindStubExplainsAKernelWithoutI2C(t *testing.T) {
 	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "proc/sys/kernel"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "proc/sys/kernel/osrelease"), []byte("6.18.44-fc\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	kerneltest.Root(root).Write(t, "proc/sys/kernel/osrelease", "6.18.44-fc\n")
 	_, _, why := findStub(kerneltest.Root(root))
 	for _, want := range []string{"CONFIG_I2C", "kernel 6.18.44-fc cannot load modules"} {
 		if !strings.Contains(why, want) {

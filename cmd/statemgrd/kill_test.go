@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/statemgr/statemgr/events/badger"
 )
 
 // demoPID reads the pid the supervisor recorded for the demo service.
@@ -74,17 +71,8 @@ func TestSIGKILLedDaemonLeavesNoOrphans(t *testing.T) {
 		t.Fatalf("exit %d\n%s", c, log)
 	}
 	// The log explains what happened to the service.
-	l, err := badger.Open(badger.Options{Dir: filepath.Join(dir, "events"), Profile: badger.ProfileBMC, GCInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	evs, err := l.ReadStream(context.Background(), "service.demo", 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var causes []string
-	for _, e := range evs {
+	for _, e := range serviceEvents(t, dir) {
 		causes = append(causes, e.Cause)
 	}
 	if !strings.Contains(strings.Join(causes, "\n"), "the process of the previous daemon is gone") {

@@ -17,6 +17,7 @@ import (
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters/platform"
+	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/badger"
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/server/client"
@@ -129,9 +130,9 @@ func crashWhileStubborn(t *testing.T, args string, stop bool, natsAddr, httpAddr
 	return orphan
 }
 
-// serviceTransitions reads service.demo's transitions from the log of a
-// stopped daemon, one "from -> to: cause" a line.
-func serviceTransitions(t *testing.T, dir string) string {
+// serviceEvents reads service.demo's stream from the log of a stopped
+// daemon in dir.
+func serviceEvents(t *testing.T, dir string) []events.Event {
 	t.Helper()
 	l, err := badger.Open(badger.Options{Dir: filepath.Join(dir, "events"), Profile: badger.ProfileBMC, GCInterval: -1})
 	if err != nil {
@@ -142,8 +143,15 @@ func serviceTransitions(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return evs
+}
+
+// serviceTransitions reads service.demo's transitions from the log of a
+// stopped daemon, one "from -> to: cause" a line.
+func serviceTransitions(t *testing.T, dir string) string {
+	t.Helper()
 	var lines []string
-	for _, e := range evs {
+	for _, e := range serviceEvents(t, dir) {
 		r, err := actors.DecodeRecord(e)
 		if err != nil {
 			t.Fatal(err)

@@ -109,3 +109,15 @@ func (r Root) scan(file string, match func(string) bool) bool {
 	}
 	return false
 }
+
+// Write creates the file p under r with content s, and its directories.
+func (r Root) Write(t testing.TB, p, s string) {
+	t.Helper()
+	p = r.path(p)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
