@@ -88,7 +88,7 @@ func fillFilesystem(t *testing.T, dir string, leave int64) string {
 	}
 	defer f.Close()
 	chunk := bytes.Repeat([]byte{0xa5}, 1<<20)
-	for n := int64(st.Bavail)*st.Bsize - leave; n > 0; n -= int64(len(chunk)) {
+	for n := int64(st.Bavail)*int64(st.Bsize) - leave; n > 0; n -= int64(len(chunk)) {
 		if _, err := f.Write(chunk[:min(int64(len(chunk)), n)]); err != nil {
 			t.Fatal(err)
 		}

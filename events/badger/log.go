@@ -55,7 +55,9 @@ func statfs(dir string) (FilesystemSpace, error) {
 	if err := syscall.Statfs(dir, &st); err != nil {
 		return FilesystemSpace{}, err
 	}
-	return FilesystemSpace{Size: int64(st.Blocks) * st.Bsize, Available: int64(st.Bavail) * st.Bsize}, nil
+	// Bsize is int32 on 32-bit ARM, int64 on amd64.
+	bsize := int64(st.Bsize)
+	return FilesystemSpace{Size: int64(st.Blocks) * bsize, Available: int64(st.Bavail) * bsize}, nil
 }
 
 // Log is the Badger-backed events.Log. Open one per data directory.
