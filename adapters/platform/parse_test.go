@@ -157,8 +157,10 @@ machine "service.sync" {
 	if p.Timeouts.PowerPulse != 250*time.Millisecond || p.Timeouts.ForceOffHold != 15*time.Second || p.Timeouts.ResetPulse != DefaultResetPulse {
 		t.Errorf("timeouts = %+v", p.Timeouts)
 	}
+	// Seed 002's supervisor defaults: a 1 s restart delay, a 90 s graceful stop.
 	db := p.Services[0]
 	if db.StopTimeout != 90*time.Second || db.StopSignal != "SIGTERM" || db.Restart.Policy != RestartOnFailure ||
+		db.Restart.Delay != time.Second ||
 		db.StartLimit != (StartLimit{5, 10 * time.Second}) || db.Readiness != nil {
 		t.Errorf("db defaults = %+v", db)
 	}
