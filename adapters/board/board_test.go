@@ -51,6 +51,9 @@ func TestBoard(t *testing.T) {
 			}
 		}
 		b.mustRun(t, "test -c /dev/i2c-3 && test -c /dev/gpiochip0", time.Minute)
+		if m := regexp.MustCompile(`@@board: (insmod|cannot)[^\r\n]*`).FindString(b.con.tail(1 << 20)); m != "" {
+			t.Errorf("the guest's init failed: %s", m)
+		}
 	})
 
 	ok("adm1272 readings through i2c-aspeed and i2c-dev equal the model's", func(t *testing.T) {
@@ -92,6 +95,11 @@ func TestBoard(t *testing.T) {
 
 	var nc *nats.Conn
 	if !ok("statemgrd starts on the board and answers over NATS", func(t *testing.T) {
+		// Baseline of the same run: a Go binary of the same build starting
+		// and exiting on this emulated board.
+		cli := time.Now()
+		b.mustRun(t, "statemgr --help >/dev/null", time.Minute)
+		figure(t, "baseline: statemgr --help on the board", time.Since(cli))
 		started := time.Now()
 		b.mustRun(t, "statemgrd -config /etc/statemgrd.hcl >/tmp/statemgrd.log 2>&1 &", time.Minute)
 		nc = connect(t, b, 5*time.Minute)
@@ -115,6 +123,24 @@ func TestBoard(t *testing.T) {
 		if c["state"] != "On" || c["power_status"] != "Good" {
 			t.Errorf("chassis.0 is %v with power status %v, want On and Good: %v", c["state"], c["power_status"], c)
 		}
+		// What statemgr wrote and read, seen on the device itself.
+		if op := strings.TrimSpace(b.mustRun(t, "i2cget -y 3 0x10 0x01", time.Minute)); op != "0x80" {
+			t.Errorf("the adm1272's OPERATION is %s after chassis on, want 0x80 (on)", op)
+		}
+		if sw := strings.TrimSpace(b.mustRun(t, "i2cget -y 3 0x10 0x79 w", time.Minute)); sw != "0x0000" {
+			t.Errorf("the adm1272's STATUS_WORD is %s after chassis on, want 0x0000 (no fault)", sw)
+		}
+	})
+
+	ok("PSU readings decoded by statemgr's pmbus package (LINEAR11, LINEAR16)", func(t *testing.T) {
+		mode, err := strconv.ParseUint(strings.TrimSpace(b.mustRun(t, "i2cget -y 3 0x10 0x20", time.Minute)), 0, 8) // VOUT_MODE
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode>>5 != 2 {
+			t.Fatalf("the adm1272 model reports VOUT_MODE %#02x, not DIRECT: QEMU changed; compare statemgr's decoding with the model's readings here", mode)
+		}
+		t.Skipf("SKIP: the adm1272 model reports VOUT_MODE %#02x (DIRECT), as every PMBus model of QEMU 7.2 does, and statemgr's pmbus decodes LINEAR only (docs/BOARD.md, limits); the raw DIRECT VIN is checked above", mode)
 	})
 
 	ok("host on: a power button pulse on POWER_OUT, power good on PS_PWROK, Running", func(t *testing.T) {
@@ -207,15 +233,29 @@ func TestBoard(t *testing.T) {
 		waitState(t, nc, "host.0", "Off", time.Minute)
 	})
 
+	var powerGoodLost string
 	ok("power good dropped behind statemgr's back is seen through the edge event", func(t *testing.T) {
 		wantOutcome(t, request(t, nc, "statemgr.host.power.on", map[string]any{"id": "host.0", "wait": "60s"}), "succeeded", "Running")
 		if err := mb.dropPowerGood(); err != nil {
 			t.Fatal(err)
 		}
 		h := waitState(t, nc, "host.0", "Off", time.Minute)
+		powerGoodLost = fmt.Sprint(h["cause"])
 		// The evidence is the real line's name from the platform file.
 		if cause := fmt.Sprint(h["cause"]); !strings.Contains(cause, "PS_PWROK") {
 			t.Errorf("host.0 went Off with cause %q, want it to name the power good line PS_PWROK", cause)
+		}
+	})
+
+	ok("statemgr tail on the board prints host.0's history from the log", func(t *testing.T) {
+		out := b.mustRun(t, "STATEMGR_USER=board STATEMGR_PASSWORD=board-harness statemgr tail --from start --component host.0 --no-color", 2*time.Minute)
+		for _, want := range []string{"host.0", "Running", "Off"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("statemgr tail does not show %q:\n%s", want, out)
+			}
+		}
+		if powerGoodLost != "" && !strings.Contains(out, "PS_PWROK") {
+			t.Errorf("statemgr tail does not show the power good loss (%s):\n%s", powerGoodLost, out)
 		}
 	})
 }
