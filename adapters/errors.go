@@ -20,6 +20,9 @@ var (
 	ErrLineBusy = errors.New("line is held by another consumer: stop that process or release the line")
 	// ErrNoDevice: the device, bus or chip does not exist.
 	ErrNoDevice = errors.New("no such device: check the bus number, address or path and that the driver is loaded")
+	// ErrLineRefused: the kernel refused to hand out the line (EINVAL on
+	// the request); on a BMC SoC its pin is muxed to another function.
+	ErrLineRefused = errors.New("the kernel refused the line: its pin is likely muxed to another function (dmesg shows pinctrl \"already requested by\"): pick a free line or change the device tree's pinctrl")
 	// ErrNoLine: no GPIO chip has a line of that name.
 	ErrNoLine = errors.New("no gpio line of that name: check the platform file against the device tree line names")
 	// ErrUnsupported: the back-end or device cannot perform the operation.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/statemgr/statemgr/server"
 )
 
 // The harness's timings, as testdata/ast2600-evb.hcl sets them.
@@ -49,6 +51,9 @@ func TestBoard(t *testing.T) {
 			}
 		}
 		b.mustRun(t, "test -c /dev/i2c-3 && test -c /dev/gpiochip0", time.Minute)
+		if m := regexp.MustCompile(`@@board: (insmod|cannot)[^\r\n]*`).FindString(b.con.tail(1 << 20)); m != "" {
+			t.Errorf("the guest's init failed: %s", m)
+		}
 	})
 
 	ok("adm1272 readings through i2c-aspeed and i2c-dev equal the model's", func(t *testing.T) {
@@ -90,8 +95,15 @@ func TestBoard(t *testing.T) {
 
 	var nc *nats.Conn
 	if !ok("statemgrd starts on the board and answers over NATS", func(t *testing.T) {
+		// Baseline of the same run: a Go binary of the same build starting
+		// and exiting on this emulated board.
+		cli := time.Now()
+		b.mustRun(t, "statemgr --help >/dev/null", time.Minute)
+		figure(t, "baseline: statemgr --help on the board", time.Since(cli))
+		started := time.Now()
 		b.mustRun(t, "statemgrd -config /etc/statemgrd.hcl >/tmp/statemgrd.log 2>&1 &", time.Minute)
 		nc = connect(t, b, 5*time.Minute)
+		figure(t, "daemon start to first answer", time.Since(started))
 	}) {
 		out, _, _ := b.run("tail -n 40 /tmp/statemgrd.log", time.Minute)
 		t.Fatalf("statemgrd did not come up; the rest needs it. Its log:\n%s", out)
@@ -111,12 +123,37 @@ func TestBoard(t *testing.T) {
 		if c["state"] != "On" || c["power_status"] != "Good" {
 			t.Errorf("chassis.0 is %v with power status %v, want On and Good: %v", c["state"], c["power_status"], c)
 		}
+		// What statemgr wrote and read, seen on the device itself.
+		if op := strings.TrimSpace(b.mustRun(t, "i2cget -y 3 0x10 0x01", time.Minute)); op != "0x80" {
+			t.Errorf("the adm1272's OPERATION is %s after chassis on, want 0x80 (on)", op)
+		}
+		if sw := strings.TrimSpace(b.mustRun(t, "i2cget -y 3 0x10 0x79 w", time.Minute)); sw != "0x0000" {
+			t.Errorf("the adm1272's STATUS_WORD is %s after chassis on, want 0x0000 (no fault)", sw)
+		}
+	})
+
+	ok("PSU readings decoded by statemgr's pmbus package (LINEAR11, LINEAR16)", func(t *testing.T) {
+		mode, err := strconv.ParseUint(strings.TrimSpace(b.mustRun(t, "i2cget -y 3 0x10 0x20", time.Minute)), 0, 8) // VOUT_MODE
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode>>5 != 2 {
+			t.Fatalf("the adm1272 model reports VOUT_MODE %#02x, not DIRECT: QEMU changed; compare statemgr's decoding with the model's readings here", mode)
+		}
+		t.Skipf("SKIP: the adm1272 model reports VOUT_MODE %#02x (DIRECT), as every PMBus model of QEMU 7.2 does, and statemgr's pmbus decodes LINEAR only (docs/BOARD.md, limits); the raw DIRECT VIN is checked above", mode)
 	})
 
 	ok("host on: a power button pulse on POWER_OUT, power good on PS_PWROK, Running", func(t *testing.T) {
 		before, _, _ := mb.seen()
+		sent := time.Now()
 		r := request(t, nc, "statemgr.host.power.on", map[string]any{"id": "host.0", "wait": "60s"})
+		took := time.Since(sent)
 		wantOutcome(t, r, "succeeded", "Running")
+		// The board's own delays: the press, then power good after
+		// powerGoodDelay (POST complete with it).
+		own := powerPulse + mb.powerGoodDelay
+		figure(t, "power-on request to Running", took)
+		figure(t, "power-on overhead over the board's own delays ("+own.String()+")", took-own)
 		presses, _, err := mb.seen()
 		if err != nil {
 			t.Fatal(err)
@@ -129,6 +166,29 @@ func TestBoard(t *testing.T) {
 		if pg, _ := b.qmp.getBool(gpioPath, pinPowerGood); !pg {
 			t.Error("PS_PWROK is not high on the pin")
 		}
+	})
+
+	ok("figures: idle RSS and CPU of an idle daemon over 60 s", func(t *testing.T) {
+		rss := b.mustRun(t, "awk '/^VmRSS/ {print $2}' /proc/$(pidof statemgrd)/status", time.Minute)
+		kb, err := strconv.Atoi(strings.TrimSpace(rss))
+		if err != nil {
+			t.Fatalf("VmRSS of statemgrd: %q: %v", rss, err)
+		}
+		t.Logf("FIGURE idle RSS: %.1f MB (target <= 48 MB)", float64(kb)/1024)
+		if kb > 48*1024 {
+			t.Errorf("idle RSS %d kB is over the 48 MB target", kb)
+		}
+		// utime+stime of the daemon (fields 14, 15 of /proc/pid/stat, in
+		// clock ticks) across 60 s of the guest's clock.
+		const ticks = "awk '{print $14+$15}' /proc/$(pidof statemgrd)/stat"
+		out := b.mustRun(t, "a=$("+ticks+"); t0=$(cut -d' ' -f1 /proc/uptime); sleep 60; b=$("+ticks+"); t1=$(cut -d' ' -f1 /proc/uptime); echo $((b-a)) $t0 $t1 $(getconf CLK_TCK 2>/dev/null || echo 100)", 3*time.Minute)
+		var used, hz int
+		var t0, t1 float64
+		if _, err := fmt.Sscan(out, &used, &t0, &t1, &hz); err != nil {
+			t.Fatalf("CPU sample %q: %v", out, err)
+		}
+		cpu := float64(used) / float64(hz)
+		t.Logf("FIGURE idle CPU: %.2f s of CPU over %.1f s of guest time (%.2f%% of one core, emulated)", cpu, t1-t0, 100*cpu/(t1-t0))
 	})
 
 	ok("kill -9 and restart: no glitch on POWER_OUT, Running recovered from the log and the real lines", func(t *testing.T) {
@@ -173,16 +233,38 @@ func TestBoard(t *testing.T) {
 		waitState(t, nc, "host.0", "Off", time.Minute)
 	})
 
+	var powerGoodLost string
 	ok("power good dropped behind statemgr's back is seen through the edge event", func(t *testing.T) {
 		wantOutcome(t, request(t, nc, "statemgr.host.power.on", map[string]any{"id": "host.0", "wait": "60s"}), "succeeded", "Running")
 		if err := mb.dropPowerGood(); err != nil {
 			t.Fatal(err)
 		}
 		h := waitState(t, nc, "host.0", "Off", time.Minute)
-		if cause := fmt.Sprint(h["cause"]); !strings.Contains(strings.ToLower(cause), "power") {
-			t.Errorf("host.0 went Off with cause %q, want it to name the power good loss", cause)
+		powerGoodLost = fmt.Sprint(h["cause"])
+		// The evidence is the real line's name from the platform file.
+		if cause := fmt.Sprint(h["cause"]); !strings.Contains(cause, "PS_PWROK") {
+			t.Errorf("host.0 went Off with cause %q, want it to name the power good line PS_PWROK", cause)
 		}
 	})
+
+	ok("statemgr tail on the board prints host.0's history from the log", func(t *testing.T) {
+		out := b.mustRun(t, "STATEMGR_USER=board STATEMGR_PASSWORD=board-harness statemgr tail --from start --component host.0 --no-color", 2*time.Minute)
+		for _, want := range []string{"host.0", "Running", "Off"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("statemgr tail does not show %q:\n%s", want, out)
+			}
+		}
+		if powerGoodLost != "" && !strings.Contains(out, "PS_PWROK") {
+			t.Errorf("statemgr tail does not show the power good loss (%s):\n%s", powerGoodLost, out)
+		}
+	})
+}
+
+// figure prints a measured figure for docs/PERFORMANCE.md: emulated time,
+// comparable only within the same run.
+func figure(t *testing.T, what string, d time.Duration) {
+	t.Helper()
+	t.Logf("FIGURE %s: %s (emulated board, host wall clock)", what, d.Round(time.Millisecond))
 }
 
 // adm1272VinDirect is QEMU's adm1272 model's DIRECT code of a voltage in
@@ -201,7 +283,7 @@ func connect(t *testing.T, b *board, within time.Duration) *nats.Conn {
 			last = fmt.Errorf("statemgrd is not running")
 			break
 		}
-		nc, err := nats.Connect(b.natsURL, nats.UserInfo("board", "board-harness"), nats.Timeout(5*time.Second), nats.NoReconnect())
+		nc, err := nats.Connect(b.natsURL, nats.UserInfo("board", "board-harness"), nats.CustomInboxPrefix(server.InboxPrefix("board")), nats.Timeout(5*time.Second), nats.NoReconnect())
 		if err == nil {
 			if _, err = nc.Request("statemgr.system.status", []byte(`{}`), 10*time.Second); err == nil {
 				return nc

@@ -9,9 +9,9 @@ import (
 // The pins of the emulated board, as .ci/board names them in the device
 // tree and testdata/ast2600-evb.hcl uses them.
 const (
-	pinPowerOut     = "gpioA0" // POWER_OUT, active low, output
-	pinPowerGood    = "gpioA2" // PS_PWROK, active high, input
-	pinPostComplete = "gpioA3" // POST_COMPLETE, active low, input
+	pinPowerOut     = "gpioB0" // POWER_OUT, active low, output
+	pinPowerGood    = "gpioB2" // PS_PWROK, active high, input
+	pinPostComplete = "gpioB3" // POST_COMPLETE, active low, input
 )
 
 // press is one press of the power button as seen on the pin.

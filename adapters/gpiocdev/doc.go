@@ -14,6 +14,8 @@
 // deasserts the line before returning even when its context ends first.
 // Errors are *adapters.DeviceError naming the line; a line another process
 // holds (EBUSY) is adapters.ErrLineBusy and the message names that consumer
-// when the kernel reports one; a name no chip has is adapters.ErrNoLine.
+// when the kernel reports one; a line the kernel refuses (EINVAL: on a BMC
+// SoC, a pin muxed to another function) is adapters.ErrLineRefused; a name
+// no chip has is adapters.ErrNoLine.
 // Kernels before 5.10 (no uAPI v2) are not supported.
 package gpiocdev

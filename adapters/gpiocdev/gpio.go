@@ -83,6 +83,12 @@ func (g *GPIO) open(cfg adapters.LineConfig, output bool, onEdge func(adapters.E
 				return nil, lineError(cfg.Name, where, fmt.Errorf("held by %q: %w", who, libError(err)))
 			}
 		}
+		if errors.Is(err, syscall.EINVAL) {
+			// The request itself is well formed, so EINVAL is the pin
+			// controller refusing the pin (gpio-aspeed on the AST2600
+			// EVB: pinctrl "pin M24 already requested by 1e650010.mdio").
+			return nil, lineError(cfg.Name, where, fmt.Errorf("%w (%w)", adapters.ErrLineRefused, err))
+		}
 		return nil, lineError(cfg.Name, where, libError(err))
 	}
 	l.req = req

@@ -62,6 +62,7 @@ type fakeDev struct {
 	mu      sync.Mutex
 	where   map[string][2]int // name → chip number, offset
 	held    map[string]string // name → consumer holding it elsewhere
+	muxed   map[string]bool   // name → its pin is muxed to another function (EINVAL)
 	granted map[string]*fakeLine
 }
 
@@ -71,6 +72,7 @@ func newFakeDev() *fakeDev {
 			"POWER_OUT": {0, 3}, "RESET_OUT": {0, 4}, "PS_PWROK": {1, 0}, "POST_COMPLETE": {1, 7},
 		},
 		held:    map[string]string{},
+		muxed:   map[string]bool{},
 		granted: map[string]*fakeLine{},
 	}
 }
@@ -98,6 +100,9 @@ func (d *fakeDev) request(r request) (requested, error) {
 	name := d.nameOf(r.chip, r.offset)
 	if _, ok := d.held[name]; ok {
 		return nil, syscall.EBUSY
+	}
+	if d.muxed[name] {
+		return nil, syscall.EINVAL
 	}
 	l := &fakeLine{req: r}
 	d.granted[name] = l
@@ -272,6 +277,25 @@ func TestRequestErrors(t *testing.T) {
 	if _, err := g.Output(adapters.LineConfig{Name: "POWER_OUT", Polarity: "low"}); err == nil ||
 		!strings.Contains(err.Error(), `"low"`) {
 		t.Errorf("bad polarity: %v", err)
+	}
+}
+
+// TestRequestOfMuxedPinSaysWhy: the AST2600 EVB muxes GPIOA0 to MDIO3, and
+// gpio-aspeed answers the line request with EINVAL; the error must say that
+// the pin is taken by another function, not a bare "invalid argument"
+// (found by the board harness, issue 14).
+func TestRequestOfMuxedPinSaysWhy(t *testing.T) {
+	dev := newFakeDev()
+	dev.muxed["POWER_OUT"] = true
+	g := newGPIO(clock.NewVirtual(epoch), "statemgr", dev)
+	_, err := g.Output(adapters.LineConfig{Name: "POWER_OUT", Polarity: adapters.ActiveLow})
+	if !errors.Is(err, adapters.ErrLineRefused) || !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("muxed pin: %v, want adapters.ErrLineRefused wrapping EINVAL", err)
+	}
+	for _, want := range []string{"POWER_OUT", "gpiochip0 offset 3", "muxed", "pinctrl"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("muxed pin message %q does not mention %q", err, want)
+		}
 	}
 }
 

@@ -1,8 +1,8 @@
 # The emulated AST2600 EVB of the board harness (docs/BOARD.md): one chassis
 # with a PMBus hot-swap controller (QEMU's adm1272 model) on the ASPEED I2C
 # bus 3, one host on the ASPEED GPIO controller. .ci/board names the lines
-# in the device tree (gpio-line-names): A0 POWER_OUT, A1 RESET_OUT,
-# A2 PS_PWROK, A3 POST_COMPLETE. The host side of the harness plays the
+# in the device tree (gpio-line-names): B0 POWER_OUT, B1 RESET_OUT,
+# B2 PS_PWROK, B3 POST_COMPLETE (A0-A7 are muxed to MDIO and I2C on the EVB). The host side of the harness plays the
 # motherboard on those pins through QEMU's QMP socket.
 
 timeouts {
