@@ -118,6 +118,10 @@ function follow() {
     if (e.seq <= state.lastSeq) return;
     state.lastSeq = e.seq;
     noteEvent(e);
+    // Show each state at once (a transitional one may last less than a
+    // refresh); the refresh then brings what is allowed in it.
+    const c = state.components.get(e.id);
+    if (c && e.state) { c.state = e.state; render(); }
     scheduleRefresh();
   });
   es.onerror = () => {
