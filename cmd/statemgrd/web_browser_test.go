@@ -98,10 +98,23 @@ func TestBrowserServiceManagerAndPowerPanel(t *testing.T) {
 	}
 	var stderr syncBuffer
 	code := make(chan int, 1)
-	go func() {
-		code <- run([]string{"-config", cfgFile, "-data-dir", filepath.Join(dir, "data"), "-http-listen", addr, "-nats-listen", natsAddr}, &bytes.Buffer{}, &stderr)
-	}()
-	t.Cleanup(func() { stopWithSIGTERM(t, code, &stderr) })
+	running := false
+	startDaemon := func() {
+		running = true
+		go func() {
+			code <- run([]string{"-config", cfgFile, "-data-dir", filepath.Join(dir, "data"), "-http-listen", addr, "-nats-listen", natsAddr}, &bytes.Buffer{}, &stderr)
+		}()
+	}
+	stopDaemon := func() {
+		running = false
+		stopWithSIGTERM(t, code, &stderr)
+	}
+	startDaemon()
+	t.Cleanup(func() {
+		if running {
+			stopDaemon()
+		}
+	})
 	base := "http://" + addr
 	waitReady(t, base+"/readyz")
 	waitMetric(t, base+"/metrics", `statemgr_component_state{component="service.demo",state="Running"} 1`)
@@ -225,6 +238,19 @@ func TestBrowserServiceManagerAndPowerPanel(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A daemon restart: the page says it is reconnecting, then (its
+	// session ended with the daemon) asks for a login and is live again.
+	stopDaemon()
+	run("the page says it is reconnecting", chromedp.WaitVisible(`#conn[data-state="reconnecting"]`))
+	startDaemon()
+	waitReady(t, base+"/readyz")
+	run("after the restart, log in again and be live",
+		chromedp.WaitVisible(`#login-user`),
+		chromedp.SendKeys(`#login-user`, "otto"),
+		chromedp.SendKeys(`#login-password`, "operator-pw\r"),
+		chromedp.WaitVisible(`#conn[data-state="live"]`),
+		chromedp.WaitVisible(demo))
+
 	// A viewer, on a phone's width: every control is disabled.
 	vctx, vcancel := chromedp.NewContext(allocCtx)
 	defer vcancel()
@@ -237,7 +263,7 @@ func TestBrowserServiceManagerAndPowerPanel(t *testing.T) {
 		chromedp.SendKeys(`#login-user`, "vera"),
 		chromedp.SendKeys(`#login-password`, "viewer-pw\r"),
 		chromedp.WaitVisible(demo),
-		chromedp.WaitVisible(`article[id="c-host.0"] button[data-request]`),
+		chromedp.WaitVisible(`article[id="c-chassis.0"] button[data-request]`),
 	); err != nil {
 		t.Fatalf("viewer: %v", err)
 	}

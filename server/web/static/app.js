@@ -73,6 +73,8 @@ function setSession(s) {
 function showLogin() {
   $("app").hidden = true; $("who").hidden = true; $("login").hidden = false;
   setConn("login", "log in to see statemgr");
+  $("login-password").value = "";
+  $("login-user").select();
   $("login-user").focus();
 }
 
