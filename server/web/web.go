@@ -501,9 +501,6 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		from = n
 	}
 	rc := http.NewResponseController(w)
-	// The listener's read timeout is for a request's arrival; a stream
-	// outlives it, and the heartbeat finds a dead client instead.
-	_ = rc.SetReadDeadline(time.Time{})
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)

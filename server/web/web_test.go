@@ -298,3 +298,30 @@ func TestEventsResumeFromLastEventIDWithNoGapOrDuplicate(t *testing.T) {
 		t.Fatalf("events after logout: %d %v", status, reply)
 	}
 }
+
+// The daemon's listener times a request's read out after 10 s; a stream
+// of events must outlive that.
+func TestEventStreamOutlivesTheReadTimeout(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	page := web.New(web.Config{Dial: func(opts ...nats.Option) (*nats.Conn, error) {
+		return nats.Connect(env.NATS.ClientURL(), append(opts, nats.InProcessServer(env.NATS))...)
+	}})
+	ts := httptest.NewUnstartedServer(web.Mount(page, http.NotFoundHandler()))
+	ts.Config.ReadTimeout = 200 * time.Millisecond
+	ts.Start()
+	t.Cleanup(func() { ts.Close(); page.Close() })
+	b := newBrowser(t, ts)
+	b.login("", "")
+	head, err := env.Log.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream := openEvents(t, b, ctx, "?from="+strconv.FormatUint(head+1, 10), "")
+	time.Sleep(4 * ts.Config.ReadTimeout)
+	env.PowerChassis(t, "chassis.0")
+	if got := readEvents(t, stream, 1); got[0] != head+1 {
+		t.Fatalf("first event %v, want %d", got, head+1)
+	}
+}
