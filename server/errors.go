@@ -131,6 +131,25 @@ var (
 	ErrNotSupportedByPlatform = &ErrorKind{"ErrNotSupportedByPlatform", 501, 10070,
 		"the platform gives statemgrd no way to carry the request out",
 		"do it out of band, or describe how in the platform file (for a BMC reset: the bmc block's reset); retrying cannot help"}
+	// The web page's bridge (server/web).
+	ErrWebLoginRequired = &ErrorKind{"ErrWebLoginRequired", 401, 10110,
+		"the web page's request has no valid session, or statemgr has users and none was given",
+		"log in on the page with a statemgr NATS user and password; sessions end on logout, after 30 minutes unused and when statemgrd restarts"}
+	ErrWebBadCredentials = &ErrorKind{"ErrWebBadCredentials", 401, 10111,
+		"the NATS server refused the user name and password the page sent",
+		"check the user's name and password against statemgrd's nats users; nkey users cannot log in on the page"}
+	ErrWebCrossOrigin = &ErrorKind{"ErrWebCrossOrigin", 403, 10112,
+		"the request did not come from statemgrd's own page: its Origin is another host's, or it lacks the session's CSRF token",
+		"use the page statemgrd serves; a script must send Origin matching the Host and the token from GET /api/session in X-Statemgr-CSRF"}
+	ErrWebPermissionDenied = &ErrorKind{"ErrWebPermissionDenied", 403, 10113,
+		"the user's NATS role does not allow the request",
+		"log in as an operator to act; a viewer may only read"}
+	ErrWebUnknownSubject = &ErrorKind{"ErrWebUnknownSubject", 404, 10114,
+		"the page's bridge does not forward that subject",
+		"send one of the request subjects of docs/API.md (not events, self-state or discovery)"}
+	ErrWebTooManySessions = &ErrorKind{"ErrWebTooManySessions", 503, 10115,
+		"the page has as many sessions open as it allows",
+		"log out of a session you no longer use, or wait 30 minutes for an unused one to end"}
 )
 
 // Catalogue lists every ErrorKind, in code order.
@@ -140,6 +159,8 @@ var Catalogue = []*ErrorKind{
 	ErrUnsupported, ErrBusy, ErrStopping, ErrInternal, ErrComponentBusy, ErrInterlock, ErrHostsNotOff,
 	ErrOverrideDenied, ErrIdempotencyConflict, ErrNoSpace, ErrTooComplex, ErrDuplicateField, ErrBadSchedule,
 	ErrFieldTooLong, ErrRateLimited, ErrNotSupportedByPlatform,
+	ErrWebLoginRequired, ErrWebBadCredentials, ErrWebCrossOrigin, ErrWebPermissionDenied, ErrWebUnknownSubject,
+	ErrWebTooManySessions,
 }
 
 // LookupError returns the kind with the numeric code, if the catalogue has one.

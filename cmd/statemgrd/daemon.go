@@ -235,12 +235,13 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	if d.httpLn != nil {
 		d.httpLn = limitConns(d.httpLn, defaultHTTPLimits.maxConns)
 		d.http = newHTTPServer(d.health.handler(d.metrics), defaultHTTPLimits)
+		d.http.Handler = d.withPage(d.http, d.http.Handler, cfg.NATS, logger.Named("web"))
 		go func() {
 			if err := d.http.Serve(d.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				logger.Error("metrics and health server stopped", "error", err)
 			}
 		}()
-		logger.Info("serving metrics and health", "address", d.httpLn.Addr().String())
+		logger.Info("serving the page, metrics and health", "address", d.httpLn.Addr().String())
 	}
 	d.api, err = server.New(server.Config{Conn: d.nc, System: d.sys, Operations: d.co, Log: d.log, Platform: plat, Clock: clock.Real{},
 		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0})
