@@ -83,3 +83,26 @@ func TestProductionNeverImportsTheSimulator(t *testing.T) {
 		}
 	}
 }
+
+// TestBoardCLILinksNoDevelopmentTools: the board build of the CLI
+// (-tags bmc, issue 16 item 2) links neither the simulator, the log
+// benchmark nor the event log; the default build keeps sim and bench.
+func TestBoardCLILinksNoDevelopmentTools(t *testing.T) {
+	deps := func(tags string) []string {
+		out, err := exec.Command("go", "list", "-deps", "-tags", tags, module+"cmd/statemgr").Output()
+		if err != nil {
+			t.Fatalf("go list -tags %q: %v", tags, err)
+		}
+		return strings.Fields(string(out))
+	}
+	devOnly := []string{module + "sim", module + "events/logbench", module + "events/badger", "github.com/dgraph-io/badger/v4", "pgregory.net/rapid"}
+	board := deps("bmc")
+	for _, p := range devOnly {
+		if slices.Contains(board, p) {
+			t.Errorf("statemgr built with -tags bmc links %s, a development tool's dependency", p)
+		}
+	}
+	if dev := deps(""); !slices.Contains(dev, module+"sim") {
+		t.Errorf("the default statemgr build lost the sim command (it no longer links %ssim)", module)
+	}
+}

@@ -1,3 +1,5 @@
+//go:build !bmc
+
 package main
 
 import (

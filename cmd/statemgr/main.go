@@ -68,9 +68,8 @@ func newRootCommand() *cobra.Command {
 	pf.StringVarP(&g.server, "server", "s", defaultServer(), "NATS URL of the statemgr server (env STATEMGR_URL, then NATS_URL)")
 	pf.DurationVar(&g.timeout, "timeout", 5*time.Second, "how long a request to the server may take")
 	pf.StringVarP(&g.output, "output", "o", outputText, "output format: text or json")
-	root.AddCommand(newBenchCommand(g))
 	root.AddCommand(newValidateCommand(g))
-	root.AddCommand(newSimCommand(g))
+	root.AddCommand(devCommands(g)...)
 	root.AddCommand(clientCommands(g)...)
 	usageArgs(root)
 	return root

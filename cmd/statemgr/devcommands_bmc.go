@@ -1,0 +1,9 @@
+//go:build bmc
+
+package main
+
+import "github.com/spf13/cobra"
+
+// devCommands: the board build (-tags bmc) has no development tools; see
+// devcommands.go.
+func devCommands(*globals) []*cobra.Command { return nil }
