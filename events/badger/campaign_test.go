@@ -53,11 +53,29 @@ func campaignLog(t *testing.T) (dir string, acked []loggedEvent) {
 	}
 	l = openLog(t, live)
 	round(l, 1)
-	dir = copyDir(t, live)
+	dir = copyLog(t, live)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return dir, acked
+}
+
+// outsideMark names the high-water mark's copy outside the log's directory
+// in the campaign's file list.
+const outsideMark = "<dir>.highwater"
+
+// copyLog is copyDir plus the high-water mark's outside copy.
+func copyLog(t *testing.T, from string) string {
+	t.Helper()
+	to := copyDir(t, from)
+	b, err := os.ReadFile(from + ".highwater")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to+".highwater", b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return to
 }
 
 // fileKind names a log file by what it is, so the campaign covers each kind
@@ -71,7 +89,7 @@ func fileKind(name string) string {
 
 // TestCorruptionCampaign damages every kind of file a killed log leaves
 // (write-ahead log, value log, tables, MANIFEST, KEYREGISTRY, DISCARD, the
-// high-water file; snapshots live in the same files) in each of
+// both copies of the high-water mark; snapshots live in the same files) in each of
 // campaignDamages, and opens the directory twice: each outcome must be
 // "all present" (every acknowledged record as acknowledged, snapshots
 // listable, a fresh sequence for the next append) or "refused" with a
@@ -94,6 +112,7 @@ func TestCorruptionCampaign(t *testing.T) {
 			t.Fatalf("a run left no %s file (files: %v): the campaign would not cover it", want, kinds)
 		}
 	}
+	kinds[outsideMark] = []string{outsideMark}
 	var files []string
 	for _, names := range kinds {
 		if testing.Short() {
@@ -106,8 +125,12 @@ func TestCorruptionCampaign(t *testing.T) {
 	for _, file := range files {
 		for _, damage := range campaignDamages {
 			t.Run(file+"/"+damage, func(t *testing.T) {
-				dir := copyDir(t, base)
-				damageFile(t, filepath.Join(dir, file), damage)
+				dir := copyLog(t, base)
+				path := filepath.Join(dir, file)
+				if file == outsideMark {
+					path = dir + ".highwater"
+				}
+				damageFile(t, path, damage)
 				first, err := campaignOutcome(t, dir, acked)
 				if err != nil {
 					t.Fatal(err)
