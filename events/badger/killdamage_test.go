@@ -56,7 +56,7 @@ func TestKilledChildThenDamaged(t *testing.T) {
 	}
 	acked := make([]loggedEvent, len(acks))
 	for i, a := range acks {
-		acked[i] = loggedEvent{a.stream, a.seq, a.g, a.payload}
+		acked[i] = loggedEvent(a)
 	}
 	sort.Slice(acked, func(i, j int) bool { return acked[i].g < acked[j].g })
 	entries, err := os.ReadDir(dir)
