@@ -45,6 +45,16 @@ type Options struct {
 	// Statfs reports the size and the free bytes of the filesystem holding
 	// a directory; nil means statfs(2). Tests inject small filesystems.
 	Statfs func(dir string) (FilesystemSpace, error)
+	// MarkCopy is the path of the high-water mark's second copy, outside
+	// Dir (see HighWaterFile); empty means <Dir>.highwater.
+	MarkCopy string
+}
+
+func (o Options) markCopy() string {
+	if o.MarkCopy == "" {
+		return defaultMarkCopy(o.Dir)
+	}
+	return o.MarkCopy
 }
 
 // FilesystemSpace is what statfs(2) says of a filesystem, in bytes.
@@ -138,19 +148,19 @@ func Open(opts Options) (*Log, error) {
 	if err := checkFreeSpace(opts.Statfs, opts.Dir, minFree); err != nil {
 		return nil, fmt.Errorf("cannot open event log: %w", err)
 	}
-	hw, mark, markValid, err := lockHighWater(opts.Dir)
+	hw, mark, markValid, err := lockHighWater(opts.Dir, opts.markCopy())
 	if err != nil {
 		return nil, err
 	}
 	db, head, err := openChecked(opts.Dir, bo, mark, logger)
 	if err != nil {
 		_ = hw.close()
-		return nil, err
+		return nil, withMarkDisagreement(err, hw.disagreement(mark))
 	}
-	if !markValid && head > 0 {
-		logger.Warn("the high-water file was missing or damaged; rebuilt from the log, which verified", "file", HighWaterFile, "head", head)
+	if disagreement := hw.disagreement(head); disagreement != "" && head > 0 {
+		logger.Warn("a copy of the high-water mark was missing, damaged or behind; rewritten from the log, which verified", "copies", disagreement, "head", head, "mark", mark, "mark_valid", markValid)
 	}
-	if err := hw.reset(head, opts.Dir); err != nil {
+	if err := hw.reset(head); err != nil {
 		_ = db.Close()
 		_ = hw.close()
 		return nil, err

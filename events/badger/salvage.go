@@ -96,7 +96,8 @@ type salvagedPayload struct {
 // not deleted. now stamps the events and names the moved directory.
 func Salvage(opts Options, now time.Time) (*SalvageReport, error) {
 	dir := filepath.Clean(opts.Dir)
-	hw, mark, _, err := lockHighWater(dir)
+	markCopy := opts.markCopy()
+	hw, mark, _, err := lockHighWater(dir, markCopy)
 	if err != nil {
 		return nil, err
 	}
@@ -115,11 +116,12 @@ func Salvage(opts Options, now time.Time) (*SalvageReport, error) {
 	if err := os.RemoveAll(tmp); err != nil {
 		return nil, fmt.Errorf("cannot remove %s left by an earlier salvage: %w", tmp, err)
 	}
-	if err := writeSalvaged(tmp, opts.Profile, found.records, top, now, report); err != nil {
+	if err := writeSalvaged(tmp, markCopy, opts.Profile, found.records, top, now, report); err != nil {
 		return nil, fmt.Errorf("cannot write the salvaged log in %s: %w", tmp, err)
 	}
 	// The rebuilt log must pass the checks a start makes.
-	check, err := Open(Options{Dir: tmp, Profile: opts.Profile, GCInterval: -1, MinFreeBytes: -1})
+	// It takes the mark's outside copy, which stays where it is.
+	check, err := Open(Options{Dir: tmp, MarkCopy: markCopy, Profile: opts.Profile, GCInterval: -1, MinFreeBytes: -1})
 	if err != nil {
 		return nil, fmt.Errorf("the salvaged log in %s does not verify: %w", tmp, err)
 	}
@@ -384,7 +386,7 @@ func mapFile(path string) ([]byte, func(), error) {
 // writeSalvaged writes the salvaged log into a new directory: the records
 // that keep their streams gap-free, a record_lost event at every other
 // global sequence up to top, and the log_salvaged event.
-func writeSalvaged(dir string, profile Profile, records map[uint64][]byte, top uint64, now time.Time, report *SalvageReport) error {
+func writeSalvaged(dir, markCopy string, profile Profile, records map[uint64][]byte, top uint64, now time.Time, report *SalvageReport) error {
 	bo, err := profile.options(dir)
 	if err != nil {
 		return err
@@ -463,12 +465,12 @@ func writeSalvaged(dir string, profile Profile, records map[uint64][]byte, top u
 	if err != nil {
 		return err
 	}
-	hw, _, _, err := lockHighWater(dir)
+	hw, _, _, err := lockHighWater(dir, markCopy)
 	if err != nil {
 		return err
 	}
 	defer hw.close()
-	return hw.reset(report.Head, dir)
+	return hw.reset(report.Head)
 }
 
 // appendSeq adds g to ranges, extending the last range when it continues.

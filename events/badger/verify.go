@@ -286,7 +286,7 @@ func verifyRecords(db *badgerdb.DB, highWater uint64, d *damageReport) (head uin
 			d.add("%d records below the head are absent (a damaged or lost table or write-ahead log)", absent)
 		}
 		if top := max(head, last); highWater > top {
-			d.add("the log ends at global sequence %d, below the %d acknowledged (high-water file): the end of its write-ahead log was lost", top, highWater)
+			d.add("the log ends at global sequence %d, below the %d acknowledged (high-water mark): the end of its write-ahead log was lost", top, highWater)
 			d.lose(top+1, highWater)
 		}
 		head = max(head, last)
