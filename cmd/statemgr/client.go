@@ -26,8 +26,8 @@ import (
 type credentials struct {
 	user     string
 	password string
-	creds    string // NATS credentials file (JWT + nkey seed)
-	nkey     string // nkey seed file
+	creds    string          // NATS credentials file (JWT + nkey seed)
+	nkey     string          // nkey seed file
 	tls      server.TLSFiles // CA to verify the server's certificate; optional client certificate and key
 }
 

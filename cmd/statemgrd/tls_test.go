@@ -154,3 +154,26 @@ func reportSelfState(t *testing.T, url string, opts ...nats.Option) {
 		t.Fatalf("self-state report over TLS: %v", err)
 	}
 }
+
+// The official nats CLI (github.com/nats-io/natscli) reads from the
+// daemon over TLS with --tlsca, and is refused without it. It is not a
+// module dependency: the test runs when a nats binary is on PATH (.ci/natscli
+// installs one).
+func TestNatsCLIOverTLS(t *testing.T) {
+	natsCLI, err := exec.LookPath("nats")
+	if err != nil {
+		t.Skip("the nats CLI is not on PATH: install it with `go install github.com/nats-io/natscli/nats@v0.5.0` (or run .ci/natscli)")
+	}
+	files := servertest.NewCA(t).Issue(t, servertest.Cert{Name: "bmc", Hosts: []string{"localhost"}})
+	d := startTLSDaemon(t, files, "")
+	args := []string{"--server", d.url, "--user", "vera", "--password", "viewer-pw", "--inbox-prefix", server.InboxPrefix("vera"),
+		"--timeout", "5s", "request", server.SubjectHostGet, `{"id":"host.0"}`}
+	out, err := exec.Command(natsCLI, append([]string{"--tlsca", files.CA}, args...)...).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"id":"host.0"`) {
+		t.Fatalf("nats request --tlsca: %v\n%s", err, out)
+	}
+	out, err = exec.Command(natsCLI, args...).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "certificate signed by unknown authority") {
+		t.Fatalf("nats request without the CA: %v, want an unknown-authority error\n%s", err, out)
+	}
+}
