@@ -128,6 +128,9 @@ func TestDaemonServesTLSWithAPrivateCAOrSelfSignedCertificate(t *testing.T) {
 			if code, out := runCLI(t, cli, login, "get", "host.0", "--server", d.url); code != 3 || !strings.Contains(out, "not trusted") || !strings.Contains(out, "--tls-ca") {
 				t.Fatalf("statemgr get without the CA: exit %d, want 3 (unreachable) saying the certificate is not trusted and to pass --tls-ca\n%s", code, out)
 			}
+			if code, out := runCLI(t, cli, login, "get", "host.0", "--server", d.url, "--tls-ca", files.Key); code != 2 || !strings.Contains(out, "TLS CA "+files.Key) {
+				t.Fatalf("statemgr get --tls-ca <a key file>: exit %d, want 2 (usage) naming the CA file\n%s", code, out)
+			}
 			reportSelfState(t, d.url, client.TLS(server.TLSFiles{CA: files.CA}))
 			if nc, err := nats.Connect(d.url, client.UserInfo("demo", "service-pw")); err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
 				if nc != nil {
