@@ -180,3 +180,19 @@ func TestNatsCLIOverTLS(t *testing.T) {
 		t.Fatalf("nats request without the CA: %v, want an unknown-authority error\n%s", err, out)
 	}
 }
+
+// With nats.tls.ca set, the daemon requires client certificates signed by
+// that CA: the CLI gets through with --tls-cert and --tls-key, not without.
+func TestDaemonVerifiesClientCertificates(t *testing.T) {
+	cli := buildCLI(t)
+	ca := servertest.NewCA(t)
+	d := startTLSDaemon(t, ca.Issue(t, servertest.Cert{Name: "bmc", Hosts: []string{"localhost"}}), ca.CertFile)
+	clientCert := ca.Issue(t, servertest.Cert{Name: "operator", Client: true})
+	login := []string{"STATEMGR_USER=vera", "STATEMGR_PASSWORD=viewer-pw", "STATEMGR_TLS_CA=" + ca.CertFile}
+	if code, out := runCLI(t, cli, login, "get", "host.0", "--server", d.url, "--tls-cert", clientCert.Cert, "--tls-key", clientCert.Key); code != 0 {
+		t.Fatalf("statemgr get with a client certificate: exit %d\n%s", code, out)
+	}
+	if code, out := runCLI(t, cli, login, "get", "host.0", "--server", d.url); code == 0 {
+		t.Fatalf("statemgr get without a client certificate succeeded\n%s", out)
+	}
+}

@@ -40,6 +40,7 @@ func NewCA(tb testing.TB) *CA {
 	ca := &CA{dir: tb.TempDir()}
 	tmpl := template(Cert{Name: "statemgr test CA", NotAfter: time.Now().Add(24 * time.Hour)})
 	tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
+	tmpl.ExtKeyUsage = nil // a CA restricts nothing: it signs server and client certificates
 	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature
 	ca.cert, ca.key, ca.CertFile, _ = write(tb, ca.dir, "ca", tmpl, nil, nil)
 	return ca
