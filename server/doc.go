@@ -63,5 +63,9 @@
 // alone in its own account and the users reach it through service imports
 // that share the requester's identity: nats-server then stamps every request
 // with the authenticated user (Nats-Request-Info), which the Server records
-// as the requester when Config.TrustRequestInfo is set.
+// as the requester when Config.TrustRequestInfo is set. With TLS
+// (ServerTLS builds it from checked PEM files; ClientTLS is the client's
+// side) the daemon's own connection stays in process and plain
+// (ConnectInProcess), so any certificate clients trust serves: a private
+// CA's or a self-signed one, with or without an IP SAN for 127.0.0.1.
 package server

@@ -297,13 +297,18 @@ func linkAccounts(ns *natsserver.Server) error {
 }
 
 // ConnectInProcess connects to the embedded server through an in-process
-// pipe, as the daemon's own user (every permission).
+// pipe, as the daemon's own user (every permission), without TLS.
 func ConnectInProcess(ns *natsserver.Server, opts ...nats.Option) (*nats.Conn, error) {
 	if ns == nil {
 		return nil, errors.New("cannot connect in process: no embedded NATS server")
 	}
 	all := append([]nats.Option{nats.InProcessServer(ns), nats.UserInfo(daemonUser, daemonPassword), nats.Name("statemgrd")}, opts...)
-	nc, err := nats.Connect(ns.ClientURL(), all...)
+	// A nats:// URL, never the tls:// one ClientURL gives with TLS on: the
+	// scheme would make the client insist on TLS, verify the certificate
+	// against the system's roots and for the host 127.0.0.1, and so refuse a
+	// private CA, a self-signed certificate or one without that IP SAN. The
+	// server offers an in-process client plain text, and a pipe needs no TLS.
+	nc, err := nats.Connect("nats://"+strings.TrimPrefix(strings.TrimPrefix(ns.ClientURL(), "tls://"), "nats://"), all...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot connect to the embedded NATS server: %w", err)
 	}

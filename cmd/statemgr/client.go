@@ -26,9 +26,9 @@ import (
 type credentials struct {
 	user     string
 	password string
-	creds    string // NATS credentials file (JWT + nkey seed)
-	nkey     string // nkey seed file
-	tlsCA    string // CA certificate to verify the server's TLS certificate
+	creds    string          // NATS credentials file (JWT + nkey seed)
+	nkey     string          // nkey seed file
+	tls      server.TLSFiles // CA to verify the server's certificate; optional client certificate and key
 }
 
 // clientCommands returns the commands that talk to a statemgr server, with
@@ -46,7 +46,9 @@ func clientCommands(g *globals) []*cobra.Command {
 		f.StringVar(&cred.password, "password", os.Getenv("STATEMGR_PASSWORD"), "NATS password (env STATEMGR_PASSWORD; prefer it to the flag)")
 		f.StringVar(&cred.creds, "creds", "", "NATS credentials file")
 		f.StringVar(&cred.nkey, "nkey", "", "file holding an nkey seed")
-		f.StringVar(&cred.tlsCA, "tls-ca", "", "CA certificate that signed the server's TLS certificate")
+		f.StringVar(&cred.tls.CA, "tls-ca", os.Getenv("STATEMGR_TLS_CA"), "CA certificate that signed the server's TLS certificate, or a self-signed certificate itself (env STATEMGR_TLS_CA; default: the system's roots)")
+		f.StringVar(&cred.tls.Cert, "tls-cert", os.Getenv("STATEMGR_TLS_CERT"), "client certificate, for a server that verifies clients (env STATEMGR_TLS_CERT)")
+		f.StringVar(&cred.tls.Key, "tls-key", os.Getenv("STATEMGR_TLS_KEY"), "key of --tls-cert (env STATEMGR_TLS_KEY)")
 	}
 	return cmds
 }
@@ -97,13 +99,16 @@ func connect(g *globals, cred *credentials) (*session, error) {
 	case cred.user != "":
 		opts = append(opts, client.UserInfo(cred.user, cred.password))
 	}
-	if cred.tlsCA != "" {
-		opts = append(opts, nats.RootCAs(cred.tlsCA))
+	if cred.tls != (server.TLSFiles{}) {
+		opts = append(opts, client.TLS(cred.tls))
 	}
 	nc, err := nats.Connect(g.server, opts...)
 	var unknownCA x509.UnknownAuthorityError
 	var badHost x509.HostnameError
+	var badFile *server.TLSFileError
 	switch {
+	case errors.As(err, &badFile):
+		return nil, fmt.Errorf("%w: %w (--tls-ca, --tls-cert, --tls-key)", errUsage, err)
 	case errors.Is(err, nats.ErrAuthorization) || (err != nil && strings.Contains(strings.ToLower(err.Error()), "authorization")):
 		return nil, fmt.Errorf("%w: the NATS server at %s refused the credentials (%w): pass --user and --password (or STATEMGR_PASSWORD), --creds or --nkey", errDenied, g.server, err)
 	case errors.As(err, &unknownCA), errors.As(err, &badHost):

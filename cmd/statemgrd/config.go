@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/events/badger"
+	"github.com/statemgr/statemgr/server"
 )
 
 // Config is the daemon's configuration: built-in defaults, then the config
@@ -51,7 +52,10 @@ type NATSConfig struct {
 type TLSConfig struct {
 	Cert string `hcl:"cert"`
 	Key  string `hcl:"key"`
-	CA   string `hcl:"ca,optional"` // verify client certificates against it
+	// CA, if set, makes the server require client certificates signed by
+	// it. The daemon's own connection is in process and needs no TLS, so
+	// a certificate from a private CA or a self-signed one serves.
+	CA string `hcl:"ca,optional"`
 }
 
 // UserConfig is one account of the embedded server.
@@ -235,8 +239,8 @@ func (c Config) check() []configProblem {
 	if c.NATS.URL == "" {
 		problems = append(problems, checkListen("nats.listen", c.NATS.Listen)...)
 		if c.NATS.TLS != nil {
-			if _, err := loadTLS(c.NATS.TLS); err != nil {
-				add("nats.tls.cert", "%v", err)
+			if _, err := loadTLS(c.NATS.TLS, time.Now()); err != nil {
+				add(tlsAttribute(err), "%v", err)
 			}
 		}
 	}
@@ -252,4 +256,18 @@ func (c Config) check() []configProblem {
 		}
 	}
 	return problems
+}
+
+// tlsAttribute is the attribute of the nats.tls block that err is about.
+func tlsAttribute(err error) string {
+	var fileErr *server.TLSFileError
+	if errors.As(err, &fileErr) {
+		switch fileErr.Role {
+		case "key":
+			return "nats.tls.key"
+		case "CA":
+			return "nats.tls.ca"
+		}
+	}
+	return "nats.tls.cert"
 }

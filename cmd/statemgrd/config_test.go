@@ -2,15 +2,18 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/server"
+	"github.com/statemgr/statemgr/server/servertest"
 )
 
 func TestConfigLayers(t *testing.T) {
@@ -157,6 +160,34 @@ func TestStartupFilesHaveTheValidateLimits(t *testing.T) {
 		}
 		if _, err := loadPlatform(path); !errors.Is(err, platform.ErrTooComplex) || !strings.Contains(err.Error(), path+":") {
 			t.Errorf("platform %s: %v, want a located platform.ErrTooComplex", name, err)
+		}
+	}
+}
+
+// Bad TLS files are configuration errors found by load, before anything
+// binds, each naming the file, what is wrong and what to do.
+func TestBadTLSFilesRefusedAtLoad(t *testing.T) {
+	ca := servertest.NewCA(t)
+	good := ca.Issue(t, servertest.Cert{Name: "good", Hosts: []string{"localhost"}})
+	other := ca.Issue(t, servertest.Cert{Name: "other", Hosts: []string{"localhost"}})
+	expired := ca.Issue(t, servertest.Cert{Name: "old", NotAfter: time.Now().Add(-time.Hour)})
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	for _, tc := range []struct{ cert, key, ca, want string }{
+		{missing, good.Key, "", "TLS certificate " + missing + ": file does not exist: check the path"},
+		{good.Cert, other.Key, "", "private key does not match the certificate"},
+		{expired.Cert, expired.Key, "", "certificate has expired"},
+		{good.Cert, good.Key, good.Key, "TLS CA " + good.Key + ": file holds no PEM block"},
+	} {
+		path := filepath.Join(t.TempDir(), "statemgrd.hcl")
+		src := fmt.Sprintf("nats {\n  tls {\n    cert = %q\n    key = %q\n    ca = %q\n  }\n}\n", tc.cert, tc.key, tc.ca)
+		if tc.ca == "" {
+			src = fmt.Sprintf("nats {\n  tls {\n    cert = %q\n    key = %q\n  }\n}\n", tc.cert, tc.key)
+		}
+		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := load(options{configFile: path}); !errors.Is(err, errConfig) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("load with %s: %v, want a configuration error saying %q", src, err, tc.want)
 		}
 	}
 }

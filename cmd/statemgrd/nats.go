@@ -2,12 +2,11 @@ package main
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	natsserver "github.com/nats-io/nats-server/v2/server"
@@ -70,30 +69,18 @@ func embeddedNATSConfig(cfg *NATSConfig, logger hclog.Logger) (server.NATSConfig
 		out.Users = append(out.Users, server.User{Name: u.Name, Password: u.Password, Role: server.Role(u.Role), Service: u.Service})
 	}
 	if cfg.TLS != nil {
-		if out.TLS, err = loadTLS(cfg.TLS); err != nil {
+		if out.TLS, err = loadTLS(cfg.TLS, time.Now()); err != nil {
 			return server.NATSConfig{}, fmt.Errorf("%w: %w", errConfig, err)
 		}
 	}
 	return out, nil
 }
 
-// loadTLS reads the certificate, key and CA the block names.
-func loadTLS(c *TLSConfig) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(c.Cert, c.Key)
+// loadTLS reads and checks the certificate, key and CA the block names.
+func loadTLS(c *TLSConfig, now time.Time) (*tls.Config, error) {
+	cfg, err := server.ServerTLS(server.TLSFiles{Cert: c.Cert, Key: c.Key, CA: c.CA}, now)
 	if err != nil {
 		return nil, fmt.Errorf("nats tls: %w", err)
 	}
-	t := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if c.CA != "" {
-		pem, err := os.ReadFile(c.CA)
-		if err != nil {
-			return nil, fmt.Errorf("nats tls ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("nats tls ca %s holds no PEM certificate", c.CA)
-		}
-		t.ClientCAs, t.ClientAuth = pool, tls.RequireAndVerifyClientCert
-	}
-	return t, nil
+	return cfg, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -135,5 +136,20 @@ func UserInfo(user, password string) nats.Option {
 			return err
 		}
 		return nats.CustomInboxPrefix(server.InboxPrefix(user))(o)
+	}
+}
+
+// TLS is a nats.Option that connects with TLS, trusting files.CA (a
+// private CA, or a self-signed server certificate itself; empty: the
+// system's roots) and presenting files.Cert and files.Key if set. A file
+// that is missing, not PEM, expired or mismatched fails nats.Connect with
+// a *server.TLSFileError.
+func TLS(files server.TLSFiles) nats.Option {
+	return func(o *nats.Options) error {
+		cfg, err := server.ClientTLS(files, time.Now())
+		if err != nil {
+			return err
+		}
+		return nats.Secure(cfg)(o)
 	}
 }

@@ -2,6 +2,7 @@ package servertest
 
 import (
 	"context"
+	"crypto/tls"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,7 @@ type Options struct {
 	Platform *platform.Platform // nil: platform.Default(); its button timings become FastButtons'
 	Log      events.Log         // nil: a new memlog; Start does not close a given log
 	Users    []server.User      // users of the embedded NATS server
+	TLS      *tls.Config        // the embedded NATS server's TLS (server.ServerTLS); nil: plain TCP
 	Server   server.Config      // Conn, System, Operations, Log, Platform and Logger are filled in
 	// Policy is the coordinator's; its timeouts are FastTimeouts.
 	Policy coordinator.Policy
@@ -89,7 +91,7 @@ func Start(tb testing.TB, opts Options) *Env {
 		tb.Fatal(err)
 	}
 	co := startCoordinator(tb, plat, log, sys, hw, opts.Policy, logger)
-	ns, err := server.StartNATS(server.NATSConfig{Port: -1, Users: opts.Users, Logger: logger})
+	ns, err := server.StartNATS(server.NATSConfig{Port: -1, Users: opts.Users, TLS: opts.TLS, Logger: logger})
 	if err != nil {
 		sys.Stop()
 		tb.Fatal(err)
