@@ -65,5 +65,6 @@ func (s *Server) replay(ctx context.Context, c *call) (any, error) {
 	}
 	reply.Next = next
 	reply.Head = seen
+	reply.More = next <= seen
 	return reply, nil
 }
