@@ -51,7 +51,11 @@ func encodeReply(subject string, reply any, budget int) ([]byte, error) {
 		return body, nil
 	}
 	paged, ok := reply.(pagedReply)
-	if !ok {
+	var items []any
+	if ok {
+		items = paged.pageItems()
+	}
+	if len(items) == 0 {
 		return nil, replyTooLarge(fmt.Sprintf("the reply of %s", subject), len(body), budget)
 	}
 	empty, err := json.Marshal(paged.firstItems(0))
@@ -60,7 +64,7 @@ func encodeReply(subject string, reply any, budget int) ([]byte, error) {
 	}
 	used := len(empty) + cursorSlack
 	n := 0
-	for i, item := range paged.pageItems() {
+	for i, item := range items {
 		b, err := json.Marshal(item)
 		if err != nil {
 			return nil, fmt.Errorf("cannot encode the reply: %w", err)
