@@ -103,9 +103,19 @@ type (
 	IDRequest struct {
 		ID string `json:"id"`
 	}
-	// ListRequest optionally narrows a list to one kind.
+	// ListRequest optionally narrows a list to one kind. From is the
+	// component id to start at (a reply's "next"); Limit bounds the page
+	// (0 = as many as fit in one reply, at most 10000).
 	ListRequest struct {
-		Kind string `json:"kind,omitempty"`
+		Kind  string `json:"kind,omitempty"`
+		From  string `json:"from,omitempty"`
+		Limit int    `json:"limit,omitempty"`
+	}
+	// StatusRequest pages statemgr.system.status's components as
+	// ListRequest does.
+	StatusRequest struct {
+		From  string `json:"from,omitempty"`
+		Limit int    `json:"limit,omitempty"`
 	}
 	// ControlRequest asks a component for a transition. Type picks the
 	// request where a subject allows several (host.power.off takes
@@ -155,10 +165,13 @@ type (
 		Limit  int         `json:"limit,omitempty"`
 		Filter EventFilter `json:"filter,omitempty"`
 	}
-	// ValidateRequest carries a platform file to check.
+	// ValidateRequest carries a platform file to check. From is the index
+	// of the first item to return (a reply's "next"), items being the
+	// errors, then the components.
 	ValidateRequest struct {
 		Name   string `json:"name,omitempty"` // file name for diagnostics
 		Source string `json:"source"`         // the HCL text
+		From   int    `json:"from,omitempty"`
 	}
 	// SelfStateRequest is a service's report about itself. State (ENABLED,
 	// DISABLED or ERROR, with Status: for ERROR what failed and how to
@@ -216,9 +229,12 @@ type (
 		Report      *machine.Report      `json:"report,omitempty"`
 		Unsupported *machine.Unsupported `json:"unsupported,omitempty"`
 	}
-	// ComponentList is the reply of the list subjects.
+	// ComponentList is the reply of the list subjects. More says the
+	// list goes on from component Next.
 	ComponentList struct {
 		Components []Component `json:"components"`
+		Next       string      `json:"next,omitempty"`
+		More       bool        `json:"more,omitempty"`
 	}
 	// ControlReply is the reply of a control subject: the operation was
 	// accepted and is durable, and the component is in State. Outcome is
@@ -262,6 +278,8 @@ type (
 		LogHead    uint64      `json:"log_head"`
 		Published  uint64      `json:"published"` // global seq of the last event published
 		Components []Component `json:"components"`
+		Next       string      `json:"next,omitempty"` // as in ComponentList
+		More       bool        `json:"more,omitempty"`
 	}
 	// HistoryReply is a page of a component's transitions with statistics
 	// over its whole history.
@@ -269,6 +287,7 @@ type (
 		ID          string              `json:"id"`
 		Transitions []actors.Transition `json:"transitions"`
 		Next        uint64              `json:"next"` // stream seq to ask for next; 0 when done
+		More        bool                `json:"more,omitempty"`
 		Statistics  actors.Stats        `json:"statistics"`
 	}
 	// OperationReply is what the log says about an operation.
@@ -282,11 +301,12 @@ type (
 	}
 	// ReplayReply is a page of the log. Next is the global seq to ask for
 	// next (every event before it was scanned); Head is the log's head when
-	// the page was read.
+	// the page was read; More says events up to Head remain to be scanned.
 	ReplayReply struct {
 		Events []Event `json:"events"`
 		Next   uint64  `json:"next"`
 		Head   uint64  `json:"head"`
+		More   bool    `json:"more,omitempty"`
 	}
 	// ValidateReply reports on a platform file.
 	ValidateReply struct {
@@ -294,6 +314,10 @@ type (
 		OK         bool              `json:"ok"`
 		Errors     []string          `json:"errors,omitempty"` // parse problems, "file:line:col: message"
 		Components []ComponentReport `json:"components,omitempty"`
+		// Next is the "from" of the next page, when More.
+		Next int  `json:"next,omitempty"`
+		More bool `json:"more,omitempty"`
+		From int  `json:"-"` // the index of the reply's first item
 	}
 	// ComponentReport is one component's validation result.
 	ComponentReport struct {

@@ -55,6 +55,12 @@
 //     function (coordinator.Facts). A view's "allowed" is evaluated with
 //     the same facts when it is rendered, so it is what a control request
 //     would be accepted for at that moment.
+//  7. No reply is larger than the connection's max payload (less
+//     replyHeadroom for headers): a reply that grows with data (lists,
+//     system status, history, log replay, validate) is cut to the items
+//     that fit, with "more": true and the cursor "next" to send back as
+//     "from"; an item too large alone is ErrReplyTooLarge. A reply that
+//     cannot be sent is logged, rate-limited.
 //
 // The embedded NATS server (StartNATS) listens on 127.0.0.1:4222 by default.
 // Users get one of three roles: viewer (read and subscribe), operator (also

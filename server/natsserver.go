@@ -49,7 +49,11 @@ type NATSConfig struct {
 	// TLS, sending passwords and every reply in clear across the network.
 	AllowCleartext bool
 	ServerName     string // default "statemgr"
-	Logger         hclog.Logger
+	// MaxPayload is the largest message the server takes, headers
+	// included; 0 = nats-server's default (1 MiB). Replies are paged
+	// under it.
+	MaxPayload int32
+	Logger     hclog.Logger
 }
 
 // ErrCleartextCredentials refuses a server with users that would listen
@@ -161,6 +165,7 @@ func natsOptions(cfg NATSConfig) (*natsserver.Options, error) {
 		Port:       cfg.Port,
 		NoSigs:     true,
 		NoLog:      cfg.Logger == nil,
+		MaxPayload: cfg.MaxPayload,
 	}
 	if opts.ServerName == "" {
 		opts.ServerName = ServiceName

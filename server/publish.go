@@ -71,7 +71,10 @@ func (p *publisher) publish(e events.Event) {
 	var subjects [4]string
 	for _, subject := range eventSubjects(ev, subjects[:0]) {
 		if err := p.s.cfg.Conn.PublishMsg(&nats.Msg{Subject: subject, Header: p.hdr, Data: data}); err != nil {
-			p.s.log.Warn("cannot publish an event; subscribers will replay it", "subject", subject, "seq", e.GlobalSeq, "error", err)
+			if ok, suppressed := p.s.warnings.allow("publish event", p.s.cfg.Clock.Now()); ok {
+				p.s.log.Warn("cannot publish an event; subscribers will replay it", "subject", subject, "seq", e.GlobalSeq,
+					"bytes", len(data), "error", err, "same_failures_not_logged", suppressed, "logged_at_most_every", warningInterval)
+			}
 		}
 	}
 	p.s.indexOperation(e)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/machine"
@@ -35,7 +36,7 @@ func (s *Server) endpointTable() []endpoint {
 		cached(SubjectChassisGet, IDRequest{}, s.get(actors.KindChassis)),
 		cached(SubjectBMCGet, IDRequest{}, s.get(actors.KindBMC)),
 		cached(SubjectServiceGet, IDRequest{}, s.get(actors.KindService)),
-		read(SubjectSystemStatus, struct{}{}, s.systemStatus),
+		read(SubjectSystemStatus, StatusRequest{}, s.systemStatus),
 		read(SubjectHistory, HistoryRequest{}, s.history),
 		read(SubjectOperationGet, OperationRequest{}, s.operation),
 		read(SubjectLogReplay, ReplayRequest{}, s.replay),
@@ -75,8 +76,40 @@ func (s *Server) list(kind string) func(context.Context, *call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return ComponentList{Components: comps}, nil
+		reply := ComponentList{}
+		reply.Components, reply.Next, derr = componentPage(comps, req.From, req.Limit)
+		if derr != nil {
+			return nil, derr
+		}
+		reply.More = reply.Next != ""
+		return reply, nil
 	}
+}
+
+// maxListLimit bounds a page of components: a platform within the
+// platform file's limits has fewer.
+const maxListLimit = 10000
+
+// componentPage returns at most limit components from the one with id
+// from ("" = the first), and the id of the one after them ("" = none).
+// encodeReply may cut the page shorter to fit a reply.
+func componentPage(comps []Component, from string, limit int) ([]Component, string, *Error) {
+	limit, derr := pageLimit(limit, maxListLimit, maxListLimit)
+	if derr != nil {
+		return nil, "", derr
+	}
+	start := 0
+	if from != "" {
+		start = slices.IndexFunc(comps, func(c Component) bool { return c.ID == from })
+		if start < 0 {
+			return nil, "", newError(ErrBadRequest, `"from" %q is not a component of this list: pass the "next" of the previous reply`, from)
+		}
+	}
+	page := comps[start:]
+	if len(page) <= limit {
+		return page, "", nil
+	}
+	return page[:limit], page[limit].ID, nil
 }
 
 // components returns the views of every component of kind ("" = all).
@@ -146,7 +179,8 @@ func (s *Server) view(v *protoactor.View) Component {
 
 // systemStatus answers statemgr.system.status.
 func (s *Server) systemStatus(ctx context.Context, c *call) (any, error) {
-	if _, derr := decode[struct{}](c.data); derr != nil {
+	req, derr := decode[StatusRequest](c.data)
+	if derr != nil {
 		return nil, derr
 	}
 	comps, err := s.components("")
@@ -160,8 +194,14 @@ func (s *Server) systemStatus(ctx context.Context, c *call) (any, error) {
 	s.mu.Lock()
 	started := s.started
 	s.mu.Unlock()
-	return SystemStatus{Service: ServiceName, Version: s.cfg.Version, Started: started, LogHead: head,
-		Published: s.Published(), Components: comps}, nil
+	reply := SystemStatus{Service: ServiceName, Version: s.cfg.Version, Started: started, LogHead: head,
+		Published: s.Published()}
+	reply.Components, reply.Next, derr = componentPage(comps, req.From, req.Limit)
+	if derr != nil {
+		return nil, derr
+	}
+	reply.More = reply.Next != ""
+	return reply, nil
 }
 
 // History paging bounds.
@@ -202,7 +242,7 @@ func (s *Server) history(ctx context.Context, c *call) (any, error) {
 			continue
 		}
 		if len(reply.Transitions) == limit {
-			reply.Next = t.Seq
+			reply.Next, reply.More = t.Seq, true
 			break
 		}
 		reply.Transitions = append(reply.Transitions, t)

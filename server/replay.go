@@ -43,7 +43,11 @@ func (s *Server) replay(ctx context.Context, c *call) (any, error) {
 	// The head is the log's, or the last event read if the log grew
 	// meanwhile; never the cursor, which may lie past the head.
 	seen := head
-	for next <= head && len(reply.Events) < limit && scanned < maxReplayScan {
+	// Reading stops once the page's text is past what a reply can carry,
+	// so a page of large records costs one reply's worth of work;
+	// encodeReply then cuts the page exactly.
+	budget, size := s.replyBudget(), 0
+	for next <= head && len(reply.Events) < limit && scanned < maxReplayScan && size <= budget {
 		page, err := s.cfg.Log.ReadAll(ctx, next, min(limit, maxReplayScan-scanned))
 		if err != nil {
 			return nil, fmt.Errorf("cannot read the log from %d: %w", next, err)
@@ -57,7 +61,7 @@ func (s *Server) replay(ctx context.Context, c *call) (any, error) {
 			seen = max(seen, e.GlobalSeq)
 			if ev := s.toEvent(e); req.Filter.Match(ev) {
 				reply.Events = append(reply.Events, ev)
-				if len(reply.Events) == limit {
+				if size += eventTextSize(ev); len(reply.Events) == limit || size > budget {
 					break
 				}
 			}
@@ -65,5 +69,13 @@ func (s *Server) replay(ctx context.Context, c *call) (any, error) {
 	}
 	reply.Next = next
 	reply.Head = seen
+	reply.More = next <= seen
 	return reply, nil
+}
+
+// eventTextSize is a lower bound of an event's encoded size: its text
+// fields' lengths.
+func eventTextSize(ev Event) int {
+	return len(ev.ID) + len(ev.Kind) + len(ev.Type) + len(ev.From) + len(ev.To) + len(ev.Trigger) + len(ev.State) +
+		len(ev.Cause) + len(ev.Requester) + len(ev.Operation) + len(ev.Alert) + len(ev.Message) + len(ev.Target) + len(ev.Outcome)
 }

@@ -399,13 +399,26 @@ func (s *Server) answer(req replier, ep endpoint, c *call) {
 		s.respondError(req, apiErr)
 		return
 	}
-	body, err := json.Marshal(reply)
+	body, err := encodeReply(c.subject, reply, s.replyBudget())
 	if err != nil {
-		s.respondError(req, &Error{Kind: ErrInternal, Message: fmt.Sprintf("cannot encode the reply: %v", err), Err: err})
+		var apiErr *Error
+		if !errors.As(err, &apiErr) {
+			apiErr = &Error{Kind: ErrInternal, Message: err.Error(), Err: err}
+		}
+		s.respondError(req, apiErr)
 		return
 	}
 	if err := req.Respond(body); err != nil {
-		s.log.Debug("cannot respond", "subject", c.subject, "error", err)
+		s.replyFailed(c.subject, len(body), err)
+	}
+}
+
+// replyFailed logs a reply that could not be sent, at most once per
+// interval for each subject: the client waits in vain for it.
+func (s *Server) replyFailed(subject string, size int, err error) {
+	if ok, suppressed := s.warnings.allow("reply "+subject, s.cfg.Clock.Now()); ok {
+		s.log.Warn("cannot send a reply; the requester gets none", "subject", subject, "bytes", size, "error", err,
+			"same_failures_not_logged", suppressed, "logged_at_most_every", warningInterval)
 	}
 }
 
@@ -418,7 +431,7 @@ func (s *Server) respondError(req replier, e *Error) {
 	msg := strings.ReplaceAll(e.Error(), "\n", "; ")
 	code := micro.WithHeaders(micro.Headers{HeaderErrorCode: {strconv.Itoa(e.Kind.Code)}})
 	if err := req.Error(strconv.Itoa(e.Kind.Status), msg, body, code); err != nil {
-		s.log.Debug("cannot send an error reply", "code", e.Kind.Code, "error", err)
+		s.replyFailed("error "+e.Kind.Name(), len(body), err)
 	}
 }
 

@@ -26,7 +26,33 @@ func (s *Server) validate(_ context.Context, c *call) (any, error) {
 	if name == "" {
 		name = "platform.hcl"
 	}
-	return validatePlatform(name, []byte(req.Source))
+	if req.From < 0 {
+		return nil, newError(ErrBadRequest, `"from" must be 0 or more, got %d`, req.From)
+	}
+	reply, err := validatePlatform(name, []byte(req.Source))
+	if err != nil {
+		return nil, err
+	}
+	return reply.from(req.From)
+}
+
+// from drops the reply's first n items (errors, then components): the
+// pages before a request's "from".
+func (r ValidateReply) from(n int) (ValidateReply, error) {
+	if total := len(r.Errors) + len(r.Components); n > total {
+		return r, newError(ErrBadRequest, `"from" %d is past the reply's %d errors and components: pass the "next" of the previous reply`, n, total)
+	}
+	r.From = n
+	skipErrors := min(n, len(r.Errors))
+	r.Errors = r.Errors[skipErrors:]
+	r.Components = r.Components[n-skipErrors:]
+	if len(r.Errors) == 0 {
+		r.Errors = nil
+	}
+	if len(r.Components) == 0 {
+		r.Components = nil
+	}
+	return r, nil
 }
 
 // validatePlatform parses a platform file and validates every component's

@@ -223,13 +223,23 @@ func describeRefusal(r *server.Refusal) string {
 // query sends one request and prints its reply: as JSON with -o json,
 // else with text.
 func query[T any](cmd *cobra.Command, g *globals, cred *credentials, subject string, req any, text func(io.Writer, T) error) error {
+	return show(cmd, g, cred, func(ctx context.Context, request client.RequestFunc) (T, error) {
+		var reply T
+		err := request(ctx, subject, req, &reply)
+		return reply, err
+	}, text)
+}
+
+// show is query with the requests made by fetch, for replies that take
+// more than one request (paged lists).
+func show[T any](cmd *cobra.Command, g *globals, cred *credentials, fetch func(context.Context, client.RequestFunc) (T, error), text func(io.Writer, T) error) error {
 	s, err := connect(g, cred)
 	if err != nil {
 		return err
 	}
 	defer s.close()
-	var reply T
-	if err := s.request(cmd.Context(), subject, req, &reply); err != nil {
+	reply, err := fetch(cmd.Context(), s.request)
+	if err != nil {
 		return err
 	}
 	if g.output == outputJSON {

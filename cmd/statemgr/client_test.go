@@ -117,7 +117,10 @@ func TestCLIPowerOnAndTail(t *testing.T) {
 			t.Fatalf("tail seqs %v: gap or duplicate at %d", seqs, i)
 		}
 	}
-	if uint64(len(seqs)) != head || strings.Join(tos, ",") != "TransitioningToRunning,Running" {
+	// The simulated host may report POST complete (a Running -> Running
+	// transition) after head was read and before the tail stopped: the
+	// tail then rightly printed more than head events, so only fewer fail.
+	if uint64(len(seqs)) < head || strings.Join(tos, ",") != "TransitioningToRunning,Running" {
 		t.Fatalf("tail printed seqs %v, host.0 transitions %v (head %d)", seqs, tos, head)
 	}
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/statemgr/statemgr/server"
+	"github.com/statemgr/statemgr/server/client"
 )
 
 func newListCommand(g *globals, cred *credentials) *cobra.Command {
@@ -21,7 +23,7 @@ func newListCommand(g *globals, cred *credentials) *cobra.Command {
   statemgr list --kind host -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return query(cmd, g, cred, server.SubjectComponentsList, server.ListRequest{Kind: kind}, printComponentList)
+			return show(cmd, g, cred, listAll(server.SubjectComponentsList, server.ListRequest{Kind: kind}), printComponentList)
 		},
 	}
 	cmd.Flags().StringVar(&kind, "kind", "", "only components of this kind: host, chassis, bmc or service")
@@ -29,7 +31,13 @@ func newListCommand(g *globals, cred *credentials) *cobra.Command {
 	return cmd
 }
 
-// printComponents writes a table of components.
+// listAll fetches every page of a list subject.
+func listAll(subject string, req server.ListRequest) func(context.Context, client.RequestFunc) (server.ComponentList, error) {
+	return func(ctx context.Context, request client.RequestFunc) (server.ComponentList, error) {
+		return client.ListAll(ctx, request, subject, req)
+	}
+}
+
 // printComponentList prints a list reply as a table.
 func printComponentList(w io.Writer, l server.ComponentList) error {
 	return printComponents(w, l.Components)

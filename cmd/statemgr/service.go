@@ -16,7 +16,7 @@ func newServiceCommand(g *globals, cred *credentials) *cobra.Command {
 		Short: "List the services with their codes (ENABLED, DISABLED, ERROR, STOPPED)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return query(cmd, g, cred, server.SubjectServicesList, nil, printComponentList)
+			return show(cmd, g, cred, listAll(server.SubjectServicesList, server.ListRequest{}), printComponentList)
 		},
 	}
 	get := &cobra.Command{

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 
 	"github.com/spf13/cobra"
@@ -47,7 +46,7 @@ func loadPlatform(args []string) (*platform.Platform, string, error) {
 	if len(args) == 0 {
 		return platform.Default(), "built-in default platform", nil
 	}
-	src, err := os.ReadFile(args[0])
+	src, err := platform.ReadSource(args[0])
 	if err != nil {
 		return nil, "", fmt.Errorf("cannot read platform file: %w", err)
 	}

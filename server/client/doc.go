@@ -11,4 +11,7 @@
 // dropped for a slow reader, or lost while disconnected, are found the same
 // way: Tail pages the log when the subscription's drop count grows and
 // every few seconds.
+//
+// ListAll, StatusAll and ValidateAll follow a paged reply's "more"/"next"
+// cursor to the end (docs/API.md, Paging), as Tail does for the log.
 package client

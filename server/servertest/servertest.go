@@ -34,7 +34,9 @@ type Options struct {
 	Log      events.Log         // nil: a new memlog; Start does not close a given log
 	Users    []server.User      // users of the embedded NATS server
 	TLS      *tls.Config        // the embedded NATS server's TLS (server.ServerTLS); nil: plain TCP
-	Server   server.Config      // Conn, System, Operations, Log, Platform and Logger are filled in
+	// MaxPayload is the embedded NATS server's; 0 = its default (1 MiB).
+	MaxPayload int32
+	Server     server.Config // Conn, System, Operations, Log, Platform and Logger are filled in
 	// Policy is the coordinator's; its timeouts are FastTimeouts.
 	Policy coordinator.Policy
 	// Services performs the effects of service components (start_process,
@@ -91,7 +93,7 @@ func Start(tb testing.TB, opts Options) *Env {
 		tb.Fatal(err)
 	}
 	co := startCoordinator(tb, plat, log, sys, hw, opts.Policy, logger)
-	ns, err := server.StartNATS(server.NATSConfig{Port: -1, Users: opts.Users, TLS: opts.TLS, Logger: logger})
+	ns, err := server.StartNATS(server.NATSConfig{Port: -1, Users: opts.Users, TLS: opts.TLS, MaxPayload: opts.MaxPayload, Logger: logger})
 	if err != nil {
 		sys.Stop()
 		tb.Fatal(err)
