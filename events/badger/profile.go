@@ -107,5 +107,5 @@ func (p Profile) options(dir string) (badgerdb.Options, error) {
 	default:
 		return o, fmt.Errorf("unknown storage profile %q: use %q or %q", p, ProfileBMC, ProfileServer)
 	}
-	return o, nil
+	return fitTableBuilderTo32Bit(o), nil
 }
