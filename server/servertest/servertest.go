@@ -23,6 +23,7 @@ import (
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/memlog"
 	"github.com/statemgr/statemgr/server"
+	"github.com/statemgr/statemgr/server/assembly"
 	"github.com/statemgr/statemgr/snapshots/memsnap"
 )
 
@@ -79,19 +80,24 @@ func Start(tb testing.TB, opts Options) *Env {
 		log = mem
 		tb.Cleanup(func() { _ = mem.Close() })
 	}
-	hw, sim := startHardware(tb, plat, logger)
-	sys, err := protoactor.Start(protoactor.Config{Log: log, Snapshots: memsnap.New(), Clock: clock.Real{}, Logger: logger, Effects: hardwareEffects{hw: hw, services: opts.Services}}, compiled)
+	sim, err := simhw.New(clock.Real{}, FastSim(plat))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(sys.Stop)
-	if err := hw.Run(context.Background(), devices.SystemObserver{System: sys}); err != nil {
+	tb.Cleanup(func() { _ = sim.Close() }) // after the assembly's Stop
+	// The daemon's assembly, on the real clock over a FastSim board, as a
+	// daemon started within a BMC boot (no BMC boot is recorded).
+	asm, err := assembly.Start(context.Background(), assembly.Config{Platform: plat, Compiled: compiled, Log: log,
+		Snapshots: memsnap.New(), Clock: clock.Real{}, Logger: logger,
+		Devices:  devices.Config{Sim: sim, PollInterval: 50 * time.Millisecond, ReconcileInterval: time.Hour},
+		Services: opts.Services, Policy: opts.Policy, Timeouts: FastTimeouts()})
+	if err != nil {
 		tb.Fatal(err)
 	}
-	co := startCoordinator(tb, plat, log, sys, hw, opts.Policy, logger)
+	tb.Cleanup(func() { _ = asm.Stop(context.Background()) })
+	sys, co, hw := asm.System, asm.Coordinator, asm.Hardware
 	ns, err := server.StartNATS(server.NATSConfig{Port: -1, Users: opts.Users, Logger: logger})
 	if err != nil {
-		sys.Stop()
 		tb.Fatal(err)
 	}
 	nc, err := server.ConnectInProcess(ns, server.LogAsyncErrors(logger))
