@@ -24,4 +24,14 @@
 // what a starting daemon records, from the recovered status and what the
 // startup cleanup knows of that process (Leftover: still being stopped,
 // gone, or unkillable, with its evidence).
+//
+// # Import rule
+//
+// The domain knows no hardware and no API: production code under actors/
+// imports nothing of server/ or cmd/, and of adapters/ only
+// adapters/platform (the platform file's types coordinator.TopologyOf
+// reads). The coordinator declares the Hardware it drives and the
+// components it asks; server/assembly supplies them. adapters/ may import
+// actors, actors/machine, actors/clock and actors/actorsys, nothing else of
+// actors/. cmd/imports_test.go checks both rules.
 package actors

@@ -106,3 +106,47 @@ func TestBoardCLILinksNoDevelopmentTools(t *testing.T) {
 		t.Errorf("the default statemgr build lost the sim command (it no longer links %ssim)", module)
 	}
 }
+
+// TestLayersImportDownward: the hardware layer knows no component policy,
+// and the domain knows no hardware or API. Production code (what a
+// package links, transitively) only; tests may build rigs from any layer.
+//   - adapters/... links, of actors/, only the domain and its seams:
+//     actors (ids, records), actors/machine (effects in, observations
+//     out), actors/clock and actors/actorsys (the actor runtime). Never
+//     the component shell (actors/protoactor), the coordinator or sagas,
+//     nor server/.
+//   - actors/... links nothing of server/, and of adapters/ only
+//     adapters/platform (the platform file's types, which
+//     coordinator.TopologyOf reads) and the adapters contracts it uses.
+//   - server/assembly, the composition root, wires adapters/devices to
+//     actors/coordinator: any other package linking both gets them
+//     through it (links server/assembly).
+func TestLayersImportDownward(t *testing.T) {
+	allowedActors := []string{"actors", "actors/machine", "actors/clock", "actors/actorsys"}
+	for _, p := range listModule(t) {
+		from := rel(p.ImportPath)
+		var links []string
+		for _, dep := range p.Deps {
+			if strings.HasPrefix(dep, module) {
+				links = append(links, rel(dep))
+			}
+		}
+		switch {
+		case under(from, "adapters"):
+			for _, to := range links {
+				if under(to, "server", "cmd") || (under(to, "actors") && !slices.Contains(allowedActors, to)) {
+					t.Errorf("%s links %s: adapters/ may use of actors/ only %s", from, to, strings.Join(allowedActors, ", "))
+				}
+			}
+		case under(from, "actors"):
+			for _, to := range links {
+				if under(to, "server", "cmd") || (under(to, "adapters") && to != "adapters" && to != "adapters/platform") {
+					t.Errorf("%s links %s: actors/ may use of adapters/ only adapters/platform, and nothing of server/", from, to)
+				}
+			}
+		}
+		if from != "server/assembly" && slices.Contains(links, "adapters/devices") && slices.Contains(links, "actors/coordinator") && !slices.Contains(links, "server/assembly") {
+			t.Errorf("%s links both adapters/devices and actors/coordinator without server/assembly: only the assembly wires the devices to the coordinator", from)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters/platform"
@@ -43,5 +44,31 @@ func TestBMCResetRefusedWhereThePlatformCannot(t *testing.T) {
 	}
 	if slices.Contains(bmc.Allowed, machine.RequestGracefulRestart) || slices.Contains(bmc.Allowed, machine.RequestForceRestart) {
 		t.Fatalf("bmc.0 allows %v on a platform that cannot reset it", bmc.Allowed)
+	}
+}
+
+// Ensure a ForceRestart of the BMC on a platform whose reset is
+// restart-daemon (the default, simulated) is carried out: the rig stops and
+// starts again over its log, the BMC records its boot with reboot cause
+// Software and comes back Ready. Before the rigs used the daemon's
+// assembly the reset was accepted and then failed "no BMC reset is
+// configured", leaving the BMC in Rebooting.
+func TestBMCForceRestartRestartsTheDaemon(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	cl := client.New(env.Connect(t))
+	ctx := ctxT(t)
+	if err := cl.Request(ctx, server.SubjectBMCReset, server.ControlRequest{ID: "bmc.0", Type: machine.RequestForceRestart}, nil); err != nil {
+		t.Fatalf("bmc.reset ForceRestart: %v", err)
+	}
+	for {
+		// Requests fail while the API restarts; the loop ends with ctx.
+		bmc, err := cl.Get(ctx, "bmc.0")
+		if err == nil && bmc.State == machine.StateReady && bmc.LastRebootCause == machine.RebootCauseSoftware {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("bmc.0 after ForceRestart: %+v, %v; want Ready with last reboot cause Software", bmc, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

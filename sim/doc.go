@@ -3,7 +3,10 @@
 // (adapters/devices) over the simulated board (adapters/simhw), the
 // in-memory log and snapshots — on a virtual clock, drives it with
 // actions drawn by rapid, and checks its invariants after every step, the
-// way FoundationDB and TigerBeetle test themselves.
+// way FoundationDB and TigerBeetle test themselves. Each daemon
+// incarnation is the production assembly (server/assembly.Start, the
+// daemon's boot order); a crash is its StopWith with the log crashed
+// before the components stop. The simulator keeps no boot order of its own.
 //
 // # Determinism
 //
@@ -11,7 +14,7 @@
 // virtual clock (actors/clock), deadline by deadline, and only once nothing
 // runs but what waits for the clock; after each move it settles the
 // system to a fixed point: the coordinator and the devices wait for the
-// clock (Hardware.SettleWith), due component timeouts have fired
+// clock (assembly.SettleWith), due component timeouts have fired
 // (System.Tick), due service-process events are handled, and a whole
 // round appended nothing to the log.
 //

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+
+	"github.com/statemgr/statemgr/server/assembly"
 )
 
 // settleRounds bounds the fixed-point loop of settle: more rounds than this
@@ -24,13 +26,13 @@ func (w *world) settle(ctx context.Context) error {
 		if err := w.quiesce(ctx); err != nil {
 			return err
 		}
-		for _, id := range w.d.sys.IDs() {
-			if _, err := w.d.sys.Tick(ctx, id); err != nil {
+		for _, id := range w.d.asm.System.IDs() {
+			if _, err := w.d.asm.System.Tick(ctx, id); err != nil {
 				return fmt.Errorf("tick %s: %w", id, err)
 			}
 		}
 		for _, o := range w.procs.due() {
-			if _, err := w.d.sys.Request(ctx, o.id, o.in); err != nil {
+			if _, err := w.d.asm.System.Request(ctx, o.id, o.in); err != nil {
 				return fmt.Errorf("service observation for %s: %w", o.id, err)
 			}
 		}
@@ -55,15 +57,15 @@ func (w *world) settleDying(ctx context.Context) error {
 	if err := w.quiesce(ctx); err != nil {
 		return err
 	}
-	for _, id := range w.d.sys.IDs() {
-		_, _ = w.d.sys.Tick(ctx, id)
+	for _, id := range w.d.asm.System.IDs() {
+		_, _ = w.d.asm.System.Tick(ctx, id)
 	}
 	return w.quiesce(ctx)
 }
 
 // quiesce waits until the coordinator and the devices wait for the clock.
 func (w *world) quiesce(ctx context.Context) error {
-	return w.d.hw.SettleWith(ctx, w.d.co)
+	return assembly.SettleWith(ctx, w.d.asm.Hardware, w.d.asm.Coordinator)
 }
 
 // progress is the log's head: every change of state the system makes is
@@ -85,7 +87,7 @@ func (w *world) await(ctx context.Context, f func(context.Context) error) error 
 // awaitWith is await bringing the system to rest with settle at each
 // instant.
 func (w *world) awaitWith(ctx context.Context, settle func(context.Context) error, f func(context.Context) error) error {
-	hctx, release := w.d.co.Hold(ctx)
+	hctx, release := w.d.asm.Coordinator.Hold(ctx)
 	var err error
 	var finished atomic.Bool
 	go func() {

@@ -467,7 +467,7 @@ func (c *checker) afterRestart(ctx context.Context, img crashImage, recovered ma
 		return c.violation(InvAcknowledgedSurvives, "the log's first %d events differ after the restart", img.head)
 	}
 	for _, id := range c.handed {
-		if _, _, err := c.w.d.co.Operation(id); err != nil {
+		if _, _, err := c.w.d.asm.Coordinator.Operation(id); err != nil {
 			return c.violation(InvAcknowledgedSurvives, "operation %s handed out before the crash: %v", id, err)
 		}
 	}

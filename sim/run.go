@@ -257,7 +257,7 @@ func (s *simulation) apply(ctx context.Context, a Action) (string, error) {
 		}
 		return "ok", s.instant(ctx)
 	case Reconcile:
-		err := w.await(ctx, w.d.co.Reconcile)
+		err := w.await(ctx, w.d.asm.Coordinator.Reconcile)
 		if ierr := s.instant(ctx); ierr != nil {
 			return "", ierr
 		}
@@ -270,7 +270,7 @@ func (s *simulation) apply(ctx context.Context, a Action) (string, error) {
 		var rebooted bool
 		err := w.await(ctx, func(ctx context.Context) error {
 			var err error
-			rebooted, err = w.d.co.HostCrashed(ctx, a.Component, a.Watchdog)
+			rebooted, err = w.d.asm.Coordinator.HostCrashed(ctx, a.Component, a.Watchdog)
 			return err
 		})
 		result := outcomeText(err)
@@ -298,7 +298,7 @@ func (s *simulation) apply(ctx context.Context, a Action) (string, error) {
 		// every run. A daemon whose log fails dies, and its service manager
 		// restarts it.
 		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedPowerGoodAsserted, Cause: "disk fault probe"}
-		_, err := w.d.sys.Request(ctx, w.topo.BMC, in)
+		_, err := w.d.asm.System.Request(ctx, w.topo.BMC, in)
 		return outcomeText(err), s.restart(ctx, "", nil)
 	}
 	return "", fmt.Errorf("%w: unknown kind %q", ErrInvalidAction, a.Kind)
@@ -349,7 +349,7 @@ func (s *simulation) submit(ctx context.Context, reqs []coordinator.Request) (st
 		var id string
 		err := s.w.await(ctx, func(ctx context.Context) error {
 			var err error
-			id, err = s.w.d.co.Submit(ctx, r)
+			id, err = s.w.d.asm.Coordinator.Submit(ctx, r)
 			return err
 		})
 		if id != "" {
@@ -375,7 +375,7 @@ func (s *simulation) componentRequest(ctx context.Context, id actors.ID, trigger
 		return "", err
 	}
 	in := machine.Input{Kind: machine.KindRequest, Trigger: trigger, Requester: "user:sim", Facts: coordinator.Facts(s.w.topo, st, id, false)}
-	out, err := s.w.d.sys.Request(ctx, id, in)
+	out, err := s.w.d.asm.System.Request(ctx, id, in)
 	result := outcomeText(err)
 	if err == nil {
 		result = "now " + out.View.Status.State
@@ -425,7 +425,7 @@ func (s *simulation) instant(ctx context.Context) error {
 			s.nextReconcile = s.w.clk.Now().Add(s.w.opts.ReconcileEvery)
 			// A failed read (a bus fault) is the daemon's log line; the next
 			// period tries again.
-			_ = s.w.await(ctx, s.w.d.co.Reconcile)
+			_ = s.w.await(ctx, s.w.d.asm.Coordinator.Reconcile)
 			continue
 		}
 		if s.w.takeReboot() {

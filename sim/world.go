@@ -10,10 +10,10 @@ import (
 	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
-	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters/devices"
 	"github.com/statemgr/statemgr/adapters/simhw"
 	"github.com/statemgr/statemgr/events/memlog"
+	"github.com/statemgr/statemgr/server/assembly"
 	"github.com/statemgr/statemgr/snapshots"
 	"github.com/statemgr/statemgr/snapshots/memsnap"
 )
@@ -52,14 +52,11 @@ type world struct {
 	reboot bool       // the BMC component asked the hardware to reboot the BMC
 }
 
-// daemon is one incarnation of statemgrd: the production stack over the
-// world's log and board.
+// daemon is one incarnation of statemgrd: the production assembly over
+// the world's log and board.
 type daemon struct {
-	log    *memlog.Log
-	sys    *protoactor.System
-	hw     *devices.Hardware
-	co     *coordinator.Coordinator
-	cancel context.CancelFunc
+	log *memlog.Log
+	asm *assembly.Assembly
 }
 
 func newWorld(opts Options) (*world, error) {
@@ -104,98 +101,45 @@ func (w *world) ids(kind string) []actors.ID {
 	return out
 }
 
-// effects routes component effects as the daemon does: services to their
-// supervisor, the rest to the devices. The component shell hands over no
-// effect of a coordinator saga step (machine.Effect.PerformedBy).
-type effects struct {
-	procs *processes
-	hw    *devices.Hardware
-}
-
-func (e effects) Perform(id actors.ID, effs []machine.Effect) {
-	if id.Kind() == actors.KindService {
-		e.procs.Perform(id, effs)
-		return
-	}
-	e.hw.Perform(id, effs)
-}
-
-// boot starts a daemon over the world in statemgrd's order: devices,
-// components recovered from snapshot and log, the BMC boot if the BMC
-// rebooted, BMC Ready, the coordinator (which resumes unfinished sagas and
-// decides the power-restore policy from hardware evidence only),
-// reconciliation with the hardware, then services resumed as the log has
-// them.
+// boot starts a daemon over the world through the production assembly
+// (server/assembly.Start, in statemgrd's order), its waits on the virtual
+// clock driven by await; then services are resumed as the log has them.
 // It returns the statuses recovered, before anything new happened.
 func (w *world) boot(ctx context.Context, bmcCause string) (map[actors.ID]machine.Status, error) {
 	w.incarnation++
 	w.procs.adopt(w.incarnation)
 	d := &daemon{log: memlog.Open(w.store)}
-	var err error
-	d.hw, err = devices.New(devices.Config{Platform: w.opts.Platform, Clock: w.clk, Sim: w.board, Logger: w.opts.Logger,
-		RebootBMC: w.onRebootBMC})
-	if err != nil {
-		return nil, fmt.Errorf("daemon %d: %w", w.incarnation, err)
-	}
-	d.sys, err = protoactor.Start(protoactor.Config{Log: d.log, Snapshots: w.snaps, SnapshotPolicy: snapshots.Policy{EveryEvents: 25, Keep: 2},
-		Clock: w.clk, Logger: w.opts.Logger, Effects: effects{procs: w.procs, hw: d.hw}, Seed: uint64(w.incarnation)}, w.compiled)
-	if err != nil {
-		_ = d.hw.Close()
-		return nil, fmt.Errorf("daemon %d: %w", w.incarnation, err)
-	}
 	w.d = d
-	recovered, err := w.statuses(ctx)
-	if err != nil {
-		return nil, err
-	}
+	var boot machine.Input
 	if bmcCause != "" {
-		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedBooted, Value: bmcCause, Cause: "BMC boot (reboot cause " + bmcCause + ")"}
-		if _, err := d.sys.Request(ctx, w.topo.BMC, in); err != nil {
-			return nil, fmt.Errorf("cannot record the BMC boot: %w", err)
-		}
+		boot = machine.Input{Value: bmcCause, Cause: "BMC boot (reboot cause " + bmcCause + ")"}
 	}
-	// The coordinator starts before the devices reconcile: its
-	// power-restore decision needs the states last observed before an AC
-	// loss. The BMC is Ready before it.
-	if v, err := d.sys.Get(ctx, w.topo.BMC); err == nil && v.Status.State == machine.StateNotReady {
-		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedServicesReady, Cause: "statemgrd recovered its components"}
-		if _, err := d.sys.Request(ctx, w.topo.BMC, in); err != nil {
-			return nil, fmt.Errorf("cannot record the BMC ready: %w", err)
-		}
-	}
-	d.co, err = coordinator.New(coordinator.Config{Log: d.log, Components: d.sys, Hardware: d.hw, Clock: w.clk, Topology: w.topo,
-		Policy: w.opts.Policy, Timeouts: w.opts.Timeouts, Logger: w.opts.Logger})
+	asm, err := assembly.Start(ctx, assembly.Config{Platform: w.opts.Platform, Compiled: w.compiled, Log: d.log,
+		Snapshots: w.snaps, SnapshotPolicy: snapshots.Policy{EveryEvents: 25, Keep: 2}, Clock: w.clk, Logger: w.opts.Logger,
+		Devices: devices.Config{Sim: w.board, RebootBMC: w.onRebootBMC}, Services: w.procs, Seed: uint64(w.incarnation),
+		Policy: w.opts.Policy, Timeouts: w.opts.Timeouts, BMCBoot: boot,
+		Await: func(ctx context.Context, a *assembly.Assembly, step func(context.Context) error) error {
+			d.asm = a
+			return w.await(ctx, step)
+		}})
 	if err != nil {
-		return nil, err
+		// Start stopped what it had started; the log dies with the daemon.
+		d.log.Crash()
+		w.d = nil
+		return nil, fmt.Errorf("daemon %d: %w", w.incarnation, err)
 	}
-	if err := w.await(ctx, d.co.Start); err != nil {
-		return nil, fmt.Errorf("coordinator start: %w", err)
-	}
-	current, err := w.statuses(ctx)
-	if err != nil {
-		return nil, err
-	}
-	// Reading the hardware may wait for the clock (retries after bus
-	// faults).
-	if err := w.await(ctx, func(ctx context.Context) error { _, err := d.hw.Reconcile(ctx, current); return err }); err != nil {
-		return nil, fmt.Errorf("cannot reconcile with the hardware: %w", err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	d.cancel = cancel
-	if err := d.hw.Run(runCtx, devices.SystemObserver{System: d.sys}); err != nil {
-		return nil, err
-	}
+	d.asm = asm
 	if err := w.resumeServices(ctx); err != nil {
 		return nil, err
 	}
-	return recovered, nil
+	return asm.Recovered, nil
 }
 
 // resumeServices brings the services back to what the log says, as
 // statemgrd does at start (actors.ResumeService).
 func (w *world) resumeServices(ctx context.Context) error {
 	for _, id := range w.ids(actors.KindService) {
-		v, err := w.d.sys.Get(ctx, id)
+		v, err := w.d.asm.System.Get(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -203,7 +147,7 @@ func (w *world) resumeServices(ctx context.Context) error {
 		if in == nil {
 			continue
 		}
-		if _, err := w.d.sys.Request(ctx, id, *in); err != nil {
+		if _, err := w.d.asm.System.Request(ctx, id, *in); err != nil {
 			return fmt.Errorf("cannot resume %s: %w", id, err)
 		}
 		if start {
@@ -223,37 +167,26 @@ func (w *world) crash(ctx context.Context, last func() error) error {
 	if d == nil {
 		return nil
 	}
-	// A boot that failed part way left some of these unset.
-	var err error
-	if d.co != nil {
-		// The stop may move the clock (a saga releases a button it
-		// holds); the timeouts that come due meanwhile fire.
-		err = w.awaitWith(ctx, w.settleDying, func(ctx context.Context) error { d.co.Stop(ctx); return nil })
-	}
-	if d.cancel != nil {
-		d.cancel()
-	}
-	err = errors.Join(err, d.hw.Close())
-	if last != nil && err == nil {
-		err = last()
-	}
-	d.log.Crash()
-	d.sys.Stop()
+	// The coordinator's stop may move the clock (a saga releases a button
+	// it holds); the timeouts that come due meanwhile fire.
+	err := d.asm.StopWith(ctx, assembly.StopOptions{
+		Await: func(ctx context.Context, _ *assembly.Assembly, step func(context.Context) error) error {
+			return w.awaitWith(ctx, w.settleDying, step)
+		},
+		BeforeComponents: func(err error) error {
+			if last != nil && err == nil {
+				err = last()
+			}
+			d.log.Crash()
+			return err
+		}})
 	w.d = nil
 	return err
 }
 
 // statuses reads every component's status from the live system.
 func (w *world) statuses(ctx context.Context) (map[actors.ID]machine.Status, error) {
-	out := map[actors.ID]machine.Status{}
-	for _, id := range w.d.sys.IDs() {
-		v, err := w.d.sys.Get(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", id, err)
-		}
-		out[id] = v.Status
-	}
-	return out, nil
+	return w.d.asm.Statuses(ctx)
 }
 
 func (w *world) onRebootBMC(context.Context, bool) error {

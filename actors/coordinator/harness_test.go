@@ -17,6 +17,7 @@ import (
 	"github.com/statemgr/statemgr/adapters/simhw"
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/memlog"
+	"github.com/statemgr/statemgr/server/assembly"
 	"github.com/statemgr/statemgr/snapshots"
 	"github.com/statemgr/statemgr/snapshots/memsnap"
 )
@@ -81,7 +82,7 @@ func newRig(t testing.TB, opts ...option) *rig {
 	// A 250 ms poll keeps 300 s graceful waits cheap to simulate; the
 	// hardware's own delays (200 ms PSU ramp, 500 ms power good) are of
 	// the same order.
-	r.cfg = coordinator.Config{Hardware: r.hw, Clock: clk, Topology: topo, Timeouts: coordinator.Timeouts{Poll: 250 * time.Millisecond}}
+	r.cfg = coordinator.Config{Hardware: assembly.Board{Hardware: r.hw}, Clock: clk, Topology: topo, Timeouts: coordinator.Timeouts{Poll: 250 * time.Millisecond}}
 	for _, o := range opts {
 		o(r)
 	}
@@ -198,7 +199,7 @@ func (r *rig) ready() {
 // settle lets everything that is due happen without moving the clock.
 func (r *rig) settle() {
 	r.t.Helper()
-	if err := r.hw.SettleWith(ctx, r.co); err != nil {
+	if err := assembly.SettleWith(ctx, r.hw, r.co); err != nil {
 		r.t.Fatal(err)
 	}
 }

@@ -28,14 +28,8 @@
 //     jitter (Backoff); past the restart budget the failure is escalated to
 //     Config.OnEscalate and restarts continue at the cap, so a component is
 //     never left without an owner.
-//   - NewActorSystem is the only way statemgr makes a protoactor actor
-//     system: it logs through hclog and works around the library's 32-bit
-//     registry bug (ids hashed to a negative bucket index on GOARCH=arm).
-//     Every actor logs its panics with their stacks (LogPanics), and
-//     StartSupervised starts a supervisor and its children, returning
-//     once each has handled Started, or a *StartError naming the actor
-//     that panicked or did not start within its timeout: a start never
-//     hangs silently.
+//   - Its actor system comes from actors/actorsys (NewActorSystem), and
+//     every component actor logs its panics with their stacks (LogPanics).
 //   - Time comes from Config.Clock. Timeouts and alert checks arm clock
 //     timers; System.Tick delivers a tick synchronously for tests and the
 //     simulation on a virtual clock.

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/actorsys"
 	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/events"
@@ -76,7 +77,7 @@ func Start(cfg Config, components map[actors.ID]*machine.Compiled) (*System, err
 		cfg.Thresholds = machine.DefaultThresholds()
 	}
 	logger := cfg.Logger
-	sys := NewActorSystem(logger)
+	sys := actorsys.NewActorSystem(logger)
 	s := &System{sys: sys, pids: map[actors.ID]*actor.PID{}, kinds: components, timeout: 10 * time.Second, onRequest: cfg.OnRequest,
 		workers: newWorkerDispatcher()}
 	strat := newStrategy(cfg.Backoff, cfg.Clock, cfg.Seed, func(e Escalation) {
@@ -94,7 +95,7 @@ func Start(cfg Config, components map[actors.ID]*machine.Compiled) (*System, err
 		for id, m := range components {
 			props := actor.PropsFromProducer(func() actor.Actor {
 				return &component{id: id, m: m, cfg: &cfg, log: logger.Named(string(id))}
-			}, actor.WithDispatcher(s.workers), actor.WithReceiverMiddleware(LogPanics(logger)))
+			}, actor.WithDispatcher(s.workers), actor.WithReceiverMiddleware(actorsys.LogPanics(logger)))
 			pid, err := ctx.SpawnNamed(props, string(id))
 			if err != nil {
 				ready <- fmt.Errorf("cannot spawn %s: %w", id, err)
@@ -103,7 +104,7 @@ func Start(cfg Config, components map[actors.ID]*machine.Compiled) (*System, err
 			s.pids[id] = pid
 		}
 		ready <- nil
-	}, actor.WithSupervisor(strat), actor.WithReceiverMiddleware(LogPanics(logger)))
+	}, actor.WithSupervisor(strat), actor.WithReceiverMiddleware(actorsys.LogPanics(logger)))
 	parent, err := sys.Root.SpawnNamed(parentProps, supervisorName)
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the component supervisor: %w", err)

@@ -28,10 +28,10 @@
 // "devices/chassis.<name>" per chassis (power sequencing and the
 // aggregation of its PSUs), "devices/host.<name>" per host's GPIO set and
 // "devices/zone.<name>" per thermal zone. New returns once every actor
-// has started (protoactor.StartSupervised); an actor that panics while
+// has started (actorsys.StartSupervised); an actor that panics while
 // starting, or has not started within Config.StartTimeout (real time),
 // fails New with an *Error naming it (Op "start its actor") wrapping
-// protoactor.ErrActorPanicked or protoactor.ErrStartTimeout, and every
+// actorsys.ErrActorPanicked or actorsys.ErrStartTimeout, and every
 // actor panic is logged with its stack. An actor performs its device's
 // operations one at a time. Every hardware call has a timeout
 // (Config.CallTimeout) and is retried on a transient fault (a NAK or a bus
@@ -43,7 +43,7 @@
 // the Observer (Observe is System.Request in the daemon) by one goroutine
 // started by Run.
 //
-// # Effects (Perform, protoactor.Effector)
+// # Effects (Perform, the components' Effector)
 //
 // Perform returns at once; the device actor does the work.
 //
@@ -90,13 +90,15 @@
 // the coordinator. Chassis power good and power status count
 // Config.PSUsRequired PSUs (default 1, N+1 redundancy).
 //
-// # The coordinator's hardware (coordinator.Hardware)
+// # Calls (the coordinator's hardware)
 //
-// Hardware also implements coordinator.Hardware, the narrow view the
-// coordinator's sagas drive and time themselves: PSUOn, PSUOff (OPERATION
-// IMMEDIATE OFF), PSUStatus, PSUClearFaults by PSU name, HostPowerGood and
-// SetPowerButton, SetReset, SetNMI by host name, and Temperature (the
-// hottest readable sensor) by zone name. Each call is a message to the
+// Hardware also offers the narrow calls the coordinator's sagas drive and
+// time themselves (server/assembly.Board makes them a coordinator.Hardware):
+// PSUOn, PSUOff (OPERATION IMMEDIATE OFF), PSUStatus (the decoded STATUS_*
+// registers; which flags count as faults is the assembly's judgement),
+// PSUClearFaults by PSU name, HostPowerGood and SetPowerButton, SetReset,
+// SetNMI by host name, and Temperature (the hottest readable sensor) by
+// zone name. Each call is a message to the
 // device's actor, which stays the only user of its bus or lines and
 // performs the call like its own (call timeout, retries on the clock); the
 // caller waits for the answer or until its context ends, and the actor
@@ -107,6 +109,10 @@
 // "after power button asserted by the coordinator". These calls need no
 // Run; without it, though, observations (edges the coordinator causes
 // included) are only queued.
+//
+// This package imports, of actors/, only actors, actors/machine,
+// actors/clock and actors/actorsys (see package adapters): it knows no
+// component shell and no coordinator.
 //
 // # Reconciliation
 //
@@ -139,8 +145,9 @@
 // for a future clock deadline, so that a driver of a virtual clock (tests,
 // the simulation) can move time deterministically: move the clock to the
 // next deadline, tick the components, Settle. With a coordinator on top,
-// SettleWith waits until both are idle at once: a coordinator call into
-// the Hardware is handed to the devices' own count for its duration
-// (clock.HandOff), and a wait bounded by a timeout on the clock
-// (clock.WithTimeout) counts as busy again from that timeout.
+// server/assembly.SettleWith waits until both are idle at once, comparing
+// Activity across passes: a coordinator call into the Hardware is handed
+// to the devices' own count for its duration (clock.HandOff), and a wait
+// bounded by a timeout on the clock (clock.WithTimeout) counts as busy
+// again from that timeout.
 package devices

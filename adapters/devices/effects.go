@@ -15,7 +15,7 @@ import (
 )
 
 // Perform hands each effect to the actor of the device that performs it
-// and returns at once; it implements protoactor.Effector. The outcome comes
+// and returns at once (the components' Effector). The outcome comes
 // back to the component as observations: power good and POST edges, PSU
 // readings, or an effect_failed observation for an effect that could not
 // be performed. alert effects are not hardware and are skipped. It

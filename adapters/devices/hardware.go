@@ -13,9 +13,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/actorsys"
 	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
-	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/adapters/simhw"
@@ -46,32 +46,14 @@ const (
 )
 
 // Observer hands observations to the components and reads their recorded
-// status. The daemon implements it over protoactor.System: Observe calls
-// System.Request and Status returns System.Get's status. Observe is called
+// status. The assembly (server/assembly) implements it over the component
+// system: Observe sends a request, Status reads the recorded status.
+// Observe is called
 // from one goroutine of the Hardware, in the order the observations were
 // made, never from a device actor.
 type Observer interface {
 	Observe(ctx context.Context, id actors.ID, in machine.Input) error
 	Status(ctx context.Context, id actors.ID) (machine.Status, error)
-}
-
-// SystemObserver is the Observer over a protoactor.System: observations
-// are requests to the components, statuses their views.
-type SystemObserver struct{ System *protoactor.System }
-
-// Observe implements Observer.
-func (o SystemObserver) Observe(ctx context.Context, id actors.ID, in machine.Input) error {
-	_, err := o.System.Request(ctx, id, in)
-	return err
-}
-
-// Status implements Observer.
-func (o SystemObserver) Status(ctx context.Context, id actors.ID) (machine.Status, error) {
-	v, err := o.System.Get(ctx, id)
-	if err != nil {
-		return machine.Status{}, err
-	}
-	return v.Status, nil
 }
 
 // Retry bounds the retries of a hardware call that failed with a transient
@@ -123,7 +105,7 @@ type Config struct {
 	Consumer string
 	// StartTimeout bounds, in real time, how long New waits for the
 	// device actors to start; default 10 s. Past it New fails with an
-	// *Error naming the device wrapping protoactor.ErrStartTimeout.
+	// *Error naming the device wrapping actorsys.ErrStartTimeout.
 	StartTimeout time.Duration
 }
 
@@ -156,7 +138,8 @@ func (c *Config) withDefaults() {
 }
 
 // Hardware is the platform's devices, each behind an actor, wired to the
-// components that own them. It implements protoactor.Effector.
+// components that own them. Its Perform is the components' Effector (the
+// assembly routes the effects of hosts, chassis and the BMC to it).
 type Hardware struct {
 	cfg   Config
 	plat  *platform.Platform
@@ -186,8 +169,6 @@ type Hardware struct {
 	running bool
 	closed  bool
 }
-
-var _ protoactor.Effector = (*Hardware)(nil)
 
 // supervisorName is the parent of every device actor; a device actor's id
 // is supervisorName + "/" + its name, e.g. "devices/psu.0.psu0".
@@ -229,7 +210,7 @@ func New(cfg Config) (*Hardware, error) {
 // spawn starts the supervisor and one actor per device, and waits until
 // each actor has started, for at most StartTimeout.
 func (h *Hardware) spawn() error {
-	h.sys = protoactor.NewActorSystem(h.log)
+	h.sys = actorsys.NewActorSystem(h.log)
 	type child struct {
 		name     string
 		producer actor.Producer
@@ -250,13 +231,13 @@ func (h *Hardware) spawn() error {
 	for _, z := range h.zones {
 		children = append(children, child{"zone." + z.name, func() actor.Actor { return &zoneActor{h: h, d: z} }, &z.pid})
 	}
-	start := make([]protoactor.Child, len(children))
+	start := make([]actorsys.Child, len(children))
 	for i, c := range children {
-		start[i] = protoactor.Child{Name: actorName(c.name), Props: actor.PropsFromProducer(c.producer)}
+		start[i] = actorsys.Child{Name: actorName(c.name), Props: actor.PropsFromProducer(c.producer)}
 	}
-	parent, pids, err := protoactor.StartSupervised(h.sys, supervisorName, actor.NewOneForOneStrategy(100, time.Minute, actor.DefaultDecider), start, h.cfg.StartTimeout, h.log)
+	parent, pids, err := actorsys.StartSupervised(h.sys, supervisorName, actor.NewOneForOneStrategy(100, time.Minute, actor.DefaultDecider), start, h.cfg.StartTimeout, h.log)
 	if err != nil {
-		var se *protoactor.StartError
+		var se *actorsys.StartError
 		if errors.As(err, &se) {
 			return &Error{Device: se.Actor, Op: "start its actor", Err: se.Err}
 		}

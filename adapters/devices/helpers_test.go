@@ -143,7 +143,7 @@ func components(t *testing.T, plat *platform.Platform) map[actors.ID]*machine.Co
 // run starts the Hardware with the System as Observer.
 func (r *rig) run() {
 	r.t.Helper()
-	if err := r.hw.Run(r.ctx, SystemObserver{System: r.sys}); err != nil {
+	if err := r.hw.Run(r.ctx, systemObserver{r.sys}); err != nil {
 		r.t.Fatalf("Run: %v", err)
 	}
 	r.settle()
@@ -311,4 +311,21 @@ func (r *rig) psu(name string) simhw.PSUState {
 		r.t.Fatal(err)
 	}
 	return st
+}
+
+// systemObserver hands the observations to the rig's components, as the
+// assembly's observer does in the daemon.
+type systemObserver struct{ sys *protoactor.System }
+
+func (o systemObserver) Observe(ctx context.Context, id actors.ID, in machine.Input) error {
+	_, err := o.sys.Request(ctx, id, in)
+	return err
+}
+
+func (o systemObserver) Status(ctx context.Context, id actors.ID) (machine.Status, error) {
+	v, err := o.sys.Get(ctx, id)
+	if err != nil {
+		return machine.Status{}, err
+	}
+	return v.Status, nil
 }

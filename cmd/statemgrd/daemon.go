@@ -27,6 +27,7 @@ import (
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/badger"
 	"github.com/statemgr/statemgr/server"
+	"github.com/statemgr/statemgr/server/assembly"
 	"github.com/statemgr/statemgr/snapshots"
 	snapbadger "github.com/statemgr/statemgr/snapshots/badger"
 )
@@ -283,7 +284,7 @@ func currentViews(ctx context.Context, sys *protoactor.System, logger hclog.Logg
 func (d *statemgrd) startCoordinator(ctx context.Context, cfg Config, obs *observer, logger hclog.Logger) error {
 	policy, timeouts, every, _ := cfg.Policy.coordinator() // checked by Config.check
 	timeouts = withPlatformTimings(timeouts, d.plat.Timeouts)
-	co, err := coordinator.New(coordinator.Config{Log: instrumentedLog{d.log, d.metrics}, Components: d.sys, Hardware: d.hw,
+	co, err := coordinator.New(coordinator.Config{Log: instrumentedLog{d.log, d.metrics}, Components: d.sys, Hardware: assembly.Board{Hardware: d.hw},
 		Clock: clock.Real{}, Topology: coordinator.TopologyOf(d.plat), Policy: policy, Timeouts: timeouts, Logger: logger})
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/memlog"
 	"github.com/statemgr/statemgr/server"
+	"github.com/statemgr/statemgr/server/assembly"
 	"github.com/statemgr/statemgr/snapshots/memsnap"
 )
 
@@ -60,6 +61,13 @@ type Env struct {
 	Log         events.Log
 	Server      *server.Server
 	Platform    *platform.Platform
+
+	asmCfg   assembly.Config
+	srvCfg   server.Config
+	mu       sync.Mutex // held by a restart
+	asm      *assembly.Assembly
+	stopped  bool
+	restarts sync.WaitGroup
 }
 
 // Start starts everything and stops it at the end of the test.
@@ -83,47 +91,105 @@ func Start(tb testing.TB, opts Options) *Env {
 		log = mem
 		tb.Cleanup(func() { _ = mem.Close() })
 	}
-	hw, sim := startHardware(tb, plat, logger)
-	sys, err := protoactor.Start(protoactor.Config{Log: log, Snapshots: memsnap.New(), Clock: clock.Real{}, Logger: logger, Effects: hardwareEffects{hw: hw, services: opts.Services}}, compiled)
+	sim, err := simhw.New(clock.Real{}, FastSim(plat))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(sys.Stop)
-	if err := hw.Run(context.Background(), devices.SystemObserver{System: sys}); err != nil {
-		tb.Fatal(err)
-	}
-	co := startCoordinator(tb, plat, log, sys, hw, opts.Policy, logger)
+	tb.Cleanup(func() { _ = sim.Close() }) // after the assembly's Stop
 	ns, err := server.StartNATS(server.NATSConfig{Port: -1, Users: opts.Users, TLS: opts.TLS, MaxPayload: opts.MaxPayload, Logger: logger})
 	if err != nil {
-		sys.Stop()
 		tb.Fatal(err)
 	}
 	nc, err := server.ConnectInProcess(ns, server.LogAsyncErrors(logger))
 	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg := opts.Server
-	cfg.Conn, cfg.System, cfg.Operations, cfg.Log, cfg.Platform, cfg.Logger = nc, sys, co, log, plat, logger
-	// With users, clients reach the daemon through account imports that
-	// carry their identity, as in the daemon.
-	cfg.TrustRequestInfo = cfg.TrustRequestInfo || len(opts.Users) > 0
-	srv, err := server.New(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		_ = nc.Drain()
 		ns.Shutdown()
 		tb.Fatal(err)
 	}
+	env := &Env{Logger: logger, NATS: ns, URL: ns.ClientURL(), Conn: nc, Sim: sim, Log: log, Platform: plat}
+	// The daemon's assembly, on the real clock over a FastSim board, as a
+	// daemon started within a BMC boot (no BMC boot is recorded). The
+	// platform's restart-daemon BMC reset restarts it (see restart).
+	env.asmCfg = assembly.Config{Platform: plat, Compiled: compiled, Log: log,
+		Snapshots: memsnap.New(), Clock: clock.Real{}, Logger: logger,
+		Devices: devices.Config{Sim: sim, PollInterval: 50 * time.Millisecond, ReconcileInterval: time.Hour,
+			RebootBMC: env.rebootBMC},
+		Services: opts.Services, Policy: opts.Policy, Timeouts: FastTimeouts()}
+	env.srvCfg = opts.Server
+	env.srvCfg.Conn, env.srvCfg.Log, env.srvCfg.Platform, env.srvCfg.Logger = nc, log, plat, logger
+	// With users, clients reach the daemon through account imports that
+	// carry their identity, as in the daemon.
+	env.srvCfg.TrustRequestInfo = env.srvCfg.TrustRequestInfo || len(opts.Users) > 0
 	tb.Cleanup(func() {
-		_ = srv.Stop()
+		env.mu.Lock()
+		env.stopped = true
+		env.stop()
+		env.mu.Unlock()
+		env.restarts.Wait()
 		_ = nc.Drain()
 		ns.Shutdown()
 		ns.WaitForShutdown()
 	})
-	return &Env{Logger: logger, NATS: ns, URL: ns.ClientURL(), Conn: nc, System: sys, Coordinator: co, Hardware: hw, Sim: sim,
-		Log: log, Server: srv, Platform: plat}
+	if err := env.start(machine.Input{}); err != nil {
+		tb.Fatal(err)
+	}
+	return env
+}
+
+// start starts the assembly and the API over it; boot, if set, is the
+// BMC boot to record first.
+func (e *Env) start(boot machine.Input) error {
+	cfg := e.asmCfg
+	cfg.BMCBoot = boot
+	asm, err := assembly.Start(context.Background(), cfg)
+	if err != nil {
+		return err
+	}
+	e.asm, e.System, e.Coordinator, e.Hardware = asm, asm.System, asm.Coordinator, asm.Hardware
+	srvCfg := e.srvCfg
+	srvCfg.System, srvCfg.Operations = asm.System, asm.Coordinator
+	if e.Server, err = server.New(srvCfg); err != nil {
+		return err
+	}
+	return e.Server.Start()
+}
+
+// stop stops the API, then the assembly.
+func (e *Env) stop() {
+	if e.Server != nil {
+		_ = e.Server.Stop()
+		e.Server = nil
+	}
+	if e.asm != nil {
+		_ = e.asm.Stop(context.Background())
+		e.asm = nil
+	}
+}
+
+// rebootBMC is the platform's restart-daemon BMC reset: what the BMC's
+// reboot would do to statemgrd. It runs beside the device actor that
+// performs reboot_bmc, since stopping waits for that actor.
+func (e *Env) rebootBMC(context.Context, bool) error {
+	e.restarts.Add(1)
+	go e.restart()
+	return nil
+}
+
+// restart stops the API and the assembly and starts them again over the
+// same log and board, recording a BMC boot with reboot cause Software. The
+// Env's System, Coordinator, Hardware and Server change: a test that
+// resets the BMC reads them only after it has seen the BMC Ready again.
+func (e *Env) restart() {
+	defer e.restarts.Done()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopped {
+		return
+	}
+	e.stop()
+	boot := machine.Input{Value: machine.RebootCauseSoftware, Cause: "BMC reset (restart-daemon): BMC boot (reboot cause " + machine.RebootCauseSoftware + ")"}
+	if err := e.start(boot); err != nil {
+		e.Logger.Error("servertest: cannot start again after the BMC reset", "error", err)
+	}
 }
 
 // Connect opens a client connection over TCP, closed at the end of the

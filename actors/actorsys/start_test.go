@@ -1,4 +1,4 @@
-package protoactor_test
+package actorsys_test
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/statemgr/statemgr/actors/protoactor"
+	"github.com/statemgr/statemgr/actors/actorsys"
 )
 
 // syncBuffer is a log sink safe for the actors' goroutines.
@@ -51,7 +51,7 @@ func echo(ctx actor.Context) {
 // futures all land in the registry, and the processes the system
 // registered itself are still found.
 func TestNewActorSystemRegistersEveryID(t *testing.T) {
-	sys := protoactor.NewActorSystem(hclog.NewNullLogger())
+	sys := actorsys.NewActorSystem(hclog.NewNullLogger())
 	defer sys.Shutdown()
 	for i := range 64 {
 		name := fmt.Sprintf("devices/psu.%d.psu%d", i/2, i)
@@ -70,13 +70,13 @@ func TestNewActorSystemRegistersEveryID(t *testing.T) {
 }
 
 func TestStartSupervisedStartsEveryChildInOrder(t *testing.T) {
-	sys := protoactor.NewActorSystem(hclog.NewNullLogger())
+	sys := actorsys.NewActorSystem(hclog.NewNullLogger())
 	defer sys.Shutdown()
-	var children []protoactor.Child
+	var children []actorsys.Child
 	for i := range 5 {
-		children = append(children, protoactor.Child{Name: fmt.Sprintf("c%d", i), Props: actor.PropsFromFunc(echo)})
+		children = append(children, actorsys.Child{Name: fmt.Sprintf("c%d", i), Props: actor.PropsFromFunc(echo)})
 	}
-	parent, pids, err := protoactor.StartSupervised(sys, "sup", actor.NewOneForOneStrategy(10, time.Second, actor.DefaultDecider), children, 10*time.Second, hclog.NewNullLogger())
+	parent, pids, err := actorsys.StartSupervised(sys, "sup", actor.NewOneForOneStrategy(10, time.Second, actor.DefaultDecider), children, 10*time.Second, hclog.NewNullLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestStartSupervisedStartsEveryChildInOrder(t *testing.T) {
 // A child whose Started handler never returns used to leave the caller
 // waiting for ever, logging nothing; now the start times out naming it.
 func TestStartSupervisedTimesOutNamingTheChildThatNeverStarts(t *testing.T) {
-	sys := protoactor.NewActorSystem(hclog.NewNullLogger())
+	sys := actorsys.NewActorSystem(hclog.NewNullLogger())
 	defer sys.Shutdown()
 	release := make(chan struct{})
 	defer close(release)
@@ -105,10 +105,10 @@ func TestStartSupervisedTimesOutNamingTheChildThatNeverStarts(t *testing.T) {
 			<-release
 		}
 	})
-	children := []protoactor.Child{{Name: "good", Props: actor.PropsFromFunc(echo)}, {Name: "never-ready", Props: blocked}}
-	_, _, err := protoactor.StartSupervised(sys, "sup", actor.NewOneForOneStrategy(10, time.Second, actor.DefaultDecider), children, 200*time.Millisecond, hclog.NewNullLogger())
-	var se *protoactor.StartError
-	if !errors.As(err, &se) || se.Actor != "never-ready" || !errors.Is(err, protoactor.ErrStartTimeout) {
+	children := []actorsys.Child{{Name: "good", Props: actor.PropsFromFunc(echo)}, {Name: "never-ready", Props: blocked}}
+	_, _, err := actorsys.StartSupervised(sys, "sup", actor.NewOneForOneStrategy(10, time.Second, actor.DefaultDecider), children, 200*time.Millisecond, hclog.NewNullLogger())
+	var se *actorsys.StartError
+	if !errors.As(err, &se) || se.Actor != "never-ready" || !errors.Is(err, actorsys.ErrStartTimeout) {
 		t.Fatalf("error %v, want a *StartError naming never-ready wrapping ErrStartTimeout", err)
 	}
 	if !strings.Contains(err.Error(), "1 actors not started") {
@@ -120,7 +120,7 @@ func TestStartSupervisedTimesOutNamingTheChildThatNeverStarts(t *testing.T) {
 // panic, and the panic is logged with its stack (protoactor only logs it
 // at debug level, without a stack).
 func TestStartSupervisedReportsAndLogsAPanicInStarted(t *testing.T) {
-	sys := protoactor.NewActorSystem(hclog.NewNullLogger())
+	sys := actorsys.NewActorSystem(hclog.NewNullLogger())
 	defer sys.Shutdown()
 	log, buf := bufferLogger()
 	panicky := actor.PropsFromFunc(func(ctx actor.Context) {
@@ -129,10 +129,10 @@ func TestStartSupervisedReportsAndLogsAPanicInStarted(t *testing.T) {
 			_ = s[len(ctx.Self().Id)] // index out of range
 		}
 	})
-	children := []protoactor.Child{{Name: "good", Props: actor.PropsFromFunc(echo)}, {Name: "bad", Props: panicky}}
-	_, _, err := protoactor.StartSupervised(sys, "sup", actor.NewOneForOneStrategy(10, time.Second, actor.DefaultDecider), children, time.Minute, log)
-	var se *protoactor.StartError
-	if !errors.As(err, &se) || se.Actor != "bad" || !errors.Is(err, protoactor.ErrActorPanicked) || !strings.Contains(err.Error(), "index out of range") {
+	children := []actorsys.Child{{Name: "good", Props: actor.PropsFromFunc(echo)}, {Name: "bad", Props: panicky}}
+	_, _, err := actorsys.StartSupervised(sys, "sup", actor.NewOneForOneStrategy(10, time.Second, actor.DefaultDecider), children, time.Minute, log)
+	var se *actorsys.StartError
+	if !errors.As(err, &se) || se.Actor != "bad" || !errors.Is(err, actorsys.ErrActorPanicked) || !strings.Contains(err.Error(), "index out of range") {
 		t.Fatalf("error %v, want a *StartError naming bad wrapping ErrActorPanicked with the panic", err)
 	}
 	out := buf.String()
@@ -146,14 +146,14 @@ func TestStartSupervisedReportsAndLogsAPanicInStarted(t *testing.T) {
 // A panic of the supervisor while it spawns a child (the 32-bit registry
 // bug did that) is reported as that child's failure.
 func TestStartSupervisedNamesTheChildWhoseSpawnPanicked(t *testing.T) {
-	sys := protoactor.NewActorSystem(hclog.NewNullLogger())
+	sys := actorsys.NewActorSystem(hclog.NewNullLogger())
 	defer sys.Shutdown()
-	children := []protoactor.Child{{Name: "good", Props: actor.PropsFromFunc(echo)}, {Name: "unspawnable", Props: actor.PropsFromFunc(echo, actor.WithSpawnFunc(func(*actor.ActorSystem, string, *actor.Props, actor.SpawnerContext) (*actor.PID, error) {
+	children := []actorsys.Child{{Name: "good", Props: actor.PropsFromFunc(echo)}, {Name: "unspawnable", Props: actor.PropsFromFunc(echo, actor.WithSpawnFunc(func(*actor.ActorSystem, string, *actor.Props, actor.SpawnerContext) (*actor.PID, error) {
 		panic("registry broken")
 	}))}}
-	_, _, err := protoactor.StartSupervised(sys, "sup", actor.NewOneForOneStrategy(10, time.Second, actor.DefaultDecider), children, time.Minute, hclog.NewNullLogger())
-	var se *protoactor.StartError
-	if !errors.As(err, &se) || se.Actor != "unspawnable" || !errors.Is(err, protoactor.ErrActorPanicked) || !strings.Contains(err.Error(), "registry broken") {
+	_, _, err := actorsys.StartSupervised(sys, "sup", actor.NewOneForOneStrategy(10, time.Second, actor.DefaultDecider), children, time.Minute, hclog.NewNullLogger())
+	var se *actorsys.StartError
+	if !errors.As(err, &se) || se.Actor != "unspawnable" || !errors.Is(err, actorsys.ErrActorPanicked) || !strings.Contains(err.Error(), "registry broken") {
 		t.Fatalf("error %v, want a *StartError naming unspawnable wrapping ErrActorPanicked", err)
 	}
 }

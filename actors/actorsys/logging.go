@@ -1,4 +1,4 @@
-package protoactor
+package actorsys
 
 import (
 	"context"

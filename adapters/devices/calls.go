@@ -9,40 +9,16 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/adapters/pmbus"
 )
 
-// Hardware is the coordinator's view of the board: each method asks the
-// device's actor, which stays the only user of its bus or lines, and
-// waits for its answer.
-var _ coordinator.Hardware = (*Hardware)(nil)
-
-// SettleWith waits until the devices are settled (see Settle) and co is
-// quiet (coordinator.Coordinator.Quiet), both at once: the moment a driver
-// of a virtual clock may move it. Work moves between the two (a saga's
-// hardware call is handed to the devices, the answer back to the saga)
-// with an overlap, so a pass in which neither started or resumed any work
-// proves both were idle together at its end (their activity counters
-// count every unit of work started or resumed).
-func (h *Hardware) SettleWith(ctx context.Context, co *coordinator.Coordinator) error {
-	for {
-		before := h.track.activity()
-		if err := h.Settle(ctx); err != nil {
-			return err
-		}
-		gen, err := co.Quiet(ctx)
-		if err != nil {
-			return err
-		}
-		if err := h.Settle(ctx); err != nil {
-			return err
-		}
-		if h.track.activity() == before && co.Activity() == gen {
-			return nil
-		}
-	}
-}
+// Activity counts the units of work the devices have started or resumed
+// so far. A driver of a virtual clock compares it across a Settle with
+// another layer's own count, to prove both were idle together: work moves
+// between the devices and their callers (a call is handed to the devices,
+// its answer back) with an overlap, so a pass in which neither count moved
+// saw both idle at its end.
+func (h *Hardware) Activity() uint64 { return h.track.activity() }
 
 // PSUOn writes OPERATION=ON to the PSU named psu.
 func (h *Hardware) PSUOn(ctx context.Context, psu string) error {
@@ -59,11 +35,12 @@ func (h *Hardware) PSUClearFaults(ctx context.Context, psu string) error {
 	return h.commandPSU(ctx, psu, "clear faults", (*pmbus.Device).ClearFaults)
 }
 
-// PSUStatus reads the STATUS_* registers of the PSU named psu.
-func (h *Hardware) PSUStatus(ctx context.Context, psu string) (coordinator.PSUStatus, error) {
+// PSUStatus reads the STATUS_* registers of the PSU named psu, decoded
+// but not judged: which flags count as a fault is the caller's policy.
+func (h *Hardware) PSUStatus(ctx context.Context, psu string) (pmbus.Status, error) {
 	p, err := h.findPSU(psu)
 	if err != nil {
-		return coordinator.PSUStatus{}, err
+		return pmbus.Status{}, err
 	}
 	r, err := ask(ctx, h, p.pid, p.name, "read status", func(ctx context.Context, reply replyTo[psuReading]) any {
 		return psuRead{ctx: ctx, reply: reply}
@@ -72,24 +49,9 @@ func (h *Hardware) PSUStatus(ctx context.Context, psu string) (coordinator.PSUSt
 		err = r.err
 	}
 	if err != nil {
-		return coordinator.PSUStatus{}, err
+		return pmbus.Status{}, err
 	}
-	return coordinatorStatus(r.status), nil
-}
-
-// coordinatorStatus is a reading as the coordinator needs it: the input
-// lost bits of STATUS_INPUT, and as faults the flags of STATUS_VOUT,
-// STATUS_IOUT and STATUS_TEMPERATURE that are not warnings.
-func coordinatorStatus(st pmbus.Status) coordinator.PSUStatus {
-	out := coordinator.PSUStatus{PowerGood: st.PowerGood(), InputLost: st.Input.Lost()}
-	for _, flags := range [][]string{st.Vout.Flags(), st.Iout.Flags(), st.Temperature.Flags()} {
-		for _, f := range flags {
-			if !strings.HasSuffix(f, "_WARN") {
-				out.Faults = append(out.Faults, f)
-			}
-		}
-	}
-	return out
+	return r.status, nil
 }
 
 func (h *Hardware) commandPSU(ctx context.Context, psu, op string, write func(*pmbus.Device, context.Context) error) error {

@@ -60,10 +60,10 @@ func TestCoordinatorPSUOnOffAndStatus(t *testing.T) {
 		t.Fatalf("after PSUOn: OPERATION 0x%02X, power good %v", st.Operation, st.PowerGood)
 	}
 	st, err := r.hw.PSUStatus(r.ctx, "psu0")
-	if err != nil || !st.PowerGood || st.InputLost || len(st.Faults) != 0 {
+	if err != nil || !st.PowerGood() || st.Input.Lost() || st.Vout != 0 || st.Iout != 0 || st.Temperature != 0 {
 		t.Fatalf("PSUStatus psu0 = %+v, %v; want power good alone", st, err)
 	}
-	if st, err := r.hw.PSUStatus(r.ctx, "psu1"); err != nil || st.PowerGood {
+	if st, err := r.hw.PSUStatus(r.ctx, "psu1"); err != nil || st.PowerGood() {
 		t.Fatalf("PSUStatus psu1 = %+v, %v; want no power good", st, err)
 	}
 
@@ -73,7 +73,7 @@ func TestCoordinatorPSUOnOffAndStatus(t *testing.T) {
 	}
 	// Idempotent: a second off changes nothing and succeeds.
 	r.must("second PSUOff", r.hw.PSUOff(r.ctx, "psu0"))
-	if st, err := r.hw.PSUStatus(r.ctx, "psu0"); err != nil || st.PowerGood {
+	if st, err := r.hw.PSUStatus(r.ctx, "psu0"); err != nil || st.PowerGood() {
 		t.Fatalf("PSUStatus after PSUOff = %+v, %v", st, err)
 	}
 }
@@ -104,22 +104,22 @@ func TestCoordinatorPSUInputLostFaultsAndClear(t *testing.T) {
 	r.must("PSUStatus psu0", err)
 	st1, err := r.hw.PSUStatus(r.ctx, "psu1")
 	r.must("PSUStatus psu1", err)
-	if !st0.InputLost || st0.PowerGood {
+	if !st0.Input.Lost() || st0.PowerGood() {
 		t.Fatalf("psu0 with VIN under voltage: %+v; want input lost, no power good", st0)
 	}
-	if st1.InputLost || !slices.Contains(st1.Faults, "OT_FAULT") || slices.Contains(st1.Faults, "OT_WARN") {
-		t.Fatalf("psu1 over temperature: %+v; want the OT_FAULT fault, no warning", st1)
+	if st1.Input.Lost() || !slices.Contains(st1.Temperature.Flags(), "OT_FAULT") {
+		t.Fatalf("psu1 over temperature: %+v; want STATUS_TEMPERATURE OT_FAULT", st1)
 	}
 
 	r.must("restore psu0's input", r.sim.Clear(simhw.PSUVinUV, "psu0"))
 	r.must("cool psu1", r.sim.Clear(simhw.PSUOverTemp, "psu1"))
 	r.advance(100 * time.Millisecond)
-	if st, _ := r.hw.PSUStatus(r.ctx, "psu0"); !st.InputLost {
+	if st, _ := r.hw.PSUStatus(r.ctx, "psu0"); !st.Input.Lost() {
 		t.Fatalf("psu0 after the input came back: %+v; want the loss still latched", st)
 	}
 	for _, p := range []string{"psu0", "psu1"} {
 		r.must("PSUClearFaults "+p, r.hw.PSUClearFaults(r.ctx, p))
-		if st, err := r.hw.PSUStatus(r.ctx, p); err != nil || st.InputLost || len(st.Faults) != 0 {
+		if st, err := r.hw.PSUStatus(r.ctx, p); err != nil || st.Input.Lost() || st.Vout != 0 || st.Iout != 0 || st.Temperature != 0 {
 			t.Fatalf("%s after PSUClearFaults: %+v, %v", p, st, err)
 		}
 	}

@@ -1,0 +1,307 @@
+package assembly
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
+	"github.com/statemgr/statemgr/actors/coordinator"
+	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/actors/protoactor"
+	"github.com/statemgr/statemgr/adapters/devices"
+	"github.com/statemgr/statemgr/adapters/platform"
+	"github.com/statemgr/statemgr/events"
+	"github.com/statemgr/statemgr/snapshots"
+)
+
+// ErrInvalidConfig means a Config cannot be assembled; the error says
+// which field is missing.
+var ErrInvalidConfig = errors.New("invalid assembly config")
+
+// Config is what differs between the daemon, the simulation and the test
+// rigs; the order of Start and Stop does not.
+type Config struct {
+	Platform *platform.Platform
+	// Compiled are the components' machines; nil: Platform.Compiled().
+	Compiled       map[actors.ID]*machine.Compiled
+	Log            events.Log
+	Snapshots      snapshots.Store
+	SnapshotPolicy snapshots.Policy
+	// Clock is clock.Real{} in the daemon, a *clock.Virtual in the
+	// simulation (with Await).
+	Clock  clock.Clock
+	Logger hclog.Logger // nil: no logging
+	// Devices configures the hardware layer; its Platform, Clock and
+	// Logger are the assembly's. Its Sim is the simulated platform, if any.
+	Devices devices.Config
+	// Services performs the effects of service components; nil: nobody,
+	// they are only recorded.
+	Services protoactor.Effector
+	// Seed seeds the components' restart jitter (protoactor.Config.Seed).
+	Seed     uint64
+	Policy   coordinator.Policy
+	Timeouts coordinator.Timeouts
+	// BMCBoot, when Value is set, is recorded as the BMC's booted
+	// observation before anything else happens: the BMC itself rebooted
+	// (not only the daemon), with its reboot cause.
+	BMCBoot machine.Input
+	// Observer hears the devices' observations; nil: SystemObserver over
+	// the components. The daemon's routes host crashes to the coordinator.
+	Observer func(*protoactor.System, *coordinator.Coordinator) devices.Observer
+	// Await runs a step that may wait on the clock (the coordinator's
+	// start and stop, the reconciliation's reads), given the assembly as
+	// far as it is built (its Coordinator included). The simulation moves
+	// its virtual clock meanwhile; nil: the step is called directly.
+	Await Await
+	// OnRequest is protoactor.Config.OnRequest (the daemon's metrics).
+	OnRequest func(kind machine.InputKind, d time.Duration, err error)
+	// OnStage hears each stage of Start and Stop as it begins (the
+	// daemon tells systemd; tests check the order).
+	OnStage func(Stage)
+}
+
+// Await runs step, which may wait on the clock, for a of Start or Stop.
+type Await func(ctx context.Context, a *Assembly, step func(context.Context) error) error
+
+// Stage is a step of Start or Stop, in the order they run.
+type Stage string
+
+// The stages of Start, then those of Stop.
+const (
+	StageDevices        Stage = "open the devices"
+	StageComponents     Stage = "recover the components"
+	StageBMCBoot        Stage = "record the BMC boot"
+	StageBMCReady       Stage = "mark the BMC ready"
+	StageCoordinator    Stage = "resume unfinished operations"
+	StageReconciliation Stage = "reconcile with the hardware"
+	StageRunning        Stage = "run the devices"
+
+	StageStopCoordinator Stage = "stop the coordinator"
+	StageStopDevices     Stage = "release the devices"
+	StageStopComponents  Stage = "stop the components"
+)
+
+// Assembly is one running statemgr: devices, components and the
+// coordinator over one log.
+type Assembly struct {
+	cfg         Config
+	Hardware    *devices.Hardware
+	System      *protoactor.System
+	Coordinator *coordinator.Coordinator
+	// Recovered are the components' statuses as recovered from the log,
+	// before the BMC boot, the coordinator or the reconciliation wrote.
+	Recovered map[actors.ID]machine.Status
+	// Drifts are what the startup reconciliation found.
+	Drifts   []devices.Drift
+	cancel   context.CancelFunc
+	released bool // the devices are closed
+}
+
+func (c *Config) check() error {
+	switch {
+	case c.Platform == nil:
+		return fmt.Errorf("%w: Platform is nil", ErrInvalidConfig)
+	case c.Log == nil:
+		return fmt.Errorf("%w: Log is nil", ErrInvalidConfig)
+	case c.Snapshots == nil:
+		return fmt.Errorf("%w: Snapshots is nil", ErrInvalidConfig)
+	case c.Clock == nil:
+		return fmt.Errorf("%w: Clock is nil", ErrInvalidConfig)
+	}
+	if c.Logger == nil {
+		c.Logger = hclog.NewNullLogger()
+	}
+	if c.Await == nil {
+		c.Await = func(ctx context.Context, _ *Assembly, step func(context.Context) error) error { return step(ctx) }
+	}
+	if c.Observer == nil {
+		c.Observer = func(sys *protoactor.System, _ *coordinator.Coordinator) devices.Observer {
+			return SystemObserver{System: sys}
+		}
+	}
+	if c.OnStage == nil {
+		c.OnStage = func(Stage) {}
+	}
+	return nil
+}
+
+// Start brings statemgr up in its one order: the devices; the components,
+// recovered from snapshot and log; the BMC boot if the BMC rebooted; the
+// BMC Ready; the coordinator, which resumes or compensates unfinished
+// operations and decides the power-restore policy from the states last
+// observed before an AC loss (so before the reconciliation overwrites them
+// with what the board shows now, and after BMC Ready, so that neither is
+// refused as bmc_not_ready); the reconciliation with the hardware; then
+// the devices run (observations, polls, the running reconciler).
+// Everything runs until Stop. On error Start stops what it started, the
+// log and snapshots excepted: they are the caller's.
+func Start(ctx context.Context, cfg Config) (a *Assembly, err error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	compiled := cfg.Compiled
+	if compiled == nil {
+		if compiled, err = cfg.Platform.Compiled(); err != nil {
+			return nil, err
+		}
+	}
+	a = &Assembly{cfg: cfg}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, a.Stop(context.WithoutCancel(ctx)))
+		}
+	}()
+	cfg.OnStage(StageDevices)
+	dc := cfg.Devices
+	dc.Platform, dc.Clock, dc.Logger = cfg.Platform, cfg.Clock, cfg.Logger
+	if a.Hardware, err = devices.New(dc); err != nil {
+		return a, err
+	}
+	cfg.OnStage(StageComponents)
+	a.System, err = protoactor.Start(protoactor.Config{Log: cfg.Log, Snapshots: cfg.Snapshots, SnapshotPolicy: cfg.SnapshotPolicy,
+		Clock: cfg.Clock, Logger: cfg.Logger.Named("components"), Effects: effectRouter{hw: a.Hardware, services: cfg.Services},
+		Seed: cfg.Seed, OnRequest: cfg.OnRequest}, compiled)
+	if err != nil {
+		return a, err
+	}
+	if a.Recovered, err = a.Statuses(ctx); err != nil {
+		return a, err
+	}
+	topo := coordinator.TopologyOf(cfg.Platform)
+	if cfg.BMCBoot.Value != "" {
+		cfg.OnStage(StageBMCBoot)
+		in := cfg.BMCBoot
+		in.Kind, in.Trigger = machine.KindObservation, machine.ObservedBooted
+		if _, err := a.System.Request(ctx, topo.BMC, in); err != nil {
+			return a, fmt.Errorf("cannot record the BMC boot: %w", err)
+		}
+	}
+	if v, err := a.System.Get(ctx, topo.BMC); err == nil && v.Status.State == machine.StateNotReady {
+		cfg.OnStage(StageBMCReady)
+		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedServicesReady, Cause: "statemgrd recovered its components"}
+		if _, err := a.System.Request(ctx, topo.BMC, in); err != nil {
+			return a, fmt.Errorf("cannot record the BMC ready: %w", err)
+		}
+	}
+	cfg.OnStage(StageCoordinator)
+	co, err := coordinator.New(coordinator.Config{Log: cfg.Log, Components: a.System, Hardware: Board{a.Hardware}, Clock: cfg.Clock,
+		Topology: topo, Policy: cfg.Policy, Timeouts: cfg.Timeouts, Logger: cfg.Logger})
+	if err != nil {
+		return a, err
+	}
+	a.Coordinator = co
+	if err := cfg.Await(ctx, a, co.Start); err != nil {
+		return a, fmt.Errorf("cannot start the coordinator: %w", err)
+	}
+	cfg.OnStage(StageReconciliation)
+	current, err := a.Statuses(ctx)
+	if err != nil {
+		return a, err
+	}
+	// Reading the hardware may wait for the clock (retries after bus
+	// faults).
+	if err := cfg.Await(ctx, a, func(ctx context.Context) (err error) {
+		a.Drifts, err = a.Hardware.Reconcile(ctx, current)
+		return err
+	}); err != nil {
+		return a, fmt.Errorf("cannot reconcile with the hardware: %w", err)
+	}
+	for _, dr := range a.Drifts {
+		cfg.Logger.Warn("hardware differs from the log; recorded", "component", dr.Component, "device", dr.Device, "log", dr.Recorded, "hardware", dr.Observed)
+	}
+	cfg.OnStage(StageRunning)
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	if err := a.Hardware.Run(runCtx, cfg.Observer(a.System, co)); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// StopOptions tune Stop for the simulation's crash.
+type StopOptions struct {
+	// Await runs the coordinator's stop, which may wait on the clock (a
+	// saga releases a button it holds); nil: Config.Await.
+	Await Await
+	// BeforeComponents runs once the devices are released and before the
+	// components stop, with the error so far; what it returns is Stop's
+	// error. The simulation checks and crashes its log there.
+	BeforeComponents func(err error) error
+}
+
+// Stop stops in the reverse order of Start: the coordinator (sagas in
+// flight stop where they are, durable in the log; the next start resumes
+// or compensates them), the devices (a pulse in progress ends with its
+// line deasserted), then the components after their queued messages. It
+// is safe after a Start that failed part way, and a second Stop does
+// nothing.
+func (a *Assembly) Stop(ctx context.Context) error { return a.StopWith(ctx, StopOptions{}) }
+
+// StopWith is Stop with options.
+func (a *Assembly) StopWith(ctx context.Context, o StopOptions) error {
+	await := o.Await
+	if await == nil {
+		await = a.cfg.Await
+	}
+	var errs []error
+	if a.Coordinator != nil {
+		a.cfg.OnStage(StageStopCoordinator)
+		co := a.Coordinator
+		errs = append(errs, await(ctx, a, func(ctx context.Context) error { co.Stop(ctx); return nil }))
+		a.Coordinator = nil
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	if a.Hardware != nil && !a.released {
+		a.released = true
+		a.cfg.OnStage(StageStopDevices)
+		errs = append(errs, a.Hardware.Close()) // a second Close does nothing
+	}
+	err := errors.Join(errs...)
+	if o.BeforeComponents != nil {
+		err = o.BeforeComponents(err)
+	}
+	if a.System != nil {
+		a.cfg.OnStage(StageStopComponents)
+		a.System.Stop()
+		a.System = nil
+	}
+	return err
+}
+
+// Statuses reads every component's recorded status.
+func (a *Assembly) Statuses(ctx context.Context) (map[actors.ID]machine.Status, error) {
+	out := map[actors.ID]machine.Status{}
+	for _, id := range a.System.IDs() {
+		v, err := a.System.Get(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read %s: %w", id, err)
+		}
+		out[id] = v.Status
+	}
+	return out, nil
+}
+
+// effectRouter performs the effects of services on the services'
+// Effector and the rest (hosts, chassis, the BMC) on the devices. The
+// component shell hands over no effect of a coordinator saga step
+// (machine.Effect.PerformedBy).
+type effectRouter struct {
+	hw       *devices.Hardware
+	services protoactor.Effector
+}
+
+func (r effectRouter) Perform(id actors.ID, effects []machine.Effect) {
+	switch {
+	case id.Kind() != actors.KindService:
+		r.hw.Perform(id, effects)
+	case r.services != nil:
+		r.services.Perform(id, effects)
+	}
+}

@@ -1,0 +1,30 @@
+// Package assembly is statemgr's composition root: the one place that
+// builds the system from its layers and starts and stops it in order. The
+// daemon (cmd/statemgrd), the simulation (sim) and the test rigs
+// (server/servertest) use it, so there is one boot order and one
+// shutdown order, and the simulation runs the wiring the daemon runs.
+//
+// Start order: the devices (adapters/devices); the components
+// (actors/protoactor), recovered from snapshot and log, with their effects
+// routed to the devices or, for services, to Config.Services; the BMC boot
+// if the BMC rebooted (Config.BMCBoot); the BMC Ready; the coordinator,
+// which resumes or compensates unfinished operations and decides the
+// power-restore policy (before the reconciliation, which would overwrite
+// the states last observed before an AC loss); the reconciliation with the
+// hardware; then the devices run. Stop is the reverse: the coordinator,
+// the devices, the components. Config.OnStage hears each Stage.
+//
+// What differs between callers is configuration: the clock (clock.Real or
+// a *clock.Virtual with Config.Await, the simulation's hook that moves
+// the clock while a step waits on it), the platform and its simulated
+// board (Config.Devices.Sim), the services' performer, and the
+// simulation's crash-style stop (StopWith, StopOptions.BeforeComponents).
+// The log, the snapshots and the NATS API are the caller's: they outlive
+// an assembly (the simulation restarts daemons over one log).
+//
+// It sits in server/ because it is the only level above both actors/ and
+// adapters/ and below sim/ and cmd/ (package main cannot be imported): it
+// asserts the contracts the devices satisfy (the components' Effector,
+// coordinator.Hardware through Board, which also judges PSU status
+// registers for the coordinator) and holds SystemObserver and SettleWith.
+package assembly
