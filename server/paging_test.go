@@ -192,10 +192,10 @@ func TestValidatePagesLargeResult(t *testing.T) {
 }
 
 // TestListsPageUnderSmallMaxPayload: with a max payload smaller than the
-// component list, the list subjects, system status and history page, and
+// component list (2 KiB: a reconciled chassis alone is ~400 bytes), the list subjects, system status and history page, and
 // the client's followers return everything once.
 func TestListsPageUnderSmallMaxPayload(t *testing.T) {
-	env := servertest.Start(t, servertest.Options{MaxPayload: 1 << 10})
+	env := servertest.Start(t, servertest.Options{MaxPayload: 2 << 10})
 	nc := env.Connect(t)
 	request := func(ctx context.Context, subject string, req, reply any) error {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
