@@ -1,7 +1,6 @@
 package badger_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -11,54 +10,12 @@ import (
 
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/badger"
-	"github.com/statemgr/statemgr/snapshots"
 	snapbadger "github.com/statemgr/statemgr/snapshots/badger"
 )
 
 // campaignDamages are the ways a failing flash or an interrupted write
 // damages a file (see damageFile).
 var campaignDamages = []string{"flip", "truncate", "zero", "delete"}
-
-// campaignLog is abruptLog with snapshots saved beside the events (the
-// snapshot store shares the log's database), so the directory holds every
-// file kind a daemon's does after a run.
-func campaignLog(t *testing.T) (dir string, acked []loggedEvent) {
-	t.Helper()
-	live := t.TempDir()
-	round := func(l *badger.Log, r int) {
-		store := snapbadger.New(l.DB())
-		for i := 0; i < 300; i++ {
-			e := events.Event{Type: "a", Schema: 1, Payload: fmt.Appendf(nil, "%d/%d", r, i)}
-			if i%50 == 0 {
-				e.Payload = append(e.Payload, bytes.Repeat([]byte{'v'}, 70<<10)...)
-			}
-			stream := fmt.Sprintf("s.%d", i%7)
-			stored, _, err := l.Append(ctx, stream, events.AnyVersion(), []events.Event{e})
-			if err != nil {
-				t.Fatal(err)
-			}
-			acked = append(acked, loggedEvent{stored[0].Stream, stored[0].StreamSeq, stored[0].GlobalSeq, string(stored[0].Payload)})
-			if i%20 == 0 {
-				snap := snapshots.Snapshot{Stream: stream, Seq: stored[0].StreamSeq, Schema: 1, State: fmt.Appendf(nil, "state %d/%d", r, i)}
-				if err := store.Save(ctx, snap, 2); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	}
-	l := openLog(t, live)
-	round(l, 0)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	l = openLog(t, live)
-	round(l, 1)
-	dir = copyLog(t, live)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return dir, acked
-}
 
 // outsideMark names the high-water mark's copy outside the log's directory
 // in the campaign's file list.
@@ -96,7 +53,7 @@ func fileKind(name string) string {
 // damage report, never silent loss, a reused sequence or a panic. -short
 // damages one file of each kind; the full run damages every file.
 func TestCorruptionCampaign(t *testing.T) {
-	base, acked := campaignLog(t)
+	base, acked := writeAbruptly(t, true)
 	entries, err := os.ReadDir(base)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/badger"
+	"github.com/statemgr/statemgr/snapshots"
+	snapbadger "github.com/statemgr/statemgr/snapshots/badger"
 )
 
 // usedLen is the length of b without its trailing zeros: Badger
@@ -87,18 +89,35 @@ type loggedEvent struct {
 // which is what a SIGKILL leaves.
 func abruptLog(t *testing.T) (dir string, acked []loggedEvent) {
 	t.Helper()
+	return writeAbruptly(t, false)
+}
+
+// writeAbruptly is abruptLog; withSnapshots also saves a snapshot every 20
+// events (the snapshot store shares the log's database) and copies the
+// high-water mark's outside copy too, so the copy holds every file kind a
+// daemon's data directory does.
+func writeAbruptly(t *testing.T, withSnapshots bool) (dir string, acked []loggedEvent) {
+	t.Helper()
 	live := t.TempDir()
 	round := func(l *badger.Log, r int) {
+		store := snapbadger.New(l.DB())
 		for i := 0; i < 300; i++ {
 			e := events.Event{Type: "a", Schema: 1, Payload: fmt.Appendf(nil, "%d/%d", r, i)}
 			if i%50 == 0 {
 				e.Payload = append(e.Payload, bytes.Repeat([]byte{'v'}, 70<<10)...)
 			}
-			stored, _, err := l.Append(ctx, fmt.Sprintf("s.%d", i%7), events.AnyVersion(), []events.Event{e})
+			stream := fmt.Sprintf("s.%d", i%7)
+			stored, _, err := l.Append(ctx, stream, events.AnyVersion(), []events.Event{e})
 			if err != nil {
 				t.Fatal(err)
 			}
 			acked = append(acked, loggedEvent{stored[0].Stream, stored[0].StreamSeq, stored[0].GlobalSeq, string(stored[0].Payload)})
+			if withSnapshots && i%20 == 0 {
+				snap := snapshots.Snapshot{Stream: stream, Seq: stored[0].StreamSeq, Schema: 1, State: fmt.Appendf(nil, "state %d/%d", r, i)}
+				if err := store.Save(ctx, snap, 2); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 	}
 	l := openLog(t, live)
@@ -108,7 +127,11 @@ func abruptLog(t *testing.T) (dir string, acked []loggedEvent) {
 	}
 	l = openLog(t, live)
 	round(l, 1)
-	dir = copyDir(t, live)
+	if withSnapshots {
+		dir = copyLog(t, live)
+	} else {
+		dir = copyDir(t, live)
+	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
