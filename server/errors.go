@@ -133,7 +133,7 @@ var (
 		"do it out of band, or describe how in the platform file (for a BMC reset: the bmc block's reset); retrying cannot help"}
 	ErrReplyTooLarge = &ErrorKind{"ErrReplyTooLarge", 413, 10085,
 		"one item of the reply is larger than a reply can carry under the NATS server's max payload, so it cannot be sent even alone on a page",
-		`raise the NATS server's max_payload above the size the message names; the items around it can still be read with a narrower request (a filter, or "from" past the item)`}
+		`raise the NATS server's max_payload above the size the message names (the embedded server: statemgrd's nats { max_payload = BYTES }); the items around it can still be read with a narrower request (a filter, or "from" past the item)`}
 	// The web page's bridge (server/web).
 	ErrWebLoginRequired = &ErrorKind{"ErrWebLoginRequired", 401, 10110,
 		"the web page's request has no valid session, or statemgr has users and none was given",

@@ -41,6 +41,11 @@ type NATSConfig struct {
 	// AllowCleartext lets users' passwords and replies cross a network in
 	// clear (a listener beyond loopback without TLS). The daemon warns.
 	AllowCleartext bool `hcl:"allow_cleartext,optional"`
+	// MaxPayload is the embedded server's largest message in bytes
+	// (0: NATS's 1 MiB). Replies are paged under it; one item larger than
+	// it (a huge self-state report, say) is refused reply_too_large, whose
+	// hint points here.
+	MaxPayload int `hcl:"max_payload,optional"`
 	// Credentials for an external server (a .creds file) or for the
 	// daemon's own connection.
 	CredsFile string       `hcl:"creds_file,optional"`
@@ -69,6 +74,13 @@ type UserConfig struct {
 }
 
 const defaultNATSListen = "127.0.0.1:4222"
+
+// The range of nats.max_payload: below 4 KiB a component's status does
+// not fit a reply; 64 MiB is nats-server's own ceiling.
+const (
+	minMaxPayload = 4 << 10
+	maxMaxPayload = 64 << 20
+)
 
 // errConfig marks a configuration mistake; the message says what to fix.
 var errConfig = errors.New("invalid configuration")
@@ -238,6 +250,9 @@ func (c Config) check() []configProblem {
 	problems = append(problems, policyProblems...)
 	if c.NATS.URL == "" {
 		problems = append(problems, checkListen("nats.listen", c.NATS.Listen)...)
+		if p := c.NATS.MaxPayload; p != 0 && (p < minMaxPayload || p > maxMaxPayload) {
+			add("nats.max_payload", "max_payload %d: give bytes from %d to %d (64 MiB, NATS's ceiling), or leave it out for 1 MiB", p, minMaxPayload, maxMaxPayload)
+		}
 		if c.NATS.TLS != nil {
 			if _, err := loadTLS(c.NATS.TLS, time.Now()); err != nil {
 				add(tlsAttribute(err), "%v", err)

@@ -80,6 +80,8 @@ func TestConfigErrorsSayWhatToFix(t *testing.T) {
 		"bad chassis policy": {file: "policy {\n chassis_off = \"yolo\"\n}\n", want: `chassis_off "yolo"`},
 		"bad restore delay":  {file: "policy {\n power_restore_delay = \"soon\"\n}\n", want: `power_restore_delay "soon"`},
 		"bad emergency":      {file: "policy {\n thermal_critical = \"panic\"\n}\n", want: `thermal_critical "panic"`},
+		"tiny max payload":   {file: "nats {\n max_payload = 100\n}\n", want: "max_payload 100: give bytes from 4096"},
+		"huge max payload":   {file: "nats {\n max_payload = 1073741824\n}\n", want: "max_payload 1073741824"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -114,6 +116,20 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	if cfg.Policy == nil || cfg.Policy.PowerRestore != "AlwaysOff" || len(cfg.NATS.Users) != 2 {
 		t.Fatalf("example config = %+v, policy %+v", cfg, cfg.Policy)
+	}
+}
+
+// nats.max_payload reaches the embedded server, so a reply_too_large's
+// hint (raise max_payload) is one the operator can follow.
+func TestMaxPayloadReachesTheEmbeddedServer(t *testing.T) {
+	ns, nc, err := connectNATS(&NATSConfig{Listen: "127.0.0.1:-1", MaxPayload: 4 << 20}, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Shutdown()
+	defer nc.Close()
+	if got := nc.MaxPayload(); got != 4<<20 {
+		t.Fatalf("the daemon's connection has max payload %d, want %d", got, 4<<20)
 	}
 }
 

@@ -13,6 +13,7 @@ shutdown_grace  = "10s"                 # how long SIGTERM waits for in-flight w
 nats {
   listen = "127.0.0.1:4222"             # the embedded server; a non-loopback address needs users, and TLS
   # allow_cleartext = true              # users beyond loopback without TLS: passwords cross the network in clear (the daemon warns)
+  # max_payload = 4194304              # bytes (4 KiB to 64 MiB; default 1 MiB): the largest message; replies page under it
   # url        = "nats://nats.example:4222"   # an external server instead of the embedded one
   # creds_file = "/etc/statemgr/statemgrd.creds"
 

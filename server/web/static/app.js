@@ -95,10 +95,17 @@ $("logout").addEventListener("click", async () => {
 $("alert-close").addEventListener("click", () => { $("alert-box").hidden = true; });
 $("history-close").addEventListener("click", () => { $("history").hidden = true; });
 
+// refresh reads the system's status, following its pages (a large
+// platform's status is cut under the NATS max payload: docs/API.md, Paging).
 async function refresh() {
   const status = await api("statemgr.system.status");
+  const components = status.components;
+  for (let page = status; page.more; ) {
+    page = await api("statemgr.system.status", { from: page.next });
+    components.push(...page.components);
+  }
   if (!state.lastSeq) state.lastSeq = Math.max(0, status.log_head - 500);
-  state.components = new Map(status.components.map((c) => [c.id, c]));
+  state.components = new Map(components.map((c) => [c.id, c]));
   render();
 }
 
