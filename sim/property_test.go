@@ -133,7 +133,13 @@ func TestBrokenChassisGuardIsCaught(t *testing.T) {
 	const steps = 60
 	opts := sim.Options{Machine: withoutGuard(actors.KindChassis, "hosts_off")}
 	rec := &recorder{name: t.Name()}
-	withFlags(t, map[string]string{"rapid.checks": "300", "rapid.nofailfile": "true", "rapid.seed": "0"}, func() {
+	// A fixed seed: with a random one rapid found the bug in most runs but
+	// not all (under -short rapid runs a fifth of its checks, 60, and a
+	// -race CI run once found nothing in them). This seed's first check
+	// already breaks the interlock; should the simulation's actions change
+	// so that it no longer does, the test fails and a new seed is needed:
+	// run it with "rapid.seed": "0" and take the seed it prints.
+	withFlags(t, map[string]string{"rapid.checks": "300", "rapid.nofailfile": "true", "rapid.seed": "12054752436626510279"}, func() {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
