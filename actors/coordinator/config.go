@@ -83,6 +83,15 @@ type Topology struct {
 	// device actors use: a board that needs a 500 ms press gets 500 ms
 	// presses from every road (zero fields take the platform defaults).
 	Buttons Buttons
+	// Waits are the board's own bounds of the coordinator's waits, from
+	// the same timeouts block; Timeouts set by the policy win over them.
+	Waits Waits
+}
+
+// Waits are the waits a platform file times.
+type Waits struct {
+	HostPowerGood time.Duration // power good after a press (power_good_timeout)
+	Graceful      time.Duration // the OS's own power off (graceful_shutdown_timeout)
 }
 
 // Buttons are how long the coordinator drives a host's front-panel lines.
@@ -101,7 +110,8 @@ func (b *Buttons) defaults() {
 // TopologyOf reads the topology from a platform file.
 func TopologyOf(p *platform.Platform) Topology {
 	t := Topology{BMC: actors.ID(actors.KindBMC + "." + p.BMC.Name), BMCReset: p.BMC.Reset != platform.BMCResetNone,
-		Buttons: Buttons{PowerPulse: p.Timeouts.PowerPulse, ForceOffHold: p.Timeouts.ForceOffHold, ResetPulse: p.Timeouts.ResetPulse}}
+		Buttons: Buttons{PowerPulse: p.Timeouts.PowerPulse, ForceOffHold: p.Timeouts.ForceOffHold, ResetPulse: p.Timeouts.ResetPulse},
+		Waits:   Waits{HostPowerGood: p.Timeouts.PowerGood, Graceful: p.Timeouts.GracefulShutdown}}
 	for _, c := range p.Chassis {
 		ct := ChassisTopology{ID: actors.ID(actors.KindChassis + "." + c.Name), PSUs: append([]string(nil), c.Sequence...)}
 		if len(ct.PSUs) == 0 {
@@ -237,8 +247,8 @@ type Policy struct {
 type Timeouts struct {
 	PSUPowerGood      time.Duration            // default 2 s
 	PSU               map[string]time.Duration // per-PSU override of PSUPowerGood
-	HostPowerGood     time.Duration            // default 8 s
-	Graceful          time.Duration            // default 300 s
+	HostPowerGood     time.Duration            // default the platform's power_good_timeout, else 8 s
+	Graceful          time.Duration            // default the platform's graceful_shutdown_timeout, else 300 s
 	EmergencyGraceful time.Duration            // default 60 s
 	PowerOff          time.Duration            // wait for power good to drop after a hold or rail off; default 5 s
 	CycleWait         time.Duration            // off time of a power cycle; default 5 s
@@ -288,8 +298,8 @@ func (c *Config) defaults() error {
 	c.Topology.Buttons.defaults()
 	t := &c.Timeouts
 	t.PSUPowerGood = orValue(t.PSUPowerGood, 2*time.Second)
-	t.HostPowerGood = orValue(t.HostPowerGood, 8*time.Second)
-	t.Graceful = orValue(t.Graceful, 300*time.Second)
+	t.HostPowerGood = orValue(t.HostPowerGood, orValue(c.Topology.Waits.HostPowerGood, 8*time.Second))
+	t.Graceful = orValue(t.Graceful, orValue(c.Topology.Waits.Graceful, 300*time.Second))
 	t.EmergencyGraceful = orValue(t.EmergencyGraceful, 60*time.Second)
 	t.PowerOff = orValue(t.PowerOff, 5*time.Second)
 	t.CycleWait = orValue(t.CycleWait, 5*time.Second)

@@ -283,7 +283,6 @@ func currentViews(ctx context.Context, sys *protoactor.System, logger hclog.Logg
 // reports.
 func (d *statemgrd) startCoordinator(ctx context.Context, cfg Config, obs *observer, logger hclog.Logger) error {
 	policy, timeouts, every, _ := cfg.Policy.coordinator() // checked by Config.check
-	timeouts = withPlatformTimings(timeouts, d.plat.Timeouts)
 	co, err := coordinator.New(coordinator.Config{Log: instrumentedLog{d.log, d.metrics}, Components: d.sys, Hardware: assembly.Board{Hardware: d.hw},
 		Clock: clock.Real{}, Topology: coordinator.TopologyOf(d.plat), Policy: policy, Timeouts: timeouts, Logger: logger})
 	if err != nil {

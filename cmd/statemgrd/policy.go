@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/actors/coordinator"
-	"github.com/statemgr/statemgr/adapters/platform"
 )
 
 // PolicyConfig is what the coordinator decides by. Absent attributes take
@@ -14,7 +13,7 @@ import (
 // power restore AlwaysOff, no auto-reboot (3 boot attempts when on),
 // thermal critical forces the affected hosts and their chassis off, and a
 // graceful shutdown escalates after the platform file's
-// graceful_shutdown_timeout (withPlatformTimings).
+// graceful_shutdown_timeout (coordinator.TopologyOf carries it).
 type PolicyConfig struct {
 	ChassisOff            string `hcl:"chassis_off,optional"`              // reject or shutdown_hosts
 	HostOn                string `hcl:"host_on,optional"`                  // reject or power_chassis
@@ -31,22 +30,6 @@ type PolicyConfig struct {
 // defaultReconcileInterval is how often the coordinator reads the hardware
 // (PSU input, thermal zones) besides the edges that wake it.
 const defaultReconcileInterval = 5 * time.Second
-
-// withPlatformTimings fills the coordinator's waits that the platform file
-// times and the policy block leaves unset: the graceful shutdown before it
-// escalates (timeouts.graceful_shutdown_timeout) and power good after a
-// press (timeouts.power_good_timeout). Without it the coordinator waited
-// its own 300 s whatever the board's file said (found by the board
-// harness, issue 14).
-func withPlatformTimings(tmo coordinator.Timeouts, t platform.Timeouts) coordinator.Timeouts {
-	if tmo.Graceful == 0 {
-		tmo.Graceful = t.GracefulShutdown
-	}
-	if tmo.HostPowerGood == 0 {
-		tmo.HostPowerGood = t.PowerGood
-	}
-	return tmo
-}
 
 // coordinator returns the coordinator's policy and timeouts, and every
 // problem with the block.
