@@ -100,7 +100,19 @@ var readSubjects = []string{
 var controlRequestSubjects = []string{
 	SubjectHostPowerOn, SubjectHostPowerOff, SubjectHostReset, SubjectChassisPowerOn, SubjectChassisPowerOff,
 	SubjectChassisCycle, SubjectBMCMaintenance, SubjectBMCReset, SubjectServiceStart, SubjectServiceStop,
-	SubjectServiceRestart, SubjectServiceReset, SubjectServiceEnable, SubjectServiceDisable,
+	SubjectServiceRestart, SubjectServiceReset, SubjectServiceEnable, SubjectServiceDisable, SubjectOperationAck,
+}
+
+// RequestSubjects are the API's request subjects a user may send, as the
+// roles allow: the reads and the controls (not discovery, not self-state).
+func RequestSubjects() []string {
+	var out []string
+	for _, s := range append(append([]string{}, readSubjects...), controlRequestSubjects...) {
+		if s != discoverySubjects {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // discoverySubjects are micro's $SRV requests.

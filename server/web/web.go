@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -401,7 +402,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, server.ErrPayloadTooLarge, "the request body is over %d bytes", maxBody)
 		return false
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		writeError(w, server.ErrBadRequest, "the body is not the JSON object this endpoint takes: %v", err)
@@ -415,15 +416,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 var forwarded = map[string]bool{}
 
 func init() {
-	for _, s := range []string{
-		server.SubjectComponentsList, server.SubjectHostsList, server.SubjectHostGet, server.SubjectChassisGet,
-		server.SubjectBMCGet, server.SubjectServicesList, server.SubjectServiceGet, server.SubjectSystemStatus,
-		server.SubjectHistory, server.SubjectOperationGet, server.SubjectLogReplay, server.SubjectOperationAck,
-		server.SubjectHostPowerOn, server.SubjectHostPowerOff, server.SubjectHostReset, server.SubjectChassisPowerOn,
-		server.SubjectChassisPowerOff, server.SubjectChassisCycle, server.SubjectBMCMaintenance, server.SubjectBMCReset,
-		server.SubjectServiceStart, server.SubjectServiceStop, server.SubjectServiceRestart, server.SubjectServiceReset,
-		server.SubjectServiceEnable, server.SubjectServiceDisable,
-	} {
+	for _, s := range server.RequestSubjects() {
 		forwarded[s] = true
 	}
 }
