@@ -144,7 +144,9 @@ func TestBrowserServiceManagerAndPowerPanel(t *testing.T) {
 		if shot, serr := chromedp.Run(ctx, chromedp.FullScreenshot(90)); serr == nil {
 			_ = os.WriteFile(filepath.Join(artifactDir(t), "failure.jpg"), shot, 0o644)
 		}
-		t.Fatalf("%s: %v\n%s", what, err, stderr.String())
+		// What the page told its user (a refusal, an error) often says why.
+		shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`$("alert-text").textContent + " | operations: " + $("operations").textContent`))
+		t.Fatalf("%s: %v\npage: %s\n%s", what, err, shown, stderr.String())
 	}
 	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -216,6 +218,10 @@ func TestBrowserServiceManagerAndPowerPanel(t *testing.T) {
 	run("power the chassis, then the host, watching its states",
 		click(`article[id="c-chassis.0"] button[data-request="On"]`),
 		chromedp.WaitVisible(`article[id="c-chassis.0"] [data-state="On"]`),
+		// The chassis is On before its operation ends (the saga still
+		// checks the last PSU); until then a host power-on is refused
+		// busy, truthfully, so wait for the page to show it finished.
+		chromedp.WaitVisible(`#operations li[data-target="chassis.0"][data-outcome="succeeded"]`),
 		chromedp.Evaluate[chromedp.Void](`window.seen = []; new MutationObserver(() => {
 			const s = document.querySelector('article[id="c-host.0"] [data-state]');
 			if (s && window.seen[window.seen.length-1] !== s.dataset.state) window.seen.push(s.dataset.state);

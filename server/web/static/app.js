@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { csrf: "", role: "", lastSeq: 0, source: null, components: new Map(), operations: new Map(), alerts: new Map(), refreshTimer: 0 };
+const state = { csrf: "", role: "", lastSeq: 0, shownHead: 0, source: null, components: new Map(), operations: new Map(), alerts: new Map(), refreshTimer: 0 };
 
 // Power requests by component kind: the allowed request name → subject and body.
 const powerRequest = {
@@ -64,7 +64,7 @@ async function start() {
 async function checked(p) { const r = await p; if (!r.ok) throw new APIError(r.status, await r.json().catch(() => ({}))); return r; }
 
 function setSession(s) {
-  state.csrf = s.csrf; state.role = s.role;
+  state.csrf = s.csrf; state.role = s.role; state.shownHead = 0; // a new session may be another daemon's log
   $("user").textContent = s.user; $("role").textContent = s.role;
   $("who").hidden = false; $("login").hidden = true; $("app").hidden = false;
   document.body.dataset.role = s.role;
@@ -97,14 +97,21 @@ $("history-close").addEventListener("click", () => { $("history").hidden = true;
 
 // refresh reads the system's status, following its pages (a large
 // platform's status is cut under the NATS max payload: docs/API.md, Paging).
+// Refreshes may overlap and finish out of order: a read at an older log
+// head than the one shown is dropped, so a slow reply never puts back a
+// state, and its allowed requests, that a newer read replaced.
+const stale = (status) => status.log_head < state.shownHead;
 async function refresh() {
   const status = await api("statemgr.system.status");
+  if (stale(status)) return;
   const components = status.components;
   for (let page = status; page.more; ) {
     page = await api("statemgr.system.status", { from: page.next });
     components.push(...page.components);
   }
   if (!state.lastSeq) state.lastSeq = Math.max(0, status.log_head - 500);
+  if (stale(status)) return;
+  state.shownHead = status.log_head;
   state.components = new Map(components.map((c) => [c.id, c]));
   render();
 }
@@ -241,7 +248,7 @@ function confirmRestart(c) {
 
 function renderOperations() {
   const items = [...state.operations.values()].reverse().slice(0, 20).map((o) =>
-    el("li", { "data-operation": o.id }, o.id + " · " + o.label + " · " + o.outcome + (o.state ? " · " + o.state : "") + (o.message ? " · " + o.message : "")));
+    el("li", { "data-operation": o.id, "data-target": o.target, "data-outcome": o.outcome }, o.id + " · " + o.label + " · " + o.outcome + (o.state ? " · " + o.state : "") + (o.message ? " · " + o.message : "")));
   $("operations").replaceChildren(...(items.length ? items : [el("li", {}, "none from this page yet")]));
 }
 
