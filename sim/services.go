@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -9,8 +10,10 @@ import (
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/adapters/process"
+	"github.com/statemgr/statemgr/server/assembly"
 )
 
 // readyAfter is how long a simulated process takes to become ready, and
@@ -82,6 +85,31 @@ func newProcesses(clk *clock.Virtual, svcs []platform.Service) *processes {
 		ps.services[actors.ID(actors.KindService+"."+s.Name)] = s
 	}
 	return ps
+}
+
+var _ assembly.ServiceResumer = (*processes)(nil)
+
+// Resume implements assembly.ServiceResumer: the services come back to
+// what the log says, as statemgrd's do at start (actors.ResumeService);
+// the processes of the previous daemon ended with it.
+func (ps *processes) Resume(ctx context.Context, sys *protoactor.System) error {
+	for _, id := range sortedKeys(ps.services) {
+		v, err := sys.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		in, start := actors.ResumeService(v.Status, actors.Leftover{Evidence: "the simulated process ended with the daemon"})
+		if in == nil {
+			continue
+		}
+		if _, err := sys.Request(ctx, id, *in); err != nil {
+			return fmt.Errorf("cannot resume %s: %w", id, err)
+		}
+		if start {
+			ps.Perform(id, []machine.Effect{{Name: "start_process"}})
+		}
+	}
+	return nil
 }
 
 func (ps *processes) stopTimeout(id actors.ID) time.Duration {

@@ -102,8 +102,9 @@ func (w *world) ids(kind string) []actors.ID {
 }
 
 // boot starts a daemon over the world through the production assembly
-// (server/assembly.Start, in statemgrd's order), its waits on the virtual
-// clock driven by await; then services are resumed as the log has them.
+// (server/assembly.Start, in statemgrd's order, the services resumed last
+// by the simulated processes), its waits on the virtual clock driven by
+// await.
 // It returns the statuses recovered, before anything new happened.
 func (w *world) boot(ctx context.Context, bmcCause string) (map[actors.ID]machine.Status, error) {
 	w.incarnation++
@@ -129,32 +130,7 @@ func (w *world) boot(ctx context.Context, bmcCause string) (map[actors.ID]machin
 		return nil, fmt.Errorf("daemon %d: %w", w.incarnation, err)
 	}
 	d.asm = asm
-	if err := w.resumeServices(ctx); err != nil {
-		return nil, err
-	}
 	return asm.Recovered, nil
-}
-
-// resumeServices brings the services back to what the log says, as
-// statemgrd does at start (actors.ResumeService).
-func (w *world) resumeServices(ctx context.Context) error {
-	for _, id := range w.ids(actors.KindService) {
-		v, err := w.d.asm.System.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		in, start := actors.ResumeService(v.Status, actors.Leftover{Evidence: "the simulated process ended with the daemon"})
-		if in == nil {
-			continue
-		}
-		if _, err := w.d.asm.System.Request(ctx, id, *in); err != nil {
-			return fmt.Errorf("cannot resume %s: %w", id, err)
-		}
-		if start {
-			w.procs.Perform(id, []machine.Effect{{Name: "start_process"}})
-		}
-	}
-	return nil
 }
 
 // crash kills the daemon as kill -9 would: nothing it has not

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/adapters/platform"
 )
 
 // Linux watchdog bootstatus bits (linux/watchdog.h).
@@ -79,4 +80,69 @@ func (b bootFacts) rebootCause() string {
 	default:
 		return machine.RebootCausePOR
 	}
+}
+
+// resetFile, in the data directory, marks a BMC reset (restart-daemon) in
+// progress: the daemon stops and starts again within one kernel boot, and
+// the start after it, in process or after a crash meanwhile, records a BMC
+// boot with reboot cause Software, as the BMC's reboot would.
+const resetFile = "bmc_reset"
+
+// markReset records that a BMC reset is in progress.
+func markReset(dataDir string) error {
+	tmp := filepath.Join(dataDir, resetFile+".tmp")
+	if err := os.WriteFile(tmp, []byte(string(platform.BMCResetRestartDaemon)+"\n"), 0o640); err != nil {
+		return fmt.Errorf("cannot record the BMC reset: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dataDir, resetFile)); err != nil {
+		return fmt.Errorf("cannot record the BMC reset: %w", err)
+	}
+	return nil
+}
+
+// bootAtStart is what a daemon start knows of the BMC's boot.
+type bootAtStart struct {
+	isNew bool   // the BMC booted, or was reset, since the daemon last ran on the data directory
+	id    string // the kernel's boot id; "" if unreadable
+	cause string // the reboot cause, if isNew
+	reset bool   // the boot is a BMC reset (restart-daemon)
+}
+
+// detect tells a BMC boot, or a BMC reset in progress, from a daemon
+// restart. A reset is a boot even if the boot id cannot be read.
+func (b bootFacts) detect(dataDir string) (bootAtStart, error) {
+	var s bootAtStart
+	booted, id, err := b.newBoot(dataDir)
+	s.id = id
+	if _, rerr := os.Stat(filepath.Join(dataDir, resetFile)); rerr == nil {
+		s.isNew, s.reset, s.cause = true, true, machine.RebootCauseSoftware
+		return s, err
+	}
+	if booted {
+		s.isNew, s.cause = true, b.rebootCause()
+	}
+	return s, err
+}
+
+// input is the BMC's booted observation for this boot.
+func (s bootAtStart) input() machine.Input {
+	cause := fmt.Sprintf("BMC boot %s (reboot cause %s)", s.id, s.cause)
+	if s.reset {
+		cause = "BMC reset (" + string(platform.BMCResetRestartDaemon) + "): " + cause
+	}
+	return machine.Input{Value: s.cause, Cause: cause}
+}
+
+// record stores, once the boot is logged, the boot id and the end of the
+// BMC reset, so that the next start within this boot is a daemon restart.
+func (s bootAtStart) record(dataDir string) error {
+	if s.id != "" {
+		if err := recordBoot(dataDir, s.id); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(filepath.Join(dataDir, resetFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("cannot record the end of the BMC reset: %w", err)
+	}
+	return nil
 }

@@ -49,3 +49,34 @@ func TestBootDetection(t *testing.T) {
 		t.Errorf("no watchdog: %s, want Unknown", got)
 	}
 }
+
+// Ensure a BMC reset in progress makes the next start a BMC boot with
+// reboot cause Software within one kernel boot, even if the daemon died
+// meanwhile, and that recording the boot ends the reset.
+func TestResetMarkerMakesTheNextStartABoot(t *testing.T) {
+	dir := t.TempDir()
+	b := bootFacts{bootIDFile: filepath.Join(dir, "boot_id_kernel"), bootStatusFile: filepath.Join(dir, "bootstatus")}
+	if err := os.WriteFile(b.bootIDFile, []byte("aaaa\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := recordBoot(data, "aaaa"); err != nil {
+		t.Fatal(err)
+	}
+	if err := markReset(data); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.detect(data)
+	if err != nil || !s.isNew || !s.reset || s.cause != machine.RebootCauseSoftware || s.input().Value != machine.RebootCauseSoftware {
+		t.Fatalf("start after a reset: %+v, %v; want a boot with cause Software", s, err)
+	}
+	if err := s.record(data); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = b.detect(data); err != nil || s.isNew {
+		t.Fatalf("start after the reset was recorded: %+v, %v; want a daemon restart", s, err)
+	}
+}

@@ -15,11 +15,13 @@ import (
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters/devices"
 	"github.com/statemgr/statemgr/adapters/process"
+	"github.com/statemgr/statemgr/server/assembly"
 )
 
 // observer feeds what hardware and processes report to the component
-// actors. It is bound to the System once that has started (the System needs
-// the effect router first), and to the coordinator once that has: a host
+// actors. It is bound to the System once that has recovered
+// (assembly.Config.OnRecovered), and to the coordinator once the devices
+// run (assembly.Config.Observer): a host
 // crash goes to the coordinator (auto-reboot and its budget), and what the
 // chassis reports wakes the coordinator's reconciliation (power loss and
 // its return).
@@ -109,20 +111,32 @@ func (o *observer) Status(ctx context.Context, id actors.ID) (machine.Status, er
 	return v.Status, nil
 }
 
-// effectRouter performs component effects: hosts, chassis and the BMC on
-// the hardware, services through their supervisors.
-type effectRouter struct {
-	hw       *devices.Hardware
-	services map[actors.ID]*serviceWorker
+// serviceWorkers are the platform's services as the assembly's Services:
+// each service's effects go to its worker, and the services resume from
+// the log once the devices run.
+type serviceWorkers struct {
+	byID   map[actors.ID]*serviceWorker
+	order  []string // start order
+	logger hclog.Logger
 }
 
+var _ assembly.ServiceResumer = (*serviceWorkers)(nil)
+
 // Perform implements protoactor.Effector.
-func (r *effectRouter) Perform(id actors.ID, effects []machine.Effect) {
-	if w, ok := r.services[id]; ok {
-		w.enqueue(effects)
+func (ws *serviceWorkers) Perform(id actors.ID, effects []machine.Effect) {
+	w, ok := ws.byID[id]
+	if !ok {
+		ws.logger.Error("effects of a service the platform does not supervise; not performed", "component", id, "effects", len(effects))
 		return
 	}
-	r.hw.Perform(id, effects)
+	w.enqueue(effects)
+}
+
+// run starts every worker, until ctx ends.
+func (ws *serviceWorkers) run(ctx context.Context) {
+	for _, w := range ws.byID {
+		go w.run(ctx)
+	}
 }
 
 // queue hands items from producers that must not block to one consumer
@@ -280,18 +294,18 @@ func (w *serviceWorker) perform(ctx context.Context, e machine.Effect) {
 	}
 }
 
-// resumeServices brings the services back to what the log says when the
-// daemon starts (actors.ResumeService). It records at once what a cleanup
+// Resume implements assembly.ServiceResumer: it brings the services back
+// to what the log says when the daemon starts (actors.ResumeService). It records at once what a cleanup
 // still stopping a previous daemon's process leaves to say (a running
 // service lost its process), and returns: the rest, once each service's
 // old process is gone, runs in the background in start order, so the API
 // never waits for a supervised process's stop timeout. A service whose
 // component changed meanwhile (an operator acted on it) is left as it is.
-func resumeServices(ctx context.Context, sys *protoactor.System, order []string, workers map[actors.ID]*serviceWorker, logger hclog.Logger) error {
+func (ws *serviceWorkers) Resume(ctx context.Context, sys *protoactor.System) error {
 	before := map[actors.ID]machine.Status{}
 	waiting := false
-	for _, name := range order {
-		w := workers[actors.ID(actors.KindService+"."+name)]
+	for _, name := range ws.order {
+		w := ws.byID[actors.ID(actors.KindService+"."+name)]
 		v, err := sys.Get(ctx, w.id)
 		if err != nil {
 			return err
@@ -305,8 +319,8 @@ func resumeServices(ctx context.Context, sys *protoactor.System, order []string,
 		}
 	}
 	finish := func() error {
-		for _, name := range order {
-			w := workers[actors.ID(actors.KindService+"."+name)]
+		for _, name := range ws.order {
+			w := ws.byID[actors.ID(actors.KindService+"."+name)]
 			if !w.awaitCleanup(ctx) {
 				return ctx.Err()
 			}
@@ -330,7 +344,7 @@ func resumeServices(ctx context.Context, sys *protoactor.System, order []string,
 	}
 	go func() {
 		if err := finish(); err != nil && ctx.Err() == nil {
-			logger.Error("cannot resume the services", "error", err)
+			ws.logger.Error("cannot resume the services", "error", err)
 		}
 	}()
 	return nil
@@ -354,28 +368,4 @@ func resumeService(ctx context.Context, sys *protoactor.System, w *serviceWorker
 		}
 	}
 	return out.View.Status, nil
-}
-
-// stopServices asks each running service's machine to stop, in stop
-// order, and waits (up to the deadline) for it to reach Stopped, so the log
-// records the daemon's shutdown as an intentional stop.
-func stopServices(ctx context.Context, sys *protoactor.System, order []string, logger hclog.Logger) {
-	for _, name := range order {
-		id := actors.ID(actors.KindService + "." + name)
-		v, err := sys.Get(ctx, id)
-		if err != nil || v.Status.State == machine.StateStopped || v.Status.State == machine.StateError {
-			continue
-		}
-		in := machine.Input{Kind: machine.KindRequest, Trigger: machine.RequestStop, Requester: actors.DaemonRequester, Cause: "daemon shutting down"}
-		if _, err := sys.Request(ctx, id, in); err != nil {
-			logger.Warn("cannot stop service through its machine", "service", name, "error", err)
-			continue
-		}
-		for ctx.Err() == nil {
-			if v, err := sys.Get(ctx, id); err != nil || v.Status.State == machine.StateStopped || v.Status.State == machine.StateError {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
 }

@@ -37,10 +37,14 @@ type statemgrd struct {
 	logger hclog.Logger
 	cancel context.CancelFunc
 	log    *badger.Log
-	sys    *protoactor.System
-	co     *coordinator.Coordinator
-	hw     *devices.Hardware
-	plat   *platform.Platform
+	// asm is the system: devices, components and coordinator.
+	asm  *assembly.Assembly
+	plat *platform.Platform
+	// dataDir holds the log, the boot id and the pending BMC reset.
+	dataDir string
+	// resets hears the BMC reset (restart-daemon) once it is pending;
+	// run restarts the daemon.
+	resets chan bool
 	sups   map[string]*process.Supervisor
 	// cleanups stop what a previous daemon left running; shutdown waits
 	// for them (its end cuts their stop timeouts short).
@@ -71,24 +75,16 @@ func loadPlatform(path string) (*platform.Platform, error) {
 	return p, nil
 }
 
-// compileComponents turns the platform's components into compiled machines.
-func compileComponents(p *platform.Platform) (map[actors.ID]*machine.Compiled, map[actors.ID]map[string]bool, error) {
+// errorStatesOf returns each component's error states (the metrics count
+// entries into them).
+func errorStatesOf(p *platform.Platform) (map[actors.ID]map[string]bool, error) {
 	comps, err := p.Components()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	compiled := map[actors.ID]*machine.Compiled{}
 	errorStates := map[actors.ID]map[string]bool{}
 	for _, c := range comps {
-		id, err := actors.ParseID(c.ID)
-		if err != nil {
-			return nil, nil, fmt.Errorf("platform component %q: %w", c.ID, err)
-		}
-		m, err := machine.Compile(c.Machine)
-		if err != nil {
-			return nil, nil, fmt.Errorf("component %s: %w", id, err)
-		}
-		compiled[id] = m
+		id := actors.ID(c.ID)
 		errorStates[id] = map[string]bool{}
 		for _, s := range c.Machine.States {
 			if s.Kind == machine.ErrorKind {
@@ -96,15 +92,16 @@ func compileComponents(p *platform.Platform) (map[actors.ID]*machine.Compiled, m
 			}
 		}
 	}
-	return compiled, errorStates, nil
+	return errorStates, nil
 }
 
-// start brings the daemon up in dependency order: storage, platform,
-// components (recovered), metrics and health. On error it undoes what it
-// started.
+// start brings the daemon up: the listeners, the platform, the log, the
+// services' supervisors, then the system in the assembly's one order
+// (server/assembly.Start), then the page, metrics, health and the NATS
+// API. On error it undoes what it started.
 func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	d = &statemgrd{logger: logger, cancel: cancel, health: &health{}, metrics: newMetrics()}
+	d = &statemgrd{logger: logger, cancel: cancel, health: &health{}, metrics: newMetrics(), dataDir: cfg.DataDir, resets: make(chan bool, 1)}
 	defer func() {
 		if err != nil {
 			_ = d.shutdown(time.Second)
@@ -131,11 +128,17 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		return d, err
 	}
 	d.plat = plat
-	compiled, errorStates, err := compileComponents(plat)
+	// Compiled here, so that a bad machine fails the start before the log
+	// is opened.
+	compiled, err := plat.Compiled()
 	if err != nil {
 		return d, err
 	}
-	bootNew, bootID, err := hostBoot.newBoot(cfg.DataDir)
+	errorStates, err := errorStatesOf(plat)
+	if err != nil {
+		return d, err
+	}
+	boot, err := hostBoot.detect(cfg.DataDir)
 	if err != nil {
 		logger.Warn("cannot tell a BMC boot from a daemon restart; assuming a restart", "error", err)
 	}
@@ -149,90 +152,43 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	var appendable events.AppendChecker = d.log
 	d.health.log.Store(&appendable)
 	obs := newObserver(logger.Named("coordinator"))
-	d.hw, err = devices.New(devices.Config{Platform: plat, Clock: clock.Real{}, Logger: logger, OnThermal: obs.thermal})
-	if err != nil {
-		return d, err
-	}
 	workers, err := d.superviseServices(ctx, cfg.DataDir, obs, logger)
 	if err != nil {
 		return d, err
 	}
-	notify(logger, "STATUS=recovering components")
-	d.sys, err = protoactor.Start(protoactor.Config{
-		Log:            instrumentedLog{d.log, d.metrics},
-		Snapshots:      snapbadger.New(d.log.DB()),
-		SnapshotPolicy: snapshots.DefaultPolicy,
-		Clock:          clock.Real{},
-		Logger:         logger.Named("components"),
-		Effects:        &effectRouter{hw: d.hw, services: workers},
+	policy, timeouts, every, _ := cfg.Policy.coordinator() // checked by Config.check
+	var bmcBoot machine.Input
+	if boot.isNew {
+		bmcBoot = boot.input()
+	}
+	// Stages are logged, so the boot order can be read back from the log.
+	d.asm, err = assembly.Start(ctx, assembly.Config{Platform: plat, Compiled: compiled, Log: instrumentedLog{d.log, d.metrics},
+		Snapshots: snapbadger.New(d.log.DB()), SnapshotPolicy: snapshots.DefaultPolicy, Clock: clock.Real{}, Logger: logger,
+		Devices: devices.Config{OnThermal: obs.thermal, RebootBMC: d.resetBMC}, Services: workers,
+		Policy: policy, Timeouts: timeouts, BMCBoot: bmcBoot,
+		OnBMCBoot: func() error { return boot.record(cfg.DataDir) },
+		OnRecovered: func(ctx context.Context, a *assembly.Assembly) error {
+			obs.sys.Store(a.System)
+			d.health.sys.Store(a.System)
+			workers.run(ctx)
+			return d.followMetrics(ctx, a.System, errorStates, logger)
+		},
+		Observer: func(_ *protoactor.System, co *coordinator.Coordinator) devices.Observer {
+			obs.co.Store(co)
+			return obs
+		},
 		OnRequest: func(kind machine.InputKind, took time.Duration, _ error) {
 			d.metrics.requestTime.WithLabelValues(string(kind)).Observe(took.Seconds())
 		},
-	}, compiled)
+		OnStage: func(s assembly.Stage) {
+			logger.Info("stage", "stage", string(s))
+			notify(logger, "STATUS="+string(s))
+		},
+	})
 	if err != nil {
 		return d, err
 	}
-	obs.sys.Store(d.sys)
-	d.health.sys.Store(d.sys)
-	for _, w := range workers {
-		go w.run(ctx)
-	}
-	views, err := currentViews(ctx, d.sys, logger)
-	if err != nil {
-		return d, err
-	}
-	d.metrics.seed(views)
-	// Follow from the head the views were read at, before anything new is
-	// logged (boot, reconciliation, services), so no transition is missed.
-	head, err := d.log.Head(ctx)
-	if err != nil {
-		return d, err
-	}
-	d.metrics.head.Set(float64(head))
-	go d.metrics.follow(ctx, d.log, head+1, errorStates, logger.Named("metrics"))
-	bmc := actors.ID(actors.KindBMC + "." + plat.BMC.Name)
-	if bootNew {
-		cause := hostBoot.rebootCause()
-		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedBooted, Value: cause,
-			Cause: fmt.Sprintf("BMC boot %s (reboot cause %s)", bootID, cause)}
-		if _, err := d.sys.Request(ctx, bmc, in); err != nil {
-			return d, fmt.Errorf("cannot record the BMC boot: %w", err)
-		}
-		if err := recordBoot(cfg.DataDir, bootID); err != nil {
-			return d, err
-		}
-	}
-	// The coordinator starts before the devices reconcile: its
-	// power-restore decision needs the states last observed before an AC
-	// loss, which the reconciliation would overwrite with what the board
-	// shows now. The BMC is Ready before it, so that the decision or a
-	// resumed operation is not refused as bmc_not_ready.
-	if v, err := d.sys.Get(ctx, bmc); err == nil && v.Status.State == machine.StateNotReady {
-		in := machine.Input{Kind: machine.KindObservation, Trigger: machine.ObservedServicesReady, Cause: "statemgrd recovered its components"}
-		if _, err := d.sys.Request(ctx, bmc, in); err != nil {
-			return d, fmt.Errorf("cannot record the BMC ready: %w", err)
-		}
-	}
-	if err := d.startCoordinator(ctx, cfg, obs, logger); err != nil {
-		return d, err
-	}
-	notify(logger, "STATUS=reconciling with the hardware")
-	if views, err = currentViews(ctx, d.sys, nil); err != nil {
-		return d, err
-	}
-	drifts, err := d.hw.Reconcile(ctx, views)
-	if err != nil {
-		return d, fmt.Errorf("cannot reconcile with the hardware: %w", err)
-	}
-	for _, dr := range drifts {
-		logger.Warn("hardware differs from the log; recorded", "component", dr.Component, "device", dr.Device, "log", dr.Recorded, "hardware", dr.Observed)
-	}
-	if err := d.hw.Run(ctx, obs); err != nil {
-		return d, err
-	}
-	if err := resumeServices(ctx, d.sys, d.startOrder(), workers, logger); err != nil {
-		return d, err
-	}
+	go obs.reconcileLoop(ctx, d.asm.Coordinator, every)
 	if d.httpLn != nil {
 		d.httpLn = limitConns(d.httpLn, defaultHTTPLimits.maxConns)
 		d.http = newHTTPServer(d.health.handler(d.metrics), defaultHTTPLimits)
@@ -244,7 +200,7 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		}()
 		logger.Info("serving the page, metrics and health", "address", d.httpLn.Addr().String())
 	}
-	d.api, err = server.New(server.Config{Conn: d.nc, System: d.sys, Operations: d.co, Log: d.log, Platform: plat, Clock: clock.Real{},
+	d.api, err = server.New(server.Config{Conn: d.nc, System: d.asm.System, Operations: d.asm.Coordinator, Log: d.log, Platform: plat, Clock: clock.Real{},
 		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0})
 	if err != nil {
 		return d, err
@@ -259,42 +215,27 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	return d, nil
 }
 
-// currentViews reads every component's status, logging each if logger is
-// set.
-func currentViews(ctx context.Context, sys *protoactor.System, logger hclog.Logger) (map[actors.ID]machine.Status, error) {
+// followMetrics seeds the metrics with the recovered components (logging
+// each) and follows the log from the head they were read at, before
+// anything new is logged (boot, reconciliation, services), so that no
+// transition is missed.
+func (d *statemgrd) followMetrics(ctx context.Context, sys *protoactor.System, errorStates map[actors.ID]map[string]bool, logger hclog.Logger) error {
 	views := map[actors.ID]machine.Status{}
 	for _, id := range sys.IDs() {
 		v, err := sys.Get(ctx, id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		views[id] = v.Status
-		if logger != nil {
-			logger.Info("recovered", "component", id, "state", v.Status.State, "version", v.Version)
-		}
+		logger.Info("recovered", "component", id, "state", v.Status.State, "version", v.Version)
 	}
-	return views, nil
-}
-
-// startCoordinator starts the coordinator over the recovered components:
-// it resumes or compensates the operations a previous daemon left
-// unfinished and applies the power-restore policy if the hardware shows an
-// AC power loss. Its reconciliation then runs on a ticker and on chassis
-// reports.
-func (d *statemgrd) startCoordinator(ctx context.Context, cfg Config, obs *observer, logger hclog.Logger) error {
-	policy, timeouts, every, _ := cfg.Policy.coordinator() // checked by Config.check
-	co, err := coordinator.New(coordinator.Config{Log: instrumentedLog{d.log, d.metrics}, Components: d.sys, Hardware: assembly.Board{Hardware: d.hw},
-		Clock: clock.Real{}, Topology: coordinator.TopologyOf(d.plat), Policy: policy, Timeouts: timeouts, Logger: logger})
+	d.metrics.seed(views)
+	head, err := d.log.Head(ctx)
 	if err != nil {
 		return err
 	}
-	notify(logger, "STATUS=resuming unfinished operations")
-	if err := co.Start(ctx); err != nil {
-		return fmt.Errorf("cannot start the coordinator: %w", err)
-	}
-	d.co = co
-	obs.co.Store(co)
-	go obs.reconcileLoop(ctx, co, every)
+	d.metrics.head.Set(float64(head))
+	go d.metrics.follow(ctx, d.log, head+1, errorStates, logger.Named("metrics"))
 	return nil
 }
 
@@ -304,7 +245,7 @@ func (d *statemgrd) startCoordinator(ctx context.Context, cfg Config, obs *obser
 // stop timeout holds the start) and makes a supervisor per platform
 // service, reporting to its component through a worker that holds the
 // cleanup of its old process.
-func (d *statemgrd) superviseServices(ctx context.Context, dataDir string, obs *observer, logger hclog.Logger) (map[actors.ID]*serviceWorker, error) {
+func (d *statemgrd) superviseServices(ctx context.Context, dataDir string, obs *observer, logger hclog.Logger) (*serviceWorkers, error) {
 	pidDir := filepath.Join(dataDir, "services")
 	cleanups, err := process.StartCleanup(ctx, pidDir, process.Options{Logger: logger.Named("services")})
 	if err != nil {
@@ -320,11 +261,15 @@ func (d *statemgrd) superviseServices(ctx context.Context, dataDir string, obs *
 	if d.stopOrd, err = process.StopOrder(d.plat.Services); err != nil {
 		return nil, err
 	}
+	startOrd, err := process.StartOrder(d.plat.Services)
+	if err != nil {
+		return nil, err
+	}
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("cannot find the daemon's own binary: %w", err)
 	}
-	workers := map[actors.ID]*serviceWorker{}
+	workers := &serviceWorkers{byID: map[actors.ID]*serviceWorker{}, order: startOrd, logger: logger}
 	d.sups = map[string]*process.Supervisor{}
 	for _, svc := range d.plat.Services {
 		if svc.Command == selfCommand {
@@ -338,7 +283,7 @@ func (d *statemgrd) superviseServices(ctx context.Context, dataDir string, obs *
 		if err != nil {
 			return nil, err
 		}
-		w.sup, d.sups[svc.Name], workers[id] = sup, sup, w
+		w.sup, d.sups[svc.Name], workers.byID[id] = sup, sup, w
 	}
 	return workers, nil
 }
@@ -346,44 +291,23 @@ func (d *statemgrd) superviseServices(ctx context.Context, dataDir string, obs *
 // selfCommand, as a service's command, names the daemon's own binary.
 const selfCommand = "statemgrd"
 
-// startOrder is the reverse of the stop order.
-func (d *statemgrd) startOrder() []string {
-	order := make([]string, len(d.stopOrd))
-	for i, name := range d.stopOrd {
-		order[len(order)-1-i] = name
-	}
-	return order
-}
-
-// shutdown stops the daemon in order: stop taking requests, stop the
-// services through their machines, release the hardware, stop the component actors after their
-// queued messages, stop what is left of the services, sync and close the
-// log.
+// shutdown stops the daemon in order: stop taking requests, then the
+// assembly (the coordinator, the services through their machines, the
+// hardware, the component actors after their queued messages), stop what
+// is left of the services, sync and close the log.
 func (d *statemgrd) shutdown(grace time.Duration) error {
-	notify(d.logger, daemon.SdNotifyStopping)
 	d.health.ready.Store(false)
 	var errs []error
 	if d.api != nil {
 		// No new requests; in-flight ones finish.
 		errs = append(errs, d.api.Stop())
 	}
-	if d.co != nil {
-		// Sagas in flight stop where they are, durable in the log; the next
-		// start resumes or compensates them.
+	if d.asm != nil {
+		// The coordinator's stop waits up to grace, and the services' stop
+		// through their machines as long again.
 		ctx, cancel := context.WithTimeout(context.Background(), grace)
-		d.co.Stop(ctx)
+		errs = append(errs, d.asm.StopWith(ctx, assembly.StopOptions{ServicesGrace: grace}))
 		cancel()
-	}
-	if d.sys != nil && len(d.stopOrd) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), grace)
-		stopServices(ctx, d.sys, d.stopOrd, d.logger)
-		cancel()
-	}
-	if d.hw != nil {
-		errs = append(errs, d.hw.Close())
-	}
-	if d.sys != nil {
-		d.sys.Stop()
 	}
 	d.cancel()
 	for _, c := range d.cleanups {
@@ -415,4 +339,24 @@ func (d *statemgrd) shutdown(grace time.Duration) error {
 		errs = append(errs, d.httpLn.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// resetBMC is the devices' RebootBMC on a platform whose BMC reset is
+// restart-daemon: it marks the reset in the data directory and tells run,
+// which stops the daemon in order and starts it again, recording a BMC
+// boot with reboot cause Software (graceful or forced alike: the daemon's
+// shutdown is the simulated BMC's reboot). It returns at once: the device
+// actor that calls it is stopped by that shutdown.
+func (d *statemgrd) resetBMC(_ context.Context, force bool) error {
+	if d.plat.BMC.Reset != platform.BMCResetRestartDaemon {
+		return fmt.Errorf("the platform's BMC reset is %q: statemgrd cannot reset this BMC", d.plat.BMC.Reset)
+	}
+	if err := markReset(d.dataDir); err != nil {
+		return err
+	}
+	select {
+	case d.resets <- force:
+	default: // a reset is already pending
+	}
+	return nil
 }

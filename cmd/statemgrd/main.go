@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/daemon"
+
 	"github.com/statemgr/statemgr/adapters/process/demo"
 	"github.com/statemgr/statemgr/events/badger"
 )
@@ -72,20 +74,35 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logger.Error("cannot start", "error", err)
 		return 1
 	}
-	sig := <-signals
-	logger.Info("shutting down; a second signal exits at once", "signal", sig.String())
-	go func() {
-		<-signals
-		logger.Warn("second signal: exiting without an orderly shutdown")
-		os.Exit(1)
-	}()
 	grace, _ := time.ParseDuration(cfg.ShutdownGrace)
-	if err := d.shutdown(grace); err != nil {
-		logger.Error("shutdown finished with errors", "error", err)
-		return 1
+	for {
+		select {
+		case sig := <-signals:
+			logger.Info("shutting down; a second signal exits at once", "signal", sig.String())
+			go func() {
+				<-signals
+				logger.Warn("second signal: exiting without an orderly shutdown")
+				os.Exit(1)
+			}()
+			notify(logger, daemon.SdNotifyStopping)
+			if err := d.shutdown(grace); err != nil {
+				logger.Error("shutdown finished with errors", "error", err)
+				return 1
+			}
+			logger.Info("stopped")
+			return 0
+		case force := <-d.resets:
+			logger.Warn("BMC reset (restart-daemon): stopping and starting again as the BMC's reboot would", "force", force)
+			notify(logger, daemon.SdNotifyReloading+"\nSTATUS=BMC reset: restarting")
+			if err := d.shutdown(grace); err != nil {
+				logger.Error("shutdown for the BMC reset finished with errors", "error", err)
+			}
+			if d, err = start(ctx, cfg, logger); err != nil {
+				logger.Error("cannot start again after the BMC reset", "error", err)
+				return 1
+			}
+		}
 	}
-	logger.Info("stopped")
-	return 0
 }
 
 // salvage runs statemgrd --salvage: it rebuilds the data directory's event

@@ -40,7 +40,8 @@ type Config struct {
 	// Logger are the assembly's. Its Sim is the simulated platform, if any.
 	Devices devices.Config
 	// Services performs the effects of service components; nil: nobody,
-	// they are only recorded.
+	// they are only recorded. If it is also a ServiceResumer, Start ends
+	// by resuming the services (StageServices).
 	Services protoactor.Effector
 	// Seed seeds the components' restart jitter (protoactor.Config.Seed).
 	Seed     uint64
@@ -50,6 +51,15 @@ type Config struct {
 	// observation before anything else happens: the BMC itself rebooted
 	// (not only the daemon), with its reboot cause.
 	BMCBoot machine.Input
+	// OnBMCBoot runs once the BMC boot is durable in the log; its error
+	// fails Start. The daemon records the kernel's boot id there, so that
+	// a restart within this boot is not taken for another.
+	OnBMCBoot func() error
+	// OnRecovered runs once the components are recovered (a.Recovered),
+	// before anything new is logged; its error fails Start. The daemon
+	// binds its observer and seeds its metrics there, and follows the log
+	// from its head.
+	OnRecovered func(ctx context.Context, a *Assembly) error
 	// Observer hears the devices' observations; nil: SystemObserver over
 	// the components. The daemon's routes host crashes to the coordinator.
 	Observer func(*protoactor.System, *coordinator.Coordinator) devices.Observer
@@ -80,8 +90,10 @@ const (
 	StageCoordinator    Stage = "resume unfinished operations"
 	StageReconciliation Stage = "reconcile with the hardware"
 	StageRunning        Stage = "run the devices"
+	StageServices       Stage = "resume the services"
 
 	StageStopCoordinator Stage = "stop the coordinator"
+	StageStopServices    Stage = "stop the services"
 	StageStopDevices     Stage = "release the devices"
 	StageStopComponents  Stage = "stop the components"
 )
@@ -137,8 +149,10 @@ func (c *Config) check() error {
 // observed before an AC loss (so before the reconciliation overwrites them
 // with what the board shows now, and after BMC Ready, so that neither is
 // refused as bmc_not_ready); the reconciliation with the hardware; then
-// the devices run (observations, polls, the running reconciler).
-// Everything runs until Stop. On error Start stops what it started, the
+// the devices run (observations, polls, the running reconciler); then the
+// services resume, if Config.Services is a ServiceResumer. Config's hooks
+// run at fixed points: OnRecovered after the recovery, OnBMCBoot after the
+// boot is logged, OnStage as each stage begins. Everything runs until Stop. On error Start stops what it started, the
 // log and snapshots excepted: they are the caller's.
 func Start(ctx context.Context, cfg Config) (a *Assembly, err error) {
 	if err := cfg.check(); err != nil {
@@ -172,6 +186,11 @@ func Start(ctx context.Context, cfg Config) (a *Assembly, err error) {
 	if a.Recovered, err = a.Statuses(ctx); err != nil {
 		return a, err
 	}
+	if cfg.OnRecovered != nil {
+		if err := cfg.OnRecovered(ctx, a); err != nil {
+			return a, err
+		}
+	}
 	topo := coordinator.TopologyOf(cfg.Platform)
 	if cfg.BMCBoot.Value != "" {
 		cfg.OnStage(StageBMCBoot)
@@ -179,6 +198,11 @@ func Start(ctx context.Context, cfg Config) (a *Assembly, err error) {
 		in.Kind, in.Trigger = machine.KindObservation, machine.ObservedBooted
 		if _, err := a.System.Request(ctx, topo.BMC, in); err != nil {
 			return a, fmt.Errorf("cannot record the BMC boot: %w", err)
+		}
+		if cfg.OnBMCBoot != nil {
+			if err := cfg.OnBMCBoot(); err != nil {
+				return a, err
+			}
 		}
 	}
 	if v, err := a.System.Get(ctx, topo.BMC); err == nil && v.Status.State == machine.StateNotReady {
@@ -220,6 +244,12 @@ func Start(ctx context.Context, cfg Config) (a *Assembly, err error) {
 	if err := a.Hardware.Run(runCtx, cfg.Observer(a.System, co)); err != nil {
 		return a, err
 	}
+	if r, ok := cfg.Services.(ServiceResumer); ok {
+		cfg.OnStage(StageServices)
+		if err := r.Resume(ctx, a.System); err != nil {
+			return a, fmt.Errorf("cannot resume the services: %w", err)
+		}
+	}
 	return a, nil
 }
 
@@ -228,6 +258,12 @@ type StopOptions struct {
 	// Await runs the coordinator's stop, which may wait on the clock (a
 	// saga releases a button it holds); nil: Config.Await.
 	Await Await
+	// ServicesGrace, when positive, has Stop ask every running service's
+	// machine to stop, in stop order, after the coordinator and before
+	// the devices, and wait up to this long for them (StageStopServices):
+	// the log then records the shutdown as an intentional stop. Zero: the
+	// services are not asked (the simulation's crash, the test rigs).
+	ServicesGrace time.Duration
 	// BeforeComponents runs once the devices are released and before the
 	// components stop, with the error so far; what it returns is Stop's
 	// error. The simulation checks and crashes its log there.
@@ -236,7 +272,8 @@ type StopOptions struct {
 
 // Stop stops in the reverse order of Start: the coordinator (sagas in
 // flight stop where they are, durable in the log; the next start resumes
-// or compensates them), the devices (a pulse in progress ends with its
+// or compensates them), the services if StopOptions.ServicesGrace says
+// so, the devices (a pulse in progress ends with its
 // line deasserted), then the components after their queued messages. It
 // is safe after a Start that failed part way, and a second Stop does
 // nothing.
@@ -254,6 +291,10 @@ func (a *Assembly) StopWith(ctx context.Context, o StopOptions) error {
 		co := a.Coordinator
 		errs = append(errs, await(ctx, a, func(ctx context.Context) error { co.Stop(ctx); return nil }))
 		a.Coordinator = nil
+	}
+	if o.ServicesGrace > 0 && a.System != nil && !a.released {
+		a.cfg.OnStage(StageStopServices)
+		errs = append(errs, a.stopServices(ctx, o.ServicesGrace))
 	}
 	if a.cancel != nil {
 		a.cancel()

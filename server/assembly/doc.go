@@ -11,13 +11,18 @@
 // which resumes or compensates unfinished operations and decides the
 // power-restore policy (before the reconciliation, which would overwrite
 // the states last observed before an AC loss); the reconciliation with the
-// hardware; then the devices run. Stop is the reverse: the coordinator,
-// the devices, the components. Config.OnStage hears each Stage.
+// hardware; then the devices run; then the services resume
+// (ServiceResumer). Stop is the reverse: the coordinator, the services
+// through their machines (StopOptions.ServicesGrace, the daemon's orderly
+// shutdown), the devices, the components. Config.OnStage hears each Stage;
+// Config.OnRecovered (the daemon's metrics) runs after the recovery and
+// before anything new is logged, Config.OnBMCBoot once the boot is logged.
 //
 // What differs between callers is configuration: the clock (clock.Real or
 // a *clock.Virtual with Config.Await, the simulation's hook that moves
 // the clock while a step waits on it), the platform and its simulated
-// board (Config.Devices.Sim), the services' performer, and the
+// board (Config.Devices.Sim), the services' performer, the BMC reset
+// (Config.Devices.RebootBMC: each caller restarts its assembly), and the
 // simulation's crash-style stop (StopWith, StopOptions.BeforeComponents).
 // The log, the snapshots and the NATS API are the caller's: they outlive
 // an assembly (the simulation restarts daemons over one log).
