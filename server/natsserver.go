@@ -92,7 +92,7 @@ const (
 var readSubjects = []string{
 	SubjectComponentsList, SubjectHostsList, SubjectHostGet, SubjectChassisGet, SubjectBMCGet,
 	SubjectServicesList, SubjectServiceGet, SubjectSystemStatus, SubjectHistory, SubjectOperationGet,
-	SubjectLogReplay, SubjectValidate, discoverySubjects,
+	SubjectAlertsList, SubjectLogReplay, SubjectValidate, discoverySubjects,
 }
 
 // controlRequestSubjects are the control requests (the self-state subject
