@@ -14,20 +14,26 @@ type RequestFunc func(ctx context.Context, subject string, req, reply any) error
 // hosts.list, services.list) from req.From and returns every component.
 func ListAll(ctx context.Context, request RequestFunc, subject string, req server.ListRequest) (server.ComponentList, error) {
 	return allPages(ctx, request, subject, req, req.From, func(r *server.ListRequest, from string) { r.From = from },
-		func(l *server.ComponentList) (*[]server.Component, *string, *bool) { return &l.Components, &l.Next, &l.More })
+		func(l *server.ComponentList) (*[]server.Component, *string, *bool) {
+			return &l.Components, &l.Next, &l.More
+		})
 }
 
 // StatusAll reads statemgr.system.status with every component, following
 // its pages; the figures (log head, published) are the first page's.
 func StatusAll(ctx context.Context, request RequestFunc) (server.SystemStatus, error) {
 	return allPages(ctx, request, server.SubjectSystemStatus, server.StatusRequest{}, "", func(r *server.StatusRequest, from string) { r.From = from },
-		func(s *server.SystemStatus) (*[]server.Component, *string, *bool) { return &s.Components, &s.Next, &s.More })
+		func(s *server.SystemStatus) (*[]server.Component, *string, *bool) {
+			return &s.Components, &s.Next, &s.More
+		})
 }
 
 // AlertsAll reads statemgr.alerts.list whole, following its pages.
 func AlertsAll(ctx context.Context, request RequestFunc) (server.AlertList, error) {
 	return allPages(ctx, request, server.SubjectAlertsList, server.AlertsRequest{}, "", func(r *server.AlertsRequest, from string) { r.From = from },
-		func(l *server.AlertList) (*[]server.StandingAlert, *string, *bool) { return &l.Alerts, &l.Next, &l.More })
+		func(l *server.AlertList) (*[]server.StandingAlert, *string, *bool) {
+			return &l.Alerts, &l.Next, &l.More
+		})
 }
 
 // allPages requests subject page by page from the cursor from (set into
