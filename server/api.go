@@ -51,7 +51,17 @@ const (
 	// SubjectServiceSelfState is where a supervised service reports its own
 	// state; the service role may publish only its own subject.
 	SubjectServiceSelfState = "statemgr.service.*.selfstate"
+
+	// SubjectInputThermal and SubjectInputHealth take the reports of the
+	// platform file's external inputs (statemgr.input.<kind>.<name>):
+	// a thermal manager's zones and a sensor monitor's sensors. Only users
+	// granted the input (User.Inputs) may publish them.
+	SubjectInputThermal = "statemgr.input.thermal.*"
+	SubjectInputHealth  = "statemgr.input.health.*"
 )
+
+// SubjectInputPrefix starts every input subject.
+const SubjectInputPrefix = "statemgr.input."
 
 // Event subjects, published after each record is durable.
 const (

@@ -27,6 +27,12 @@ func (s *Server) endpointTable() []endpoint {
 	control := func(subject string, req any, h func(context.Context, *call) (any, error)) endpoint {
 		return endpoint{subject: subject, kind: EndpointControl, limit: MaxRequestSize, request: reflect.TypeOf(req), handle: h}
 	}
+	// An input report is answered from memory, and its body is small.
+	input := func(subject string, req any, h func(context.Context, *call) (any, error)) endpoint {
+		ep := control(subject, req, h)
+		ep.limit = MaxInputSize
+		return ep
+	}
 	validate := read(SubjectValidate, ValidateRequest{}, s.validate)
 	validate.limit = MaxValidateSize
 	eps := []endpoint{
@@ -44,6 +50,8 @@ func (s *Server) endpointTable() []endpoint {
 		read(SubjectLogReplay, ReplayRequest{}, s.replay),
 		validate,
 		control(SubjectServiceSelfState, SelfStateRequest{}, s.selfState),
+		input(SubjectInputThermal, ThermalInputRequest{}, s.thermalInput),
+		input(SubjectInputHealth, HealthInputRequest{}, s.healthInput),
 		control(SubjectBMCMaintenance, MaintenanceRequest{}, s.maintenance),
 		control(SubjectOperationAck, OperationRequest{}, s.acknowledge),
 		control(SubjectServiceEnable, ControlRequest{}, s.forwardToService("enable")),
