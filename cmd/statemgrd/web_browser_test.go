@@ -294,13 +294,15 @@ host "%d" {
 		chromedp.WaitVisible(`#conn[data-state="live"]`),
 		chromedp.WaitVisible(demo))
 
-	// A viewer, on a phone's width: every control is disabled.
+	// A viewer at 320 CSS px, the width of a 1280 px window at 400 % zoom
+	// (WCAG 1.4.10 reflow): every control is disabled, and nothing needs
+	// scrolling sideways.
 	vctx, vcancel := chromedp.NewContext(allocCtx)
 	defer vcancel()
 	vctx, vcancelTimeout := context.WithTimeout(vctx, 60*time.Second)
 	defer vcancelTimeout()
 	if err := chromedp.Do(vctx,
-		chromedp.EmulateViewport(375, 800),
+		chromedp.EmulateViewport(320, 800),
 		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(`#login-user`),
 		chromedp.SendKeys(`#login-user`, "vera"),
@@ -317,8 +319,11 @@ host "%d" {
 	if shot, err = chromedp.Run(vctx, chromedp.FullScreenshot(90)); err != nil {
 		t.Fatalf("viewer's screenshot: %v", err)
 	}
-	_ = os.WriteFile(filepath.Join(artifactDir(t), "viewer-375px.jpg"), shot, 0o644)
+	_ = os.WriteFile(filepath.Join(artifactDir(t), "viewer-320px.jpg"), shot, 0o644)
 	if enabled != 0 {
 		t.Fatalf("the viewer sees %d enabled controls, want none", enabled)
+	}
+	if wide, err := chromedp.Run(vctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`)); err != nil || wide > 0 {
+		t.Fatalf("at 320 px the page is %d px wider than the window (%v): it must reflow, not scroll sideways", wide, err)
 	}
 }
