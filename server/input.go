@@ -57,31 +57,25 @@ func (s *Server) inputStore() (*inputs.Store, *Error) {
 }
 
 func (s *Server) thermalInput(_ context.Context, c *call) (any, error) {
-	req, derr := decode[ThermalInputRequest](c.data)
-	if derr != nil {
-		return nil, derr
-	}
-	name, derr := inputName(c.subject, platform.InputThermal)
-	if derr != nil {
-		return nil, derr
-	}
-	store, derr := s.inputStore()
-	if derr != nil {
-		return nil, derr
-	}
-	r, err := store.ReportThermal(name, inputs.Thermal{Celsius: req.Celsius, Level: req.Level, Sensor: req.Sensor, Message: req.Message}, s.reporter(c))
-	if err != nil {
-		return nil, err
-	}
-	return InputReply{Input: string(r.Kind) + "." + r.Name, Level: r.Level, Detail: r.Detail}, nil
+	return inputReport(s, c, platform.InputThermal, func(store *inputs.Store, name string, req ThermalInputRequest, by string) (inputs.Reading, error) {
+		return store.ReportThermal(name, inputs.Thermal{Celsius: req.Celsius, Level: req.Level, Sensor: req.Sensor, Message: req.Message}, by)
+	})
 }
 
 func (s *Server) healthInput(_ context.Context, c *call) (any, error) {
-	req, derr := decode[HealthInputRequest](c.data)
+	return inputReport(s, c, platform.InputHealth, func(store *inputs.Store, name string, req HealthInputRequest, by string) (inputs.Reading, error) {
+		return store.ReportHealth(name, inputs.Health{Level: req.Level, Message: req.Message}, by)
+	})
+}
+
+// inputReport answers statemgr.input.<kind>.<name>: it decodes the body,
+// takes the input's name from the subject and hands both to report.
+func inputReport[Req any](s *Server, c *call, kind platform.InputKind, report func(*inputs.Store, string, Req, string) (inputs.Reading, error)) (any, error) {
+	req, derr := decode[Req](c.data)
 	if derr != nil {
 		return nil, derr
 	}
-	name, derr := inputName(c.subject, platform.InputHealth)
+	name, derr := inputName(c.subject, kind)
 	if derr != nil {
 		return nil, derr
 	}
@@ -89,7 +83,7 @@ func (s *Server) healthInput(_ context.Context, c *call) (any, error) {
 	if derr != nil {
 		return nil, derr
 	}
-	r, err := store.ReportHealth(name, inputs.Health{Level: req.Level, Message: req.Message}, s.reporter(c))
+	r, err := report(store, name, req, s.reporter(c))
 	if err != nil {
 		return nil, err
 	}

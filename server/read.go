@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"strings"
 
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/machine"
@@ -104,12 +103,12 @@ const maxListLimit = 10000
 // from ("" = the first), and the id of the one after them ("" = none).
 // encodeReply may cut the page shorter to fit a reply.
 func componentPage(comps []Component, from string, limit int) ([]Component, string, *Error) {
-	return idPage(comps, func(c Component) string { return c.ID }, "component", from, limit)
+	return idPage(comps, func(c Component) string { return c.ID }, "a component", from, limit)
 }
 
 // idPage returns at most limit items from the one whose id is from ("" =
 // the first), and the id of the one after them ("" = none); what names
-// the items in the error for an unknown from.
+// an item ("a component") in the error for an unknown from.
 func idPage[T any](items []T, id func(T) string, what, from string, limit int) ([]T, string, *Error) {
 	limit, derr := pageLimit(limit, maxListLimit, maxListLimit)
 	if derr != nil {
@@ -119,7 +118,7 @@ func idPage[T any](items []T, id func(T) string, what, from string, limit int) (
 	if from != "" {
 		start = slices.IndexFunc(items, func(it T) bool { return id(it) == from })
 		if start < 0 {
-			return nil, "", newError(ErrBadRequest, `"from" %q is not %s of this list: pass the "next" of the previous reply`, from, article(what))
+			return nil, "", newError(ErrBadRequest, `"from" %q is not %s of this list: pass the "next" of the previous reply`, from, what)
 		}
 	}
 	page := items[start:]
@@ -127,14 +126,6 @@ func idPage[T any](items []T, id func(T) string, what, from string, limit int) (
 		return page, "", nil
 	}
 	return page[:limit], id(page[limit]), nil
-}
-
-// article prefixes a noun with "a" or "an".
-func article(noun string) string {
-	if strings.ContainsRune("aeiou", rune(noun[0])) {
-		return "an " + noun
-	}
-	return "a " + noun
 }
 
 // alerts answers statemgr.alerts.list: the operations parked in failure
@@ -154,7 +145,7 @@ func (s *Server) alerts(_ context.Context, c *call) (any, error) {
 		all = append(all, StandingAlert{Operation: r.Op, Kind: string(r.Kind), ID: string(r.Target), Alert: r.Alert, Cause: r.Reason, State: r.State})
 	}
 	var reply AlertList
-	reply.Alerts, reply.Next, derr = idPage(all, func(a StandingAlert) string { return a.Operation }, "operation", req.From, req.Limit)
+	reply.Alerts, reply.Next, derr = idPage(all, func(a StandingAlert) string { return a.Operation }, "an operation", req.From, req.Limit)
 	if derr != nil {
 		return nil, derr
 	}
