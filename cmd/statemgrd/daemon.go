@@ -28,6 +28,7 @@ import (
 	"github.com/statemgr/statemgr/events/badger"
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/server/assembly"
+	"github.com/statemgr/statemgr/server/inputs"
 	"github.com/statemgr/statemgr/snapshots"
 	snapbadger "github.com/statemgr/statemgr/snapshots/badger"
 )
@@ -45,6 +46,7 @@ type statemgrd struct {
 	// resets hears the BMC reset (restart-daemon) once it is pending;
 	// run restarts the daemon.
 	resets chan bool
+	inputs *inputs.Store // external inputs: the API feeds it, the coordinator reads it
 	sups   map[string]*process.Supervisor
 	// cleanups stop what a previous daemon left running; shutdown waits
 	// for them (its end cuts their stop timeouts short).
@@ -157,6 +159,7 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		return d, err
 	}
 	policy, timeouts, every, _ := cfg.Policy.coordinator() // checked by Config.check
+	d.inputs = inputs.New(plat, clock.Real{}, logger.Named("inputs"))
 	var bmcBoot machine.Input
 	if boot.isNew {
 		bmcBoot = boot.input()
@@ -165,7 +168,7 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	d.asm, err = assembly.Start(ctx, assembly.Config{Platform: plat, Compiled: compiled, Log: instrumentedLog{d.log, d.metrics},
 		Snapshots: snapbadger.New(d.log.DB()), SnapshotPolicy: snapshots.DefaultPolicy, Clock: clock.Real{}, Logger: logger,
 		Devices: devices.Config{OnThermal: obs.thermal, RebootBMC: d.resetBMC}, Services: workers,
-		Policy: policy, Timeouts: timeouts, BMCBoot: bmcBoot,
+		Policy: policy, Timeouts: timeouts, Inputs: d.inputs, BMCBoot: bmcBoot,
 		OnBMCBoot: func() error { return boot.record(cfg.DataDir) },
 		OnRecovered: func(ctx context.Context, a *assembly.Assembly) error {
 			obs.sys.Store(a.System)
@@ -201,7 +204,7 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		logger.Info("serving the page, metrics and health", "address", d.httpLn.Addr().String())
 	}
 	d.api, err = server.New(server.Config{Conn: d.nc, System: d.asm.System, Operations: d.asm.Coordinator, Log: d.log, Platform: plat, Clock: clock.Real{},
-		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0})
+		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0, Inputs: d.inputs})
 	if err != nil {
 		return d, err
 	}
