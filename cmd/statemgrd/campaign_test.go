@@ -54,7 +54,10 @@ func procMemory(pid int) (rss, hwm int64, err error) {
 // endpoint $SRV.INFO lists, every generated body. Each reply must be a
 // success or a catalogued error (a refusal where the body is no request),
 // the daemon must answer statemgr.hosts.list after each endpoint's batch,
-// and its peak RSS stay under campaignRSSBound. STATEMGR_CAMPAIGN_SEEDS=n
+// and its peak RSS stay under campaignRSSBound. The default platform's BMC
+// reset restarts the daemon: the campaign sends statemgr.bmc.reset's cases
+// one at a time and waits for the daemon to come back after each, and at
+// least one must have restarted it. STATEMGR_CAMPAIGN_SEEDS=n
 // runs n seeds instead of one (the long variant).
 func TestHostileInputCampaign(t *testing.T) {
 	seeds := 1
@@ -73,7 +76,9 @@ func TestHostileInputCampaign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nc, err := nats.Connect("nats://" + natsAddr)
+	// The default platform's BMC reset restarts the daemon, its embedded
+	// NATS server included: the connection must outlive the restarts.
+	nc, err := nats.Connect("nats://"+natsAddr, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,9 +112,12 @@ func TestHostileInputCampaign(t *testing.T) {
 	var reports []*campaign.Report
 	start := time.Now()
 	for seed := range seeds {
-		rep, err := campaign.Run(context.Background(), nc, campaign.Config{Seed: uint64(seed + 1), AfterBatch: func(string) { sample() }})
+		rep, err := campaign.Run(context.Background(), nc, campaign.Config{Seed: uint64(seed + 1), AfterBatch: func(string) { sample() }, ResetRestarts: true})
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%v\n%s", err, childLog.String())
+		}
+		if rep.Restarts == 0 {
+			t.Errorf("seed %d: no statemgr.bmc.reset case restarted the daemon; the reset path went unexercised", seed+1)
 		}
 		reports = append(reports, rep)
 	}
@@ -142,7 +150,12 @@ func TestHostileInputCampaign(t *testing.T) {
 	if len(failures) > 40 {
 		t.Errorf("... and %d more", len(failures)-40)
 	}
-	t.Logf("campaign: %d seeds, %d endpoints, %d cases in %v; per class %v", seeds, len(reports[0].Endpoints), cases, time.Since(start).Round(time.Millisecond), perClass)
+	restarts := 0
+	for _, rep := range reports {
+		restarts += rep.Restarts
+	}
+	t.Logf("campaign: %d seeds, %d endpoints, %d cases, %d BMC resets that restarted the daemon, in %v; per class %v",
+		seeds, len(reports[0].Endpoints), cases, restarts, time.Since(start).Round(time.Millisecond), perClass)
 	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	t.Logf("daemon memory: idle VmRSS %.1f MB, peak sampled VmRSS %.1f MB, VmHWM %.1f MB (bound %d MB); now %s",
 		float64(idle)/1e6, float64(peakRSS)/1e6, float64(hwm)/1e6, campaignRSSBound>>20, grepLines(string(status), "Rss"))

@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
+	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/server"
 )
 
@@ -102,6 +104,15 @@ type Config struct {
 	// AfterBatch, if set, runs after each endpoint's batch and its
 	// liveness check (the caller samples the daemon's memory there).
 	AfterBatch func(subject string)
+	// ResetRestarts says an accepted statemgr.bmc.reset restarts the
+	// daemon (the platform's BMC reset is restart-daemon, as on the
+	// default platform). That endpoint's cases are then sent one at a
+	// time, and after each Run waits, up to RestartTimeout, until the
+	// daemon answers again with the BMC out of Rebooting: a request sent
+	// while the daemon restarts has no one to answer it, which is the
+	// reset doing its work, not a broken promise.
+	ResetRestarts  bool
+	RestartTimeout time.Duration // 0 = 60 s
 }
 
 // Result is one case and its verdict.
@@ -117,6 +128,9 @@ type Report struct {
 	// Liveness lists the batches after which statemgr.hosts.list did not
 	// answer a success.
 	Liveness []string
+	// Restarts counts the daemon restarts (a new instance of the service)
+	// Run waited for after a BMC reset.
+	Restarts int
 }
 
 // Run discovers the endpoints and sends every generated case, one
@@ -132,6 +146,9 @@ func Run(ctx context.Context, nc *nats.Conn, cfg Config) (*Report, error) {
 	if cfg.Now.IsZero() {
 		cfg.Now = time.Now()
 	}
+	if cfg.RestartTimeout <= 0 {
+		cfg.RestartTimeout = 60 * time.Second
+	}
 	eps, err := Discover(ctx, nc)
 	if err != nil {
 		return nil, err
@@ -139,23 +156,15 @@ func Run(ctx context.Context, nc *nats.Conn, cfg Config) (*Report, error) {
 	rep := &Report{Endpoints: eps}
 	for _, ep := range eps {
 		cases := Generate(ep, cfg.Seed, cfg.Now)
-		results := make([]Result, len(cases))
-		work := make(chan int)
-		var wg sync.WaitGroup
-		for range cfg.Concurrency {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range work {
-					results[i] = Result{Case: cases[i], Verdict: send(ctx, nc, cases[i], cfg.Timeout)}
-				}
-			}()
+		var results []Result
+		if cfg.ResetRestarts && ep.Subject == server.SubjectBMCReset {
+			if results, err = rep.sendResets(ctx, nc, cases, cfg); err != nil {
+				rep.Results = append(rep.Results, results...)
+				return rep, err
+			}
+		} else {
+			results = sendAll(ctx, nc, cases, cfg)
 		}
-		for i := range cases {
-			work <- i
-		}
-		close(work)
-		wg.Wait()
 		rep.Results = append(rep.Results, results...)
 		if err := alive(ctx, nc, cfg.Timeout); err != nil {
 			rep.Liveness = append(rep.Liveness, fmt.Sprintf("after %s: %v", ep.Subject, err))
@@ -165,6 +174,107 @@ func Run(ctx context.Context, nc *nats.Conn, cfg Config) (*Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// sendAll sends cases, cfg.Concurrency at a time.
+func sendAll(ctx context.Context, nc *nats.Conn, cases []Case, cfg Config) []Result {
+	results := make([]Result, len(cases))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				results[i] = Result{Case: cases[i], Verdict: send(ctx, nc, cases[i], cfg.Timeout)}
+			}
+		}()
+	}
+	for i := range cases {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	return results
+}
+
+// sendResets sends statemgr.bmc.reset's cases one at a time, waiting after
+// each until the daemon is back from the reset it may have started. It
+// fails if the daemon does not come back: every later case would go
+// unanswered.
+func (rep *Report) sendResets(ctx context.Context, nc *nats.Conn, cases []Case, cfg Config) ([]Result, error) {
+	var results []Result
+	for _, c := range cases {
+		before, err := instanceID(ctx, nc, cfg.Timeout)
+		if err != nil {
+			return results, fmt.Errorf("before the BMC reset case %s: %w", c.What, err)
+		}
+		results = append(results, Result{Case: c, Verdict: send(ctx, nc, c, cfg.Timeout)})
+		after, err := awaitBMCUp(ctx, nc, cfg.RestartTimeout)
+		if err != nil {
+			return results, fmt.Errorf("the daemon did not come back from the BMC reset case %s within %v: %w", c.What, cfg.RestartTimeout, err)
+		}
+		if after != before {
+			rep.Restarts++
+		}
+	}
+	return results, nil
+}
+
+// instanceID asks $SRV.PING for the id of the service's instance: a
+// restarted daemon's is new.
+func instanceID(ctx context.Context, nc *nats.Conn, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	msg, err := nc.RequestWithContext(ctx, "$SRV.PING."+server.ServiceName, nil)
+	if err != nil {
+		return "", fmt.Errorf("cannot ask $SRV.PING.%s: %w", server.ServiceName, err)
+	}
+	var ping micro.Ping
+	if err := json.Unmarshal(msg.Data, &ping); err != nil || ping.ID == "" {
+		return "", fmt.Errorf("$SRV.PING.%s answered %.120q", server.ServiceName, msg.Data)
+	}
+	return ping.ID, nil
+}
+
+// awaitBMCUp asks for the BMC until the daemon answers with it out of
+// Rebooting (a reset the daemon restarted for ends with the BMC booted),
+// then returns the service's instance id. While the daemon restarts,
+// requests go unanswered or find no responder; that is waited out.
+func awaitBMCUp(ctx context.Context, nc *nats.Conn, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	body := render([]pair{{"id", str(plausibleID(server.SubjectBMCReset))}})
+	last := errors.New("no answer yet")
+	for {
+		if state, err := askState(ctx, nc, body); err != nil {
+			last = err
+		} else if state != machine.StateRebooting {
+			return instanceID(ctx, nc, time.Second)
+		} else {
+			last = fmt.Errorf("the BMC is still %s", state)
+		}
+		select {
+		case <-ctx.Done():
+			return "", last
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// askState asks statemgr.bmc.get for the state of the BMC body names.
+func askState(ctx context.Context, nc *nats.Conn, body []byte) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	msg, err := nc.RequestWithContext(ctx, server.SubjectBMCGet, body)
+	if err != nil {
+		return "", err
+	}
+	var comp server.Component
+	if msg.Header.Get(micro.ErrorCodeHeader) != "" || json.Unmarshal(msg.Data, &comp) != nil {
+		return "", fmt.Errorf("%s answered %.120q", server.SubjectBMCGet, msg.Data)
+	}
+	return comp.State, nil
 }
 
 func send(ctx context.Context, nc *nats.Conn, c Case, timeout time.Duration) Verdict {
