@@ -141,9 +141,11 @@ func TestBMCResetRestartsTheDaemon(t *testing.T) {
 		t.Fatalf("bmc.reset reply %+v, want Rebooting", reply)
 	}
 	for {
-		// Requests fail while the daemon restarts; the loop ends with ctx.
-		bmc, err := cl.Get(ctx, "bmc.0")
-		svc, serr := cl.Get(ctx, "service.demo")
+		// Requests fail while the daemon restarts, and one in flight when
+		// the embedded NATS server shuts down is lost with its connection:
+		// each attempt has its own deadline. The loop ends with ctx.
+		bmc, err := getWithin(ctx, cl, "bmc.0")
+		svc, serr := getWithin(ctx, cl, "service.demo")
 		if err == nil && serr == nil && bmc.State == machine.StateReady && bmc.LastRebootCause == machine.RebootCauseSoftware &&
 			svc.State == machine.StateRunning {
 			break
@@ -162,4 +164,12 @@ func TestBMCResetRestartsTheDaemon(t *testing.T) {
 	if got := stagesOf(daemonLog(t, stderr.String())); !slices.Equal(got, want) {
 		t.Fatalf("stages %q, want %q\n%s", got, want, stderr.String())
 	}
+}
+
+// getWithin gets a component's view, giving up after a second: a request
+// sent as the daemon restarts may never be answered.
+func getWithin(ctx context.Context, cl *client.Client, id string) (server.Component, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return cl.Get(ctx, id)
 }
