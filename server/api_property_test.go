@@ -118,8 +118,14 @@ func (r apiRequest) effective() string {
 }
 
 // binding is what an operation id is bound to: everything but the wait.
+// Host power on and off are host.reset's On, ForceOn, GracefulShutdown
+// and ForceOff by another subject, the same operation: the same binding.
 func (r apiRequest) binding() string {
-	return fmt.Sprintf("%d %s %s %s %t %t %v", r.sender, r.subject, r.target, r.effective(), r.powerChassis, r.queue, r.override)
+	subject := r.subject
+	if subject == server.SubjectHostPowerOn || subject == server.SubjectHostPowerOff {
+		subject = server.SubjectHostReset
+	}
+	return fmt.Sprintf("%d %s %s %s %t %t %v", r.sender, subject, r.target, r.effective(), r.powerChassis, r.queue, r.override)
 }
 
 func (r apiRequest) String() string {
