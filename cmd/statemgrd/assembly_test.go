@@ -118,12 +118,7 @@ func TestBMCResetRestartsTheDaemon(t *testing.T) {
 	code := make(chan int, 1)
 	go func() { code <- run(args, &bytes.Buffer{}, &stderr) }()
 	waitReady(t, "http://"+httpAddr+"/readyz")
-	nc, err := nats.Connect("nats://"+natsAddr, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	cl := client.New(nc)
+	cl := demoClient(t, natsAddr, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	first, err := cl.Get(ctx, "bmc.0")

@@ -14,10 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/statemgr/statemgr/server"
-	"github.com/statemgr/statemgr/server/client"
 )
 
 // smallFilesystem mounts a tmpfs of size bytes for the test, as BMC flash
@@ -130,12 +127,7 @@ func TestFullDiskIsNotReadyAndResumes(t *testing.T) {
 	if status, body := getJSON(t, "http://"+httpAddr+"/healthz"); status != http.StatusOK || !strings.Contains(body, "not enough space") {
 		t.Fatalf("/healthz on a full disk: %d %s; want 200 with a warning", status, body)
 	}
-	nc, err := nats.Connect("nats://" + natsAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	cl := client.New(nc)
+	cl := demoClient(t, natsAddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	const requests = 40

@@ -57,9 +57,9 @@ func running(pid int) bool {
 }
 
 // demoClient connects to a daemon's NATS API.
-func demoClient(t *testing.T, natsAddr string) *client.Client {
+func demoClient(t *testing.T, natsAddr string, opts ...nats.Option) *client.Client {
 	t.Helper()
-	nc, err := nats.Connect("nats://" + natsAddr)
+	nc, err := nats.Connect("nats://"+natsAddr, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
