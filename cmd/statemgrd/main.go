@@ -2,6 +2,17 @@
 // from the event log, reconciles it with the hardware (the simulated
 // platform when none is configured) and serves the NATS API, metrics and
 // health. With no arguments it runs on embedded defaults.
+//
+// The system itself (devices, components, coordinator, services) is built,
+// started and stopped by server/assembly, in the one order the simulation
+// and the test rigs use; this package adds what only a process has: the
+// listeners, the embedded NATS server, the Badger log, the services'
+// supervisors, systemd notifications, metrics and health. On a platform
+// whose BMC reset is restart-daemon, statemgr.bmc.reset writes the
+// bmc_reset marker to the data directory and run stops the daemon in order
+// and starts it again over the same data; the marker makes that start, or
+// the next one after a crash meanwhile, a BMC boot with reboot cause
+// Software, as the BMC's own reboot would be.
 package main
 
 import (

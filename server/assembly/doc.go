@@ -22,7 +22,8 @@
 // a *clock.Virtual with Config.Await, the simulation's hook that moves
 // the clock while a step waits on it), the platform and its simulated
 // board (Config.Devices.Sim), the services' performer, the BMC reset
-// (Config.Devices.RebootBMC: each caller restarts its assembly), and the
+// (Config.Devices.RebootBMC: the simulation restarts its assembly, the
+// daemon marks the reset in its data directory and restarts whole), and the
 // simulation's crash-style stop (StopWith, StopOptions.BeforeComponents).
 // The log, the snapshots and the NATS API are the caller's: they outlive
 // an assembly (the simulation restarts daemons over one log).
