@@ -617,7 +617,9 @@ func (s *Supervisor) fail(trigger, reason, cause string, exit *ExitStatus, check
 			obs.Cause += "; last output: " + strings.Join(obs.Output, " | ")
 		}
 	}
-	restart, delay, thrashing := s.restartDecision(exit)
+	verdict, st := decideRestart(s.svc.Restart, s.svc.StartLimit, restartState{starts: s.starts, failures: s.failures}, exit, s.readyAt, s.clk.Now())
+	s.starts, s.failures = st.starts, st.failures
+	restart, delay, thrashing := verdict.restart, verdict.delay, verdict.thrashing
 	if thrashing != "" {
 		obs.Reason = ReasonThrashing
 		obs.Cause = thrashing + "; last failure: " + obs.Cause
@@ -635,40 +637,6 @@ func (s *Supervisor) fail(trigger, reason, cause string, exit *ExitStatus, check
 		return
 	}
 	s.afterFailure()
-}
-
-// restartDecision applies the restart policy, the start limit and the
-// backoff; thrashing is non-empty when the start limit forbids a restart.
-func (s *Supervisor) restartDecision(exit *ExitStatus) (restart bool, delay time.Duration, thrashing string) {
-	switch s.svc.Restart.Policy {
-	case platform.RestartAlways:
-	case platform.RestartOnFailure:
-		if exit != nil && exit.Success() {
-			return false, 0, ""
-		}
-	default:
-		return false, 0, ""
-	}
-	now := s.clk.Now()
-	recent := s.starts[:0]
-	for _, t := range s.starts {
-		if now.Sub(t) < s.svc.StartLimit.Interval {
-			recent = append(recent, t)
-		}
-	}
-	s.starts = recent
-	if len(recent) >= s.svc.StartLimit.Count {
-		return false, 0, fmt.Sprintf("thrashing: %d starts within %s, no more restarts until reset", len(recent), s.svc.StartLimit.Interval)
-	}
-	if !s.readyAt.IsZero() && now.Sub(s.readyAt) >= s.svc.Restart.MaxDelay {
-		s.failures = 0 // it ran well for a while: back off from the start again
-	}
-	s.failures++
-	delay = s.svc.Restart.Delay
-	for i := 1; i < s.failures && delay < s.svc.Restart.MaxDelay; i++ {
-		delay *= 2
-	}
-	return true, min(delay, s.svc.Restart.MaxDelay), ""
 }
 
 func (s *Supervisor) afterFailure() {
