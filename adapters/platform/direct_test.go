@@ -64,7 +64,9 @@ func TestDirectMistakesNameTheirPlace(t *testing.T) {
 	}{
 		{"unknown reading", func(t *testing.T) string { return withDirect(t, block("vcc", good)) }, 7, 12,
 			`psu "psu0": direct "vcc" is not a reading; readings are vin, vout, iout, iin, pin, pout, temperature`},
-		{"m of 0", func(t *testing.T) string { return withDirect(t, block("vin", "      m = 0\n      b = 0\n      r = -2\n")) }, 8, 11,
+		{"m of 0", func(t *testing.T) string {
+			return withDirect(t, block("vin", "      m = 0\n      b = 0\n      r = -2\n"))
+		}, 8, 11,
 			`psu "psu0": direct "vin": m must not be 0`},
 		{"m beyond a word", func(t *testing.T) string {
 			return withDirect(t, block("vin", "      m = 40620\n      b = 0\n      r = -2\n"))
