@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/statemgr/statemgr/adapters/simhw"
 	"github.com/statemgr/statemgr/server"
@@ -77,5 +78,47 @@ func TestPSUReadingsOfTheSimulatedPlatform(t *testing.T) {
 	}
 	if err := viewer.Request(ctx, server.SubjectPSUReadings, server.PSUReadingsRequest{Limit: server.MaxPSUPage + 1}, nil); !errors.Is(err, server.ErrBadRequest) {
 		t.Fatalf("limit past the page: %v, want %s", err, server.ErrBadRequest.Constant)
+	}
+}
+
+// TestUnreachablePSUOverTheAPI (the simulation, daemon assembly): with
+// psu1 NAKing every transaction, host power-off still works, a power-on
+// is refused by the psu_unreachable interlock naming psu1, and chassis.0's
+// log holds the psu_unreachable observation with the bus error as
+// evidence.
+func TestUnreachablePSUOverTheAPI(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	ctx := ctxT(t)
+	cl := client.New(env.Connect(t))
+	env.PowerChassis(t, "chassis.0")
+	var on server.ControlReply
+	if err := cl.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", Wait: "30s"}, &on); err != nil || on.Outcome == nil || on.Outcome.Result != server.ResultSucceeded {
+		t.Fatalf("host.0 on: %+v, %v", on, err)
+	}
+	if err := env.Sim.Inject(simhw.Fault{Kind: simhw.BusNAK, Target: "psu1"}); err != nil {
+		t.Fatal(err)
+	}
+	var off server.ControlReply
+	if err := cl.Request(ctx, server.SubjectHostPowerOff, server.ControlRequest{ID: "host.0", Wait: "30s"}, &off); err != nil || off.Outcome == nil || off.Outcome.Result != server.ResultSucceeded {
+		t.Fatalf("host.0 off with psu1 silent: %+v, %v; want it done", off, err)
+	}
+	err := cl.Request(ctx, server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", Wait: "30s"}, nil)
+	var apiErr *server.Error
+	if !errors.As(err, &apiErr) || !errors.Is(err, server.ErrInterlock) || apiErr.Refusal == nil || apiErr.Refusal.Interlock != "psu_unreachable" ||
+		apiErr.Refusal.Overridable || !strings.Contains(apiErr.Message, "psu1 cannot be read") {
+		t.Fatalf("host.0 on with psu1 silent: %v (%+v); want interlock psu_unreachable naming psu1", err, apiErr)
+	}
+	var seen bool
+	for deadline := time.Now().Add(10 * time.Second); !seen && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var page server.ReplayReply
+		if err := cl.Request(ctx, server.SubjectLogReplay, server.ReplayRequest{Filter: server.EventFilter{Component: "chassis.0", Type: "ignored_observation"}}, &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page.Events {
+			seen = seen || (e.Trigger == "psu_unreachable" && strings.Contains(e.Cause, "psu1") && strings.Contains(e.Cause, "NAK"))
+		}
+	}
+	if !seen {
+		t.Fatal("chassis.0's log has no psu_unreachable observation naming psu1 and the NAK")
 	}
 }
