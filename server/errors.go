@@ -132,6 +132,9 @@ var (
 	ErrNotSupportedByPlatform = &ErrorKind{"ErrNotSupportedByPlatform", 501, 10070,
 		"the platform gives statemgrd no way to carry the request out",
 		"do it out of band, or describe how in the platform file (for a BMC reset: the bmc block's reset); retrying cannot help"}
+	ErrUnknownPSU = &ErrorKind{"ErrUnknownPSU", 404, 10080,
+		"the platform file has no psu of that name",
+		"name a psu of the platform file (its psu block's label, e.g. psu0); statemgr psu lists them all"}
 	ErrReplyTooLarge = &ErrorKind{"ErrReplyTooLarge", 413, 10085,
 		"one item of the reply is larger than a reply can carry under the NATS server's max payload, so it cannot be sent even alone on a page",
 		`raise the NATS server's max_payload above the size the message names (the embedded server: statemgrd's nats { max_payload = BYTES }); the items around it can still be read with a narrower request (a filter, or "from" past the item)`}
@@ -168,7 +171,7 @@ var Catalogue = []*ErrorKind{
 	ErrRejected, ErrUnknownRequest, ErrInvalidInput, ErrUnavailable, ErrLogFailed, ErrUnknownOperation,
 	ErrUnsupported, ErrBusy, ErrStopping, ErrInternal, ErrComponentBusy, ErrInterlock, ErrHostsNotOff,
 	ErrOverrideDenied, ErrIdempotencyConflict, ErrNoSpace, ErrTooComplex, ErrDuplicateField, ErrBadSchedule,
-	ErrFieldTooLong, ErrRateLimited, ErrNotSupportedByPlatform, ErrReplyTooLarge, ErrUnknownInput, ErrBadInputReport,
+	ErrFieldTooLong, ErrRateLimited, ErrNotSupportedByPlatform, ErrUnknownPSU, ErrReplyTooLarge, ErrUnknownInput, ErrBadInputReport,
 	ErrWebLoginRequired, ErrWebBadCredentials, ErrWebCrossOrigin, ErrWebPermissionDenied, ErrWebUnknownSubject,
 	ErrWebTooManySessions,
 }

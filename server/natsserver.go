@@ -101,7 +101,7 @@ const (
 var readSubjects = []string{
 	SubjectComponentsList, SubjectHostsList, SubjectHostGet, SubjectChassisGet, SubjectBMCGet,
 	SubjectServicesList, SubjectServiceGet, SubjectSystemStatus, SubjectHistory, SubjectOperationGet,
-	SubjectAlertsList, SubjectLogReplay, SubjectValidate, discoverySubjects,
+	SubjectAlertsList, SubjectLogReplay, SubjectValidate, SubjectPSUReadings, discoverySubjects,
 }
 
 // controlRequestSubjects are the control requests (the self-state subject

@@ -80,6 +80,9 @@ type Config struct {
 	// (statemgr.input.<kind>.<name>); the coordinator reads the same
 	// Store. nil: every report is refused with ErrUnknownInput.
 	Inputs *inputs.Store
+	// PSUs reads the PSUs for statemgr.psu.readings; nil: the subject
+	// answers ErrNotSupportedByPlatform.
+	PSUs PSUs
 }
 
 // Server is statemgr's NATS API: a micro service with one endpoint per

@@ -52,9 +52,14 @@
 // (thermal), input power is degraded or a PSU reports a fault (health),
 // the host's chassis is not On under the reject policy (power_dependency)
 // or a previous operation on the target is parked with an alert
-// (blocking_error). An operator may override the overridable ones by
-// naming them in Request.Override; the override is logged with who asked.
-// power_dependency and firmware_update cannot be overridden.
+// (blocking_error), or a PSU of the chassis does not answer on its bus
+// (psu_unreachable, naming the PSU and its error). An operator may
+// override the overridable ones by naming them in Request.Override; the
+// override is logged with who asked. power_dependency, firmware_update
+// and psu_unreachable cannot be overridden. An unreadable PSU refuses
+// nothing else: power-off, force-off and emergencies never depend on
+// reading a PSU (a chassis power-off still has to switch it off, and
+// fails with an alert naming it when it cannot).
 //
 // # Emergencies and power loss
 //

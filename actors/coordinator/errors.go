@@ -50,11 +50,16 @@ const (
 	InterlockFirmwareUpdate  Interlock = "firmware_update"
 	InterlockMaintenance     Interlock = "maintenance"
 	InterlockBlockingError   Interlock = "blocking_error"
+	// InterlockPSUUnreachable: a PSU of the chassis to be powered does
+	// not answer on its bus, so neither its input nor its faults can be
+	// checked. Never overridable: powering through PSUs nobody can read
+	// is what the health interlock exists to prevent.
+	InterlockPSUUnreachable Interlock = "psu_unreachable"
 )
 
 // Interlocks lists every interlock.
 var Interlocks = []Interlock{InterlockThermal, InterlockHealth, InterlockPowerDependency, InterlockBMCNotReady,
-	InterlockFirmwareUpdate, InterlockMaintenance, InterlockBlockingError}
+	InterlockFirmwareUpdate, InterlockMaintenance, InterlockBlockingError, InterlockPSUUnreachable}
 
 // overridable lists the interlocks an operator may override. A power
 // dependency is never overridable (a host cannot run without chassis

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/machine"
@@ -15,7 +16,12 @@ type snapshot struct {
 	status map[actors.ID]machine.Status
 	temps  map[string]float64
 	psus   map[string]PSUStatus
-	inputs []InputReading
+	// psuErrs are the PSUs that could not be read, and why. They are no
+	// failure of the snapshot: a power-off, a force-off and an emergency
+	// never need a PSU read, and a power-on is refused by the
+	// psu_unreachable interlock naming them.
+	psuErrs map[string]error
+	inputs  []InputReading
 }
 
 func (s *snapshot) state(id actors.ID) string { return s.status[id].State }
@@ -23,7 +29,7 @@ func (s *snapshot) state(id actors.ID) string { return s.status[id].State }
 // snapshot reads every component, zone and PSU of the topology.
 func (c *Coordinator) snapshot(ctx context.Context) (*snapshot, error) {
 	topo := c.cfg.Topology
-	s := &snapshot{status: map[actors.ID]machine.Status{}, temps: map[string]float64{}, psus: map[string]PSUStatus{}}
+	s := &snapshot{status: map[actors.ID]machine.Status{}, temps: map[string]float64{}, psus: map[string]PSUStatus{}, psuErrs: map[string]error{}}
 	ids := []actors.ID{topo.BMC}
 	for _, ch := range topo.Chassis {
 		ids = append(ids, ch.ID)
@@ -54,7 +60,8 @@ func (c *Coordinator) snapshot(ctx context.Context) (*snapshot, error) {
 		for _, p := range ch.PSUs {
 			st, err := c.cfg.Hardware.PSUStatus(ctx, p)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("psu %s: %w", p, err))
+				s.psuErrs[p] = err
+				c.log.Warn("psu unreadable; power-on refused until it answers", "psu", p, "chassis", ch.ID, "error", err)
 				continue
 			}
 			s.psus[p] = st
@@ -137,7 +144,20 @@ func (c *Coordinator) interlocks(s *state, id string, req Request, snap *snapsho
 	if ps := snap.status[ch.ID].PowerStatus; ps == machine.PowerStatusBrownOut || ps == machine.PowerStatusUninterruptiblePowerSupply {
 		sick = append(sick, fmt.Sprintf("%s input power is %s", ch.ID, ps))
 	}
+	var unreadable []string
 	for _, p := range ch.PSUs {
+		if err, ok := snap.psuErrs[p]; ok {
+			unreadable = append(unreadable, fmt.Sprintf("%s cannot be read: %v", p, err))
+		}
+	}
+	if len(unreadable) > 0 {
+		add(InterlockPSUUnreachable, strings.Join(unreadable, "; "),
+			fmt.Sprintf("every psu of %s answers on its bus again (check its seating, cabling and address; statemgr psu shows what it answers)", ch.ID))
+	}
+	for _, p := range ch.PSUs {
+		if _, unread := snap.psuErrs[p]; unread {
+			continue
+		}
 		if st := snap.psus[p]; st.InputLost || len(st.Faults) > 0 {
 			sick = append(sick, fmt.Sprintf("%s reports input lost=%t faults=%v", p, st.InputLost, st.Faults))
 		}

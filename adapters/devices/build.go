@@ -118,6 +118,9 @@ func (h *Hardware) open() error {
 			if ps.Page >= 0 {
 				opts = append(opts, pmbus.WithPage(byte(ps.Page)))
 			}
+			if len(ps.Direct) > 0 {
+				opts = append(opts, pmbus.WithDirect(ps.Direct))
+			}
 			p := &psuDev{name: ps.Name, chassis: cd, dev: pmbus.NewDevice(ps.Name, bus, opts...)}
 			cd.psus = append(cd.psus, p)
 			byName[ps.Name] = p

@@ -113,6 +113,8 @@ func (a *psuActor) Receive(ctx actor.Context) {
 		msg.reply.send(a.h.track, a.read(msg.ctx))
 	case psuCommand:
 		msg.reply.send(a.h.track, a.command(msg))
+	case psuMeasure:
+		msg.reply.send(a.h.track, a.measure(msg.ctx))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters"
+	"github.com/statemgr/statemgr/adapters/pmbus"
 )
 
 //go:embed default.hcl
@@ -57,9 +59,15 @@ var (
 		Attributes: []hcl.AttributeSchema{{Name: "sequence"}},
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "psu", LabelNames: []string{"name"}}},
 	}
-	psuSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "bus", Required: true}, {Name: "address", Required: true},
-		{Name: "page"}, {Name: "backend", Required: true},
+	psuSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{
+			{Name: "bus", Required: true}, {Name: "address", Required: true},
+			{Name: "page"}, {Name: "backend", Required: true},
+		},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "direct", LabelNames: []string{"reading"}}},
+	}
+	directSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "m", Required: true}, {Name: "b", Required: true}, {Name: "r", Required: true},
 	}}
 	hostSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "chassis"}},
@@ -254,7 +262,62 @@ func (p *parser) psu(b *hcl.Block) PSU {
 	psu.Address = p.address(a, "address")
 	psu.Page = p.integer(a, "page", -1, 0, 31)
 	psu.Backend = Backend(p.oneOf(a, "backend", "", string(BackendSMBus), string(BackendHwmon), string(BackendSim)))
+	psu.Direct = p.directs(psu, c.Blocks)
 	return psu
+}
+
+// directs reads a PSU's direct blocks: the DIRECT coefficients of each
+// reading the device sends in that format. Only statemgr's own PMBus
+// decoding (smbus) uses them: the kernel decodes for hwmon, and the
+// simulated PSU speaks LINEAR.
+func (p *parser) directs(psu PSU, blocks hcl.Blocks) map[pmbus.Quantity]pmbus.Coefficients {
+	if len(blocks) == 0 {
+		return nil
+	}
+	out := map[pmbus.Quantity]pmbus.Coefficients{}
+	at := map[pmbus.Quantity]hcl.Range{}
+	for _, b := range blocks {
+		q := pmbus.Quantity(b.Labels[0])
+		c := p.content(b.Body, directSchema)
+		a := c.Attributes
+		// Word-sized bounds here, the finer rules (m ≠ 0, R) from Validate.
+		co := pmbus.Coefficients{
+			M: p.integer(a, "m", 1, pmbus.MinCoefficientMB, pmbus.MaxCoefficientMB),
+			B: p.integer(a, "b", 0, pmbus.MinCoefficientMB, pmbus.MaxCoefficientMB),
+			R: p.integer(a, "r", 0, -pmbus.MaxCoefficientR, pmbus.MaxCoefficientR),
+		}
+		switch {
+		case psu.Backend != "" && psu.Backend != BackendSMBus:
+			p.errorf(b.DefRange, "psu %q: direct applies only to backend %q (statemgr decodes the readings itself); with backend %q it is not used", psu.Name, BackendSMBus, psu.Backend)
+			continue
+		case !slices.Contains(pmbus.Quantities, q):
+			p.errorf(b.LabelRanges[0], "psu %q: direct %q is not a reading; readings are %s", psu.Name, q, quantityNames())
+			continue
+		}
+		if first, dup := at[q]; dup {
+			p.errorf(b.LabelRanges[0], "psu %q: duplicate direct %q (first at %s)", psu.Name, q, pos(first))
+			continue
+		}
+		at[q] = b.LabelRanges[0]
+		if attr, given := a["m"]; given && co.M == 0 {
+			p.errorf(attr.Expr.Range(), "psu %q: direct %q: m must not be 0 (X = (Y·10^-R − b)/m); take m from the device's datasheet", psu.Name, q)
+			continue
+		}
+		if err := co.Validate(); err != nil {
+			p.errorf(b.DefRange, "psu %q: direct %q: %v", psu.Name, q, err)
+			continue
+		}
+		out[q] = co
+	}
+	return out
+}
+
+func quantityNames() string {
+	out := make([]string, len(pmbus.Quantities))
+	for i, q := range pmbus.Quantities {
+		out[i] = string(q)
+	}
+	return strings.Join(out, ", ")
 }
 
 // lineRoles are the GPIO roles a host block may wire.

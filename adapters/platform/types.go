@@ -5,6 +5,7 @@ import (
 
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters"
+	"github.com/statemgr/statemgr/adapters/pmbus"
 )
 
 // Platform is a parsed, checked platform file.
@@ -86,6 +87,10 @@ type PSU struct {
 	Address uint16 // 7-bit address, 0x03..0x77
 	Page    int    // PMBus page to select, 0..31; -1: the device has no pages
 	Backend Backend
+	// Direct gives the readings the device sends in the DIRECT format
+	// and their coefficients (direct blocks; smbus only); every other
+	// reading is LINEAR11 (READ_VOUT: as VOUT_MODE says).
+	Direct map[pmbus.Quantity]pmbus.Coefficients
 }
 
 // Host is one compute node and the lines that control it.

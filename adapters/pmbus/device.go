@@ -157,20 +157,28 @@ func (d *Device) Status(ctx context.Context) (Status, error) {
 // readValue reads a telemetry word and decodes it: DIRECT with the
 // quantity's coefficients when it has some, LINEAR11 otherwise.
 func (d *Device) readValue(ctx context.Context, cmd byte, q Quantity) (float64, error) {
-	var v float64
+	var m Measurement
 	err := d.locked(ctx, func() error {
-		raw, err := d.bus.ReadWord(ctx, cmd)
-		if err != nil {
-			return fmt.Errorf("cannot read %s from %s: %w", adapters.CommandName(cmd), d.name, err)
-		}
-		if c, ok := d.direct[q]; ok {
-			v = DecodeDirect(raw, c)
-		} else {
-			v = DecodeLinear11(raw)
-		}
-		return nil
+		m = d.measureLocked(ctx, cmd, q)
+		return m.Err
 	})
-	return v, err
+	return m.Value, err
+}
+
+func (d *Device) measureLocked(ctx context.Context, cmd byte, q Quantity) Measurement {
+	m := Measurement{Quantity: q, Unit: q.Unit(), Format: FormatLinear11}
+	raw, err := d.bus.ReadWord(ctx, cmd)
+	if err != nil {
+		m.Err = fmt.Errorf("cannot read %s from %s: %w", adapters.CommandName(cmd), d.name, err)
+		return m
+	}
+	m.Raw = raw
+	if c, ok := d.direct[q]; ok {
+		m.Format, m.Value = FormatDirect, DecodeDirect(raw, c)
+	} else {
+		m.Value = DecodeLinear11(raw)
+	}
+	return m
 }
 
 // ReadVin returns the input voltage in volts (READ_VIN).
@@ -207,32 +215,92 @@ func (d *Device) ReadPin(ctx context.Context) (float64, error) {
 // VOUT_MODE names (LINEAR16 with its exponent, or DIRECT with the vout
 // coefficients), both read in the same locked sequence.
 func (d *Device) ReadVout(ctx context.Context) (float64, error) {
-	var v float64
+	var m Measurement
 	err := d.locked(ctx, func() error {
-		m, err := d.bus.ReadByteData(ctx, adapters.CmdVoutMode)
-		if err != nil {
-			return fmt.Errorf("cannot read VOUT_MODE from %s: %w", d.name, err)
+		m = d.measureVoutLocked(ctx)
+		return m.Err
+	})
+	return m.Value, err
+}
+
+func (d *Device) measureVoutLocked(ctx context.Context) Measurement {
+	m := Measurement{Quantity: QuantityVout, Unit: QuantityVout.Unit()}
+	b, err := d.bus.ReadByteData(ctx, adapters.CmdVoutMode)
+	if err != nil {
+		m.Err = fmt.Errorf("cannot read VOUT_MODE from %s: %w", d.name, err)
+		return m
+	}
+	raw, err := d.bus.ReadWord(ctx, adapters.CmdReadVout)
+	if err != nil {
+		m.Err = fmt.Errorf("cannot read READ_VOUT from %s: %w", d.name, err)
+		return m
+	}
+	m.Raw = raw
+	mode := VoutMode(b)
+	if mode.Kind() == VoutDirect {
+		m.Format = FormatDirect
+		c, ok := d.direct[QuantityVout]
+		if !ok {
+			m.Err = fmt.Errorf("cannot decode READ_VOUT 0x%04X from %s (VOUT_MODE %s): %w", raw, d.name, mode, ErrNoCoefficients)
+			return m
 		}
-		raw, err := d.bus.ReadWord(ctx, adapters.CmdReadVout)
-		if err != nil {
-			return fmt.Errorf("cannot read READ_VOUT from %s: %w", d.name, err)
-		}
-		mode := VoutMode(m)
-		if mode.Kind() == VoutDirect {
-			c, ok := d.direct[QuantityVout]
-			if !ok {
-				return fmt.Errorf("cannot decode READ_VOUT 0x%04X from %s (VOUT_MODE %s): %w", raw, d.name, mode, ErrNoCoefficients)
-			}
-			v = DecodeDirect(raw, c)
+		m.Value = DecodeDirect(raw, c)
+		return m
+	}
+	m.Format = FormatLinear16
+	if m.Value, err = DecodeLinear16(raw, mode); err != nil {
+		m.Format = "vout_mode " + mode.Kind().String()
+		m.Err = fmt.Errorf("cannot decode READ_VOUT 0x%04X from %s: %w", raw, d.name, err)
+	}
+	return m
+}
+
+// Formats a Measurement names.
+const (
+	FormatLinear11 = "linear11"
+	FormatLinear16 = "linear16"
+	FormatDirect   = "direct"
+)
+
+// Measurement is one reading as read: the raw word, the format it was
+// decoded in and the value, or why it could not be read or decoded (Raw
+// is then the word if one was read, Value 0).
+type Measurement struct {
+	Quantity Quantity
+	Unit     string // "V", "A", "W", "°C"
+	Raw      uint16
+	Format   string // FormatLinear11, FormatLinear16, FormatDirect
+	Value    float64
+	Err      error
+}
+
+// Measure reads one quantity: READ_VIN, READ_VOUT (with VOUT_MODE),
+// READ_IOUT, READ_IIN, READ_PIN, READ_POUT or READ_TEMPERATURE_1. An
+// unknown quantity is a Measurement whose Err wraps adapters.ErrUnsupported.
+func (d *Device) Measure(ctx context.Context, q Quantity) Measurement {
+	var m Measurement
+	err := d.locked(ctx, func() error {
+		if q == QuantityVout {
+			m = d.measureVoutLocked(ctx)
 			return nil
 		}
-		v, err = DecodeLinear16(raw, mode)
-		if err != nil {
-			return fmt.Errorf("cannot decode READ_VOUT 0x%04X from %s: %w", raw, d.name, err)
+		cmd, ok := readCommands[q]
+		if !ok {
+			m = Measurement{Quantity: q, Err: fmt.Errorf("cannot measure %q on %s: %w", q, d.name, adapters.ErrUnsupported)}
+			return nil
 		}
+		m = d.measureLocked(ctx, cmd, q)
 		return nil
 	})
-	return v, err
+	if err != nil { // the page could not be selected
+		m = Measurement{Quantity: q, Unit: q.Unit(), Err: err}
+	}
+	return m
+}
+
+var readCommands = map[Quantity]byte{
+	QuantityVin: adapters.CmdReadVin, QuantityIout: adapters.CmdReadIout, QuantityIin: adapters.CmdReadIin,
+	QuantityPin: adapters.CmdReadPin, QuantityPout: adapters.CmdReadPout, QuantityTemperature: adapters.CmdReadTemperature1,
 }
 
 // Readings is one read of a PSU's telemetry and status.

@@ -332,3 +332,37 @@ func TestInventoryStrings(t *testing.T) {
 		t.Errorf("Serial error = %v", err)
 	}
 }
+
+// TestMeasureKeepsRawFormatAndError: each Measurement carries its word,
+// the format it was decoded in and its own error, so that one unreadable
+// or undecodable reading does not hide the others.
+func TestMeasureKeepsRawFormatAndError(t *testing.T) {
+	bus := newFakeBus()
+	bus.bytes[adapters.CmdVoutMode] = 0x40 // DIRECT, and no vout coefficients
+	bus.words[adapters.CmdReadVin] = 487
+	bus.words[adapters.CmdReadVout] = 487
+	bus.words[adapters.CmdReadTemperature1] = 0xE230 // LINEAR11, exponent -4
+	bus.fail = map[byte]error{adapters.CmdReadIout: adapters.ErrNAK}
+	d := NewDevice("psu0", bus, WithDirect(map[Quantity]Coefficients{QuantityVin: {M: 4062, B: 0, R: -2}}))
+	ctx := context.Background()
+
+	vin := d.Measure(ctx, QuantityVin)
+	if vin.Err != nil || vin.Raw != 487 || vin.Format != FormatDirect || vin.Unit != "V" || math.Abs(vin.Value-48700.0/4062) > 1e-9 {
+		t.Errorf("vin = %+v, want 487 DIRECT %v V", vin, 48700.0/4062)
+	}
+	vout := d.Measure(ctx, QuantityVout)
+	if !errors.Is(vout.Err, ErrNoCoefficients) || vout.Raw != 487 || vout.Format != FormatDirect {
+		t.Errorf("vout = %+v, want raw 487, DIRECT, ErrNoCoefficients", vout)
+	}
+	iout := d.Measure(ctx, QuantityIout)
+	if !errors.Is(iout.Err, adapters.ErrNAK) || !strings.Contains(iout.Err.Error(), "READ_IOUT") || iout.Unit != "A" {
+		t.Errorf("iout = %+v, want a NAK on READ_IOUT", iout)
+	}
+	temp := d.Measure(ctx, QuantityTemperature)
+	if temp.Err != nil || temp.Format != FormatLinear11 || temp.Value != DecodeLinear11(0xE230) || temp.Unit != "°C" {
+		t.Errorf("temperature = %+v, want LINEAR11 %v °C", temp, DecodeLinear11(0xE230))
+	}
+	if m := d.Measure(ctx, Quantity("vcc")); !errors.Is(m.Err, adapters.ErrUnsupported) {
+		t.Errorf("vcc = %+v, want ErrUnsupported", m)
+	}
+}

@@ -82,5 +82,20 @@ const (
 	QuantityTemperature Quantity = "temperature" // READ_TEMPERATURE_1, °C
 )
 
+// Unit returns the quantity's unit: "V", "A", "W" or "°C".
+func (q Quantity) Unit() string {
+	switch q {
+	case QuantityVin, QuantityVout:
+		return "V"
+	case QuantityIout, QuantityIin:
+		return "A"
+	case QuantityPin, QuantityPout:
+		return "W"
+	case QuantityTemperature:
+		return "°C"
+	}
+	return ""
+}
+
 // Quantities lists every Quantity, for validation and help texts.
 var Quantities = []Quantity{QuantityVin, QuantityVout, QuantityIout, QuantityIin, QuantityPin, QuantityPout, QuantityTemperature}

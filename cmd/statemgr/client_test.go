@@ -237,3 +237,24 @@ func TestCLIAlerts(t *testing.T) {
 		t.Fatalf("statemgr alerts after the acknowledgement printed %q", out)
 	}
 }
+
+// TestCLIPSU: `statemgr psu` reads every PSU of the simulated platform,
+// `statemgr psu psu1` one, and an unknown PSU fails naming the known ones.
+func TestCLIPSU(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	out := mustRun(t, env.URL, "psu")
+	for _, want := range []string{"psu0", "psu1", "chassis.0", "vin", "vout", "iout", "temperature", "status", " V ", "linear11", "linear16"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("statemgr psu printed no %q:\n%s", want, out)
+		}
+	}
+	one := mustRun(t, env.URL, "psu", "psu1")
+	if strings.Contains(one, "psu0") || !strings.Contains(one, "psu1") {
+		t.Errorf("statemgr psu psu1 printed:\n%s", one)
+	}
+	var buf syncBuffer
+	err := runCLI(context.Background(), env.URL, &buf, "psu", "psu9")
+	if err == nil || !strings.Contains(err.Error()+buf.String(), "psu0, psu1") {
+		t.Fatalf("statemgr psu psu9: %v %q, want an error listing psu0, psu1", err, buf.String())
+	}
+}

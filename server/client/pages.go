@@ -99,3 +99,12 @@ func progressed(subject, from, next string, items int) error {
 	}
 	return nil
 }
+
+// PSUReadingsAll reads statemgr.psu.readings for every PSU (id "") or the
+// one named id, following the pages.
+func PSUReadingsAll(ctx context.Context, request RequestFunc, id string) (server.PSUReadingsReply, error) {
+	return allPages(ctx, request, server.SubjectPSUReadings, server.PSUReadingsRequest{ID: id}, "", func(r *server.PSUReadingsRequest, from string) { r.From = from },
+		func(l *server.PSUReadingsReply) (*[]server.PSUReading, *string, *bool) {
+			return &l.PSUs, &l.Next, &l.More
+		})
+}

@@ -18,6 +18,25 @@ chassis "0" {
     bus     = 3
     address = "0x10"
     backend = "smbus"
+    # The ADM1272 sends its readings in DIRECT (datasheet table 8): VIN and
+    # VOUT in the 100 V range, IOUT in the 30 mV range with m = 663 per mΩ
+    # of sense resistor, here QEMU's 300 µΩ (663 × 0.3, truncated as the
+    # model does). QEMU's model sets no temperature, so none is given.
+    direct "vin" {
+      m = 4062
+      b = 0
+      r = -2
+    }
+    direct "vout" {
+      m = 4062
+      b = 0
+      r = -2
+    }
+    direct "iout" {
+      m = 198
+      b = 20480
+      r = -1
+    }
   }
   sequence = ["psu0"]
 }
