@@ -24,6 +24,9 @@ const (
 	// SubjectOperationAck acknowledges the alert of an operation parked in
 	// failure, clearing the blocking_error interlock on its target.
 	SubjectOperationAck = "statemgr.operation.acknowledge"
+	// SubjectAlertsList lists the standing alerts: operations parked in
+	// failure, not yet acknowledged.
+	SubjectAlertsList = "statemgr.alerts.list"
 	// SubjectLogReplay pages the log. It lies outside the events
 	// namespace (statemgr.events.>), so that a subscriber to every event
 	// never receives requests.
@@ -48,7 +51,17 @@ const (
 	// SubjectServiceSelfState is where a supervised service reports its own
 	// state; the service role may publish only its own subject.
 	SubjectServiceSelfState = "statemgr.service.*.selfstate"
+
+	// SubjectInputThermal and SubjectInputHealth take the reports of the
+	// platform file's external inputs (statemgr.input.<kind>.<name>):
+	// a thermal manager's zones and a sensor monitor's sensors. Only users
+	// granted the input (User.Inputs) may publish them.
+	SubjectInputThermal = "statemgr.input.thermal.*"
+	SubjectInputHealth  = "statemgr.input.health.*"
 )
+
+// SubjectInputPrefix starts every input subject.
+const SubjectInputPrefix = "statemgr.input."
 
 // Event subjects, published after each record is durable.
 const (
@@ -108,6 +121,12 @@ type (
 	// (0 = as many as fit in one reply, at most 10000).
 	ListRequest struct {
 		Kind  string `json:"kind,omitempty"`
+		From  string `json:"from,omitempty"`
+		Limit int    `json:"limit,omitempty"`
+	}
+	// AlertsRequest pages statemgr.alerts.list: From is the operation to
+	// start at (a reply's "next"), Limit as in ListRequest.
+	AlertsRequest struct {
 		From  string `json:"from,omitempty"`
 		Limit int    `json:"limit,omitempty"`
 	}
@@ -269,6 +288,23 @@ type (
 	AcknowledgeReply struct {
 		Operation    string `json:"operation"`
 		Acknowledged bool   `json:"acknowledged"`
+	}
+	// AlertList is the reply of statemgr.alerts.list, in operation order.
+	AlertList struct {
+		Alerts []StandingAlert `json:"alerts"`
+		Next   string          `json:"next,omitempty"` // the operation to pass as "from"
+		More   bool            `json:"more,omitempty"`
+	}
+	// StandingAlert is an operation parked in failure: it blocks power
+	// requests on ID (interlock blocking_error) until an operator
+	// acknowledges it (statemgr.operation.acknowledge).
+	StandingAlert struct {
+		Operation string `json:"operation"`
+		Kind      string `json:"kind"`
+		ID        string `json:"id"`
+		Alert     string `json:"alert"`
+		Cause     string `json:"cause,omitempty"`
+		State     string `json:"state,omitempty"` // the target's state when the operation ended
 	}
 	// SystemStatus is the reply of statemgr.system.status.
 	SystemStatus struct {

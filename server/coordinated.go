@@ -22,6 +22,7 @@ type Operations interface {
 	Operation(id string) (coordinator.Result, bool, error)
 	Schedule(ctx context.Context, at time.Time, req coordinator.Request) (string, error)
 	Acknowledge(ctx context.Context, id, requester string, role coordinator.Role) error
+	Alerts() ([]coordinator.Result, error)
 }
 
 // coordinatedRequest maps a request of a host or chassis control subject to

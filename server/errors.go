@@ -11,6 +11,7 @@ import (
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/events"
+	"github.com/statemgr/statemgr/server/inputs"
 )
 
 // ErrorKind is one entry of the API error catalogue, server/errors.json:
@@ -135,6 +136,12 @@ var (
 		"one item of the reply is larger than a reply can carry under the NATS server's max payload, so it cannot be sent even alone on a page",
 		`raise the NATS server's max_payload above the size the message names (the embedded server: statemgrd's nats { max_payload = BYTES }); the items around it can still be read with a narrower request (a filter, or "from" past the item)`}
 	// The web page's bridge (server/web).
+	ErrUnknownInput = &ErrorKind{"ErrUnknownInput", 404, 10100,
+		"the platform file declares no external input of that kind and name",
+		"publish on statemgr.input.<kind>.<name> with an input the platform file declares (input \"thermal\" \"<name>\" or input \"health\" \"<name>\" blocks, docs/PORTING.md)"}
+	ErrBadInputReport = &ErrorKind{"ErrBadInputReport", 400, 10101,
+		"the input report's values are missing or out of range",
+		`send {"celsius": 41.5} or {"level": "normal|warning|critical"} for a thermal input, {"level": "ok|warning|critical"} for a health input; docs/API.md (External inputs)`}
 	ErrWebLoginRequired = &ErrorKind{"ErrWebLoginRequired", 401, 10110,
 		"the web page's request has no valid session, or statemgr has users and none was given",
 		"log in on the page with a statemgr NATS user and password; sessions end on logout, after 30 minutes unused and when statemgrd restarts"}
@@ -161,7 +168,7 @@ var Catalogue = []*ErrorKind{
 	ErrRejected, ErrUnknownRequest, ErrInvalidInput, ErrUnavailable, ErrLogFailed, ErrUnknownOperation,
 	ErrUnsupported, ErrBusy, ErrStopping, ErrInternal, ErrComponentBusy, ErrInterlock, ErrHostsNotOff,
 	ErrOverrideDenied, ErrIdempotencyConflict, ErrNoSpace, ErrTooComplex, ErrDuplicateField, ErrBadSchedule,
-	ErrFieldTooLong, ErrRateLimited, ErrNotSupportedByPlatform, ErrReplyTooLarge,
+	ErrFieldTooLong, ErrRateLimited, ErrNotSupportedByPlatform, ErrReplyTooLarge, ErrUnknownInput, ErrBadInputReport,
 	ErrWebLoginRequired, ErrWebBadCredentials, ErrWebCrossOrigin, ErrWebPermissionDenied, ErrWebUnknownSubject,
 	ErrWebTooManySessions,
 }
@@ -283,6 +290,10 @@ func classify(err error) *Error {
 	switch {
 	case errors.Is(err, machine.ErrInvalidInput):
 		k = ErrInvalidInput
+	case errors.Is(err, inputs.ErrUnknownInput):
+		k = ErrUnknownInput
+	case errors.Is(err, inputs.ErrBadReport):
+		k = ErrBadInputReport
 	case errors.Is(err, actors.ErrUnknownComponent):
 		k = ErrUnknownComponent
 	case errors.Is(err, actors.ErrBadID):

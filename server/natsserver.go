@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/statemgr/statemgr/adapters/platform"
 )
 
 // Role is what a NATS user may do with statemgr.
@@ -35,6 +37,13 @@ type User struct {
 	Nkey     string // public user nkey ("U..."), instead of Name and Password
 	Role     Role
 	Service  string // RoleService: the service's name (component service.<Service>)
+	// Inputs are the external inputs the user may report, whatever its
+	// role, as "<kind>.<name>" ("thermal.cpu0", "health.vr0") or
+	// "<kind>.*" for every input of a kind: it may publish on
+	// statemgr.input.<kind>.<name>, and nothing else reaches those
+	// subjects. A thermal manager is typically a service user with
+	// Inputs ["thermal.*"].
+	Inputs []string
 }
 
 // NATSConfig configures the embedded NATS server.
@@ -92,7 +101,7 @@ const (
 var readSubjects = []string{
 	SubjectComponentsList, SubjectHostsList, SubjectHostGet, SubjectChassisGet, SubjectBMCGet,
 	SubjectServicesList, SubjectServiceGet, SubjectSystemStatus, SubjectHistory, SubjectOperationGet,
-	SubjectLogReplay, SubjectValidate, discoverySubjects,
+	SubjectAlertsList, SubjectLogReplay, SubjectValidate, discoverySubjects,
 }
 
 // controlRequestSubjects are the control requests (the self-state subject
@@ -139,6 +148,23 @@ func checkUserToken(name string) error {
 	return nil
 }
 
+// errBadInputGrant refuses a User.Inputs entry that names no input.
+var errBadInputGrant = errors.New(`an input grant is "thermal.<name>", "health.<name>", "thermal.*" or "health.*"`)
+
+// inputSubjects returns the subjects u.Inputs grants.
+func inputSubjects(u User) ([]string, error) {
+	var out []string
+	for _, g := range u.Inputs {
+		kind, name, ok := strings.Cut(g, ".")
+		if !ok || (kind != string(platform.InputThermal) && kind != string(platform.InputHealth)) ||
+			name == "" || (name != "*" && (strings.ContainsAny(name, ".*> \t\r\n"))) {
+			return nil, fmt.Errorf("user %q: input %q: %w", u.Name+u.Nkey, g, errBadInputGrant)
+		}
+		out = append(out, SubjectInputPrefix+g)
+	}
+	return out, nil
+}
+
 // permissions returns the NATS permissions of a role. Each user may
 // subscribe only to its own inbox prefix, not to _INBOX.>, where it could
 // read every other user's replies.
@@ -148,6 +174,19 @@ func permissions(u User) (*natsserver.Permissions, error) {
 		return nil, err
 	}
 	subscribe := &natsserver.SubjectPermission{Allow: []string{SubjectEventsPrefix + ">", inbox + ".>"}}
+	grants, err := inputSubjects(u)
+	if err != nil {
+		return nil, err
+	}
+	perms, err := rolePermissions(u, inbox, subscribe)
+	if perms != nil {
+		perms.Publish.Allow = append(perms.Publish.Allow, grants...)
+	}
+	return perms, err
+}
+
+// rolePermissions returns the NATS permissions of u's role.
+func rolePermissions(u User, inbox string, subscribe *natsserver.SubjectPermission) (*natsserver.Permissions, error) {
 	switch u.Role {
 	case RoleViewer:
 		return &natsserver.Permissions{Publish: &natsserver.SubjectPermission{Allow: readSubjects}, Subscribe: subscribe}, nil
@@ -282,7 +321,7 @@ func linkAccounts(ns *natsserver.Server) error {
 		return err
 	}
 	requests := append(append([]string{}, readSubjects...), controlRequestSubjects...)
-	requests = append(requests, SubjectServiceSelfState)
+	requests = append(requests, SubjectServiceSelfState, SubjectInputThermal, SubjectInputHealth)
 	for _, subject := range requests {
 		respType := natsserver.Singleton
 		if subject == discoverySubjects {

@@ -26,6 +26,12 @@ func (s *Server) endpointTable() []endpoint {
 	control := func(subject string, req any, h func(context.Context, *call) (any, error)) endpoint {
 		return endpoint{subject: subject, kind: EndpointControl, limit: MaxRequestSize, request: reflect.TypeOf(req), handle: h}
 	}
+	// An input report is answered from memory, and its body is small.
+	input := func(subject string, req any, h func(context.Context, *call) (any, error)) endpoint {
+		ep := control(subject, req, h)
+		ep.limit = MaxInputSize
+		return ep
+	}
 	validate := read(SubjectValidate, ValidateRequest{}, s.validate)
 	validate.limit = MaxValidateSize
 	eps := []endpoint{
@@ -39,9 +45,12 @@ func (s *Server) endpointTable() []endpoint {
 		read(SubjectSystemStatus, StatusRequest{}, s.systemStatus),
 		read(SubjectHistory, HistoryRequest{}, s.history),
 		read(SubjectOperationGet, OperationRequest{}, s.operation),
+		read(SubjectAlertsList, AlertsRequest{}, s.alerts),
 		read(SubjectLogReplay, ReplayRequest{}, s.replay),
 		validate,
 		control(SubjectServiceSelfState, SelfStateRequest{}, s.selfState),
+		input(SubjectInputThermal, ThermalInputRequest{}, s.thermalInput),
+		input(SubjectInputHealth, HealthInputRequest{}, s.healthInput),
 		control(SubjectBMCMaintenance, MaintenanceRequest{}, s.maintenance),
 		control(SubjectOperationAck, OperationRequest{}, s.acknowledge),
 		control(SubjectServiceEnable, ControlRequest{}, s.forwardToService("enable")),
@@ -94,22 +103,54 @@ const maxListLimit = 10000
 // from ("" = the first), and the id of the one after them ("" = none).
 // encodeReply may cut the page shorter to fit a reply.
 func componentPage(comps []Component, from string, limit int) ([]Component, string, *Error) {
+	return idPage(comps, func(c Component) string { return c.ID }, "a component", from, limit)
+}
+
+// idPage returns at most limit items from the one whose id is from ("" =
+// the first), and the id of the one after them ("" = none); what names
+// an item ("a component") in the error for an unknown from.
+func idPage[T any](items []T, id func(T) string, what, from string, limit int) ([]T, string, *Error) {
 	limit, derr := pageLimit(limit, maxListLimit, maxListLimit)
 	if derr != nil {
 		return nil, "", derr
 	}
 	start := 0
 	if from != "" {
-		start = slices.IndexFunc(comps, func(c Component) bool { return c.ID == from })
+		start = slices.IndexFunc(items, func(it T) bool { return id(it) == from })
 		if start < 0 {
-			return nil, "", newError(ErrBadRequest, `"from" %q is not a component of this list: pass the "next" of the previous reply`, from)
+			return nil, "", newError(ErrBadRequest, `"from" %q is not %s of this list: pass the "next" of the previous reply`, from, what)
 		}
 	}
-	page := comps[start:]
+	page := items[start:]
 	if len(page) <= limit {
 		return page, "", nil
 	}
-	return page[:limit], page[limit].ID, nil
+	return page[:limit], id(page[limit]), nil
+}
+
+// alerts answers statemgr.alerts.list: the operations parked in failure
+// with their alerts, until acknowledged. The page shows them however long
+// ago they were raised (the event stream only brings the recent ones).
+func (s *Server) alerts(_ context.Context, c *call) (any, error) {
+	req, derr := decode[AlertsRequest](c.data)
+	if derr != nil {
+		return nil, derr
+	}
+	parked, err := s.cfg.Operations.Alerts()
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the standing alerts: %w", err)
+	}
+	all := make([]StandingAlert, 0, len(parked))
+	for _, r := range parked {
+		all = append(all, StandingAlert{Operation: r.Op, Kind: string(r.Kind), ID: string(r.Target), Alert: r.Alert, Cause: r.Reason, State: r.State})
+	}
+	var reply AlertList
+	reply.Alerts, reply.Next, derr = idPage(all, func(a StandingAlert) string { return a.Operation }, "an operation", req.From, req.Limit)
+	if derr != nil {
+		return nil, derr
+	}
+	reply.More = reply.Next != ""
+	return reply, nil
 }
 
 // components returns the views of every component of kind ("" = all).

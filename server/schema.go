@@ -27,6 +27,7 @@ const (
 	SchemaBoolean  = "boolean"
 	SchemaInteger  = "integer"
 	SchemaUnsigned = "unsigned"
+	SchemaNumber   = "number" // a JSON number, fractions allowed
 )
 
 // requestSchema renders t, a request struct, as MetadataRequest's JSON.
@@ -52,6 +53,8 @@ func schemaOf(t reflect.Type) (any, error) {
 		return SchemaInteger, nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return SchemaUnsigned, nil
+	case reflect.Float32, reflect.Float64:
+		return SchemaNumber, nil
 	case reflect.Slice:
 		elem, err := schemaOf(t.Elem())
 		return []any{elem}, err

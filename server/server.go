@@ -22,6 +22,7 @@ import (
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/events"
+	"github.com/statemgr/statemgr/server/inputs"
 )
 
 // ServiceName is the micro service name, as $SRV discovery shows it.
@@ -75,6 +76,10 @@ type Config struct {
 	// account the header is whatever the client sent, so by default
 	// requests are recorded as Anonymous.
 	TrustRequestInfo bool
+	// Inputs receives the external inputs' reports
+	// (statemgr.input.<kind>.<name>); the coordinator reads the same
+	// Store. nil: every report is refused with ErrUnknownInput.
+	Inputs *inputs.Store
 }
 
 // Server is statemgr's NATS API: a micro service with one endpoint per

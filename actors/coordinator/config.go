@@ -63,6 +63,9 @@ type ZoneTopology struct {
 	Name              string
 	Hosts             []actors.ID
 	Warning, Critical float64
+	// External zones are thermal inputs reported over NATS (Config.Inputs),
+	// not read from the Hardware.
+	External bool
 }
 
 // Topology is the part of the platform the coordinator reasons about.
@@ -128,6 +131,11 @@ func TopologyOf(p *platform.Platform) Topology {
 	}
 	for _, z := range p.Thermal {
 		t.Zones = append(t.Zones, ZoneTopology{Name: z.Name, Warning: z.Warning, Critical: z.Critical})
+	}
+	for _, in := range p.Inputs {
+		if in.Kind == platform.InputThermal {
+			t.Zones = append(t.Zones, ZoneTopology{Name: in.Name, Hosts: InputHosts(in), Warning: in.Warning, Critical: in.Critical, External: true})
+		}
 	}
 	return t
 }
@@ -267,6 +275,9 @@ type Config struct {
 	Policy     Policy
 	Timeouts   Timeouts
 	Logger     hclog.Logger
+	// Inputs are the external inputs (thermal and health reported over
+	// NATS); nil: none.
+	Inputs Inputs
 }
 
 func (c *Config) defaults() error {

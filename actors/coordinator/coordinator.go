@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -655,6 +656,25 @@ func (c *Coordinator) Acknowledge(ctx context.Context, id, requester string, rol
 		}
 	})
 	return errors.Join(cerr, err)
+}
+
+// Alerts returns the standing alerts: the operations parked in failure,
+// in operation order, each blocking its target until an operator
+// acknowledges it (Acknowledge). A restart keeps them (replay).
+func (c *Coordinator) Alerts() ([]Result, error) {
+	var out []Result
+	err := c.call(func(s *state) {
+		for target, id := range s.parked {
+			r := Result{Op: id, Target: target}
+			if o := s.ops[id]; o != nil && o.res != nil {
+				r = *o.res
+			}
+			out = append(out, r)
+		}
+	})
+	// op-000009 before op-000010, and op-999999 before op-1000000.
+	slices.SortFunc(out, func(a, b Result) int { return cmp.Or(cmp.Compare(len(a.Op), len(b.Op)), strings.Compare(a.Op, b.Op)) })
+	return out, err
 }
 
 // describe renders the locks for logs.

@@ -313,17 +313,26 @@ func TestEscalationLadder(t *testing.T) {
 		if err := r.co.Acknowledge(ctx, res.Op, "operator:bob", coordinator.RoleUser); !errors.Is(err, coordinator.ErrOverrideDenied) {
 			t.Fatalf("acknowledge by a user = %v", err)
 		}
-		if err := r.co.Acknowledge(ctx, res.Op, "operator:bob", coordinator.RoleOperator); err != nil {
-			t.Fatal(err)
-		}
-		if recs := r.records(coordinator.RecAcknowledged); len(recs) != 1 || recs[0].Requester != "operator:bob" {
-			t.Fatalf("acknowledgements %+v", recs)
-		}
 		evs, _ := r.log.ReadStream(ctx, string(host0), 1, 0)
 		hist, _ := actors.HistoryOf(evs)
 		off := slices.IndexFunc(hist, func(h actors.Transition) bool { return h.To == machine.StateTransitioningToOff })
 		if slices.ContainsFunc(hist[off:], func(h actors.Transition) bool { return h.To == machine.StateRunning }) {
 			t.Fatalf("host went back to Running after the graceful off: %+v", hist[off:])
+		}
+		// It stands, across a restart, until acknowledged (the restart's
+		// reconciliation then finds the host powered: the button is stuck).
+		r.restart()
+		if alerts, err := r.co.Alerts(); err != nil || len(alerts) != 1 || alerts[0].Op != res.Op || alerts[0].Target != host0 || alerts[0].Alert != res.Alert {
+			t.Fatalf("standing alerts after a restart = %+v, %v; want %s's alert on %s", alerts, err, res.Op, host0)
+		}
+		if err := r.co.Acknowledge(ctx, res.Op, "operator:bob", coordinator.RoleOperator); err != nil {
+			t.Fatal(err)
+		}
+		if alerts, err := r.co.Alerts(); err != nil || len(alerts) != 0 {
+			t.Fatalf("standing alerts after the acknowledgement = %+v, %v; want none", alerts, err)
+		}
+		if recs := r.records(coordinator.RecAcknowledged); len(recs) != 1 || recs[0].Requester != "operator:bob" {
+			t.Fatalf("acknowledgements %+v", recs)
 		}
 		checkInvariant(t, r.log)
 	})

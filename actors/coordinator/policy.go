@@ -437,8 +437,11 @@ func (c *Coordinator) Reconcile(ctx context.Context) error {
 	// Every critical zone of this pass goes into one emergency: a second
 	// one started while the first still runs would be refused busy or
 	// not, as the first happened to finish.
-	var critical, evidence []string
+	critical, evidence := criticalInputs(c.inputReadings())
 	for _, z := range c.cfg.Topology.Zones {
+		if z.External {
+			continue // an input: criticalInputs
+		}
 		t, err := c.cfg.Hardware.Temperature(ctx, z.Name)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("zone %s: %w", z.Name, err))

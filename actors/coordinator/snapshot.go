@@ -15,6 +15,7 @@ type snapshot struct {
 	status map[actors.ID]machine.Status
 	temps  map[string]float64
 	psus   map[string]PSUStatus
+	inputs []InputReading
 }
 
 func (s *snapshot) state(id actors.ID) string { return s.status[id].State }
@@ -37,7 +38,11 @@ func (c *Coordinator) snapshot(ctx context.Context) (*snapshot, error) {
 		}
 		s.status[id] = v.Status
 	}
+	s.inputs = c.inputReadings()
 	for _, z := range topo.Zones {
+		if z.External {
+			continue // an input: in s.inputs
+		}
 		t, err := c.cfg.Hardware.Temperature(ctx, z.Name)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("zone %s: %w", z.Name, err))
@@ -116,16 +121,19 @@ func (c *Coordinator) interlocks(s *state, id string, req Request, snap *snapsho
 			affecting[z.Name] = true
 		}
 	}
-	var hot []string
+	var hot, sick []string
 	for _, z := range topo.Zones {
 		if t, ok := snap.temps[z.Name]; ok && affecting[z.Name] && z.Warning > 0 && t >= z.Warning {
 			hot = append(hot, fmt.Sprintf("%s at %.1f °C (warning limit %.1f °C)", z.Name, t, z.Warning))
 		}
 	}
-	if len(hot) > 0 {
+	inputHot, inputSick := inputRefusals(snap.inputs, hosts)
+	switch {
+	case len(inputHot) > 0:
+		add(InterlockThermal, fmt.Sprint(append(hot, inputHot...)), "the zones cool below their warning limits and every thermal input reports below warning within its staleness timeout (statemgr.input.thermal.<name>)")
+	case len(hot) > 0:
 		add(InterlockThermal, fmt.Sprint(hot), "the zones cool below their warning limits")
 	}
-	var sick []string
 	if ps := snap.status[ch.ID].PowerStatus; ps == machine.PowerStatusBrownOut || ps == machine.PowerStatusUninterruptiblePowerSupply {
 		sick = append(sick, fmt.Sprintf("%s input power is %s", ch.ID, ps))
 	}
@@ -134,7 +142,11 @@ func (c *Coordinator) interlocks(s *state, id string, req Request, snap *snapsho
 			sick = append(sick, fmt.Sprintf("%s reports input lost=%t faults=%v", p, st.InputLost, st.Faults))
 		}
 	}
-	if len(sick) > 0 {
+	sick = append(sick, inputSick...)
+	switch {
+	case len(inputSick) > 0:
+		add(InterlockHealth, fmt.Sprint(sick), "input power is good, the PSUs report no faults (clear the faults once repaired) and every health input reports below critical within its staleness timeout (statemgr.input.health.<name>)")
+	case len(sick) > 0:
 		add(InterlockHealth, fmt.Sprint(sick), "input power is good and the PSUs report no faults (clear the faults once repaired)")
 	}
 	if req.Target.Kind() == actors.KindHost && req.powersOn() && c.cfg.Policy.HostOn == RequireChassisOn && !req.PowerChassis && snap.state(ch.ID) != machine.StateOn {

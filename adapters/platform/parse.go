@@ -46,6 +46,7 @@ var (
 		{Type: "thermal_zone", LabelNames: []string{"name"}},
 		{Type: "service", LabelNames: []string{"name"}},
 		{Type: "machine", LabelNames: []string{"target"}},
+		{Type: "input", LabelNames: []string{"kind", "name"}},
 	}}
 	timeoutsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "power_pulse"}, {Name: "force_off_hold"}, {Name: "reset_pulse"},
@@ -168,6 +169,7 @@ func (p *parser) platform(body hcl.Body) *Platform {
 			plat.Thermal = append(plat.Thermal, z)
 		}
 	}
+	plat.Inputs = p.inputs(byType["input"])
 	plat.Services = p.services(byType["service"])
 	for _, b := range byType["machine"] {
 		plat.Extensions = append(plat.Extensions, p.extension(b))

@@ -16,6 +16,7 @@ type Platform struct {
 	Thermal    []ThermalZone
 	Services   []Service
 	Extensions []machine.Extension
+	Inputs     []Input // external inputs over NATS (inputs.go)
 }
 
 // Timeouts are the power-control timings, shared by every host.

@@ -17,6 +17,8 @@ type Device struct {
 	name string
 	bus  adapters.PMBus
 
+	direct map[Quantity]Coefficients // readings in the DIRECT format
+
 	mu   sync.Mutex
 	page int // -1: not paged
 }
@@ -28,6 +30,19 @@ type Option func(*Device)
 // writes PAGE before every command, so that Devices for different pages of
 // the same chip may share a bus.
 func WithPage(page byte) Option { return func(d *Device) { d.page = int(page) } }
+
+// WithDirect says which readings the device sends in the DIRECT format,
+// with their coefficients; every other reading is LINEAR11 (READ_VOUT:
+// the format VOUT_MODE names, DIRECT taking c[QuantityVout]). The
+// coefficients must be valid (Coefficients.Validate).
+func WithDirect(c map[Quantity]Coefficients) Option {
+	return func(d *Device) {
+		d.direct = make(map[Quantity]Coefficients, len(c))
+		for q, v := range c {
+			d.direct[q] = v
+		}
+	}
+}
 
 // NewDevice returns a Device named name (used in errors, e.g. "psu0") over
 // bus.
@@ -139,51 +154,58 @@ func (d *Device) Status(ctx context.Context) (Status, error) {
 	return st, err
 }
 
-func (d *Device) readLinear11(ctx context.Context, cmd byte) (float64, error) {
+// readValue reads a telemetry word and decodes it: DIRECT with the
+// quantity's coefficients when it has some, LINEAR11 otherwise.
+func (d *Device) readValue(ctx context.Context, cmd byte, q Quantity) (float64, error) {
 	var v float64
 	err := d.locked(ctx, func() error {
 		raw, err := d.bus.ReadWord(ctx, cmd)
 		if err != nil {
 			return fmt.Errorf("cannot read %s from %s: %w", adapters.CommandName(cmd), d.name, err)
 		}
-		v = DecodeLinear11(raw)
+		if c, ok := d.direct[q]; ok {
+			v = DecodeDirect(raw, c)
+		} else {
+			v = DecodeLinear11(raw)
+		}
 		return nil
 	})
 	return v, err
 }
 
-// ReadVin returns the input voltage in volts (READ_VIN, LINEAR11).
+// ReadVin returns the input voltage in volts (READ_VIN).
 func (d *Device) ReadVin(ctx context.Context) (float64, error) {
-	return d.readLinear11(ctx, adapters.CmdReadVin)
+	return d.readValue(ctx, adapters.CmdReadVin, QuantityVin)
 }
 
-// ReadIin returns the input current in amperes (READ_IIN, LINEAR11).
+// ReadIin returns the input current in amperes (READ_IIN).
 func (d *Device) ReadIin(ctx context.Context) (float64, error) {
-	return d.readLinear11(ctx, adapters.CmdReadIin)
+	return d.readValue(ctx, adapters.CmdReadIin, QuantityIin)
 }
 
-// ReadIout returns the output current in amperes (READ_IOUT, LINEAR11).
+// ReadIout returns the output current in amperes (READ_IOUT).
 func (d *Device) ReadIout(ctx context.Context) (float64, error) {
-	return d.readLinear11(ctx, adapters.CmdReadIout)
+	return d.readValue(ctx, adapters.CmdReadIout, QuantityIout)
 }
 
-// ReadTemperature returns READ_TEMPERATURE_1 in degrees Celsius (LINEAR11).
+// ReadTemperature returns READ_TEMPERATURE_1 in degrees Celsius.
 func (d *Device) ReadTemperature(ctx context.Context) (float64, error) {
-	return d.readLinear11(ctx, adapters.CmdReadTemperature1)
+	return d.readValue(ctx, adapters.CmdReadTemperature1, QuantityTemperature)
 }
 
-// ReadPout returns the output power in watts (READ_POUT, LINEAR11).
+// ReadPout returns the output power in watts (READ_POUT).
 func (d *Device) ReadPout(ctx context.Context) (float64, error) {
-	return d.readLinear11(ctx, adapters.CmdReadPout)
+	return d.readValue(ctx, adapters.CmdReadPout, QuantityPout)
 }
 
-// ReadPin returns the input power in watts (READ_PIN, LINEAR11).
+// ReadPin returns the input power in watts (READ_PIN).
 func (d *Device) ReadPin(ctx context.Context) (float64, error) {
-	return d.readLinear11(ctx, adapters.CmdReadPin)
+	return d.readValue(ctx, adapters.CmdReadPin, QuantityPin)
 }
 
-// ReadVout returns the output voltage in volts: READ_VOUT in LINEAR16 with
-// the exponent of VOUT_MODE, both read in the same locked sequence.
+// ReadVout returns the output voltage in volts: READ_VOUT in the format
+// VOUT_MODE names (LINEAR16 with its exponent, or DIRECT with the vout
+// coefficients), both read in the same locked sequence.
 func (d *Device) ReadVout(ctx context.Context) (float64, error) {
 	var v float64
 	err := d.locked(ctx, func() error {
@@ -195,13 +217,54 @@ func (d *Device) ReadVout(ctx context.Context) (float64, error) {
 		if err != nil {
 			return fmt.Errorf("cannot read READ_VOUT from %s: %w", d.name, err)
 		}
-		v, err = DecodeLinear16(raw, VoutMode(m))
+		mode := VoutMode(m)
+		if mode.Kind() == VoutDirect {
+			c, ok := d.direct[QuantityVout]
+			if !ok {
+				return fmt.Errorf("cannot decode READ_VOUT 0x%04X from %s (VOUT_MODE %s): %w", raw, d.name, mode, ErrNoCoefficients)
+			}
+			v = DecodeDirect(raw, c)
+			return nil
+		}
+		v, err = DecodeLinear16(raw, mode)
 		if err != nil {
 			return fmt.Errorf("cannot decode READ_VOUT 0x%04X from %s: %w", raw, d.name, err)
 		}
 		return nil
 	})
 	return v, err
+}
+
+// Readings is one read of a PSU's telemetry and status.
+type Readings struct {
+	Vin         float64 // volts
+	Vout        float64 // volts
+	Iout        float64 // amperes
+	Temperature float64 // °C, READ_TEMPERATURE_1
+	Status      Status
+}
+
+// Readings reads VIN, VOUT, IOUT, READ_TEMPERATURE_1 and the status
+// registers, failing on the first that cannot be read or decoded.
+func (d *Device) Readings(ctx context.Context) (Readings, error) {
+	var r Readings
+	var err error
+	if r.Vin, err = d.ReadVin(ctx); err != nil {
+		return Readings{}, err
+	}
+	if r.Vout, err = d.ReadVout(ctx); err != nil {
+		return Readings{}, err
+	}
+	if r.Iout, err = d.ReadIout(ctx); err != nil {
+		return Readings{}, err
+	}
+	if r.Temperature, err = d.ReadTemperature(ctx); err != nil {
+		return Readings{}, err
+	}
+	if r.Status, err = d.Status(ctx); err != nil {
+		return Readings{}, err
+	}
+	return r, nil
 }
 
 func (d *Device) readString(ctx context.Context, cmd byte) (string, error) {

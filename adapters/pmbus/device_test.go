@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -143,14 +144,74 @@ func TestTelemetry(t *testing.T) {
 
 func TestReadVoutNonLinearMode(t *testing.T) {
 	bus := newFakeBus()
-	bus.bytes[adapters.CmdVoutMode] = 0x40
+	bus.bytes[adapters.CmdVoutMode] = 0x20 // VID
 	bus.words[adapters.CmdReadVout] = 0x1234
 	_, err := NewDevice("psu1", bus).ReadVout(context.Background())
 	if !errors.Is(err, adapters.ErrUnsupported) {
 		t.Fatalf("err = %v, want ErrUnsupported", err)
 	}
-	if !strings.Contains(err.Error(), "psu1") || !strings.Contains(err.Error(), "direct") {
+	if !strings.Contains(err.Error(), "psu1") || !strings.Contains(err.Error(), "vid") {
 		t.Errorf("error %q should name the device and the mode", err)
+	}
+}
+
+func TestReadVoutDirectNeedsCoefficients(t *testing.T) {
+	bus := newFakeBus()
+	bus.bytes[adapters.CmdVoutMode] = 0x40
+	bus.words[adapters.CmdReadVout] = 0x01E7
+	_, err := NewDevice("psu1", bus).ReadVout(context.Background())
+	if !errors.Is(err, ErrNoCoefficients) {
+		t.Fatalf("err = %v, want ErrNoCoefficients", err)
+	}
+	if !strings.Contains(err.Error(), "psu1") || !strings.Contains(err.Error(), "0x01E7") {
+		t.Errorf("error %q should name the device and the raw word", err)
+	}
+}
+
+// TestReadingsDirect reads QEMU's adm1272 model as it boots (hw/sensor/
+// adm1272.c: 12 V in and out, 25 A through its 300 µΩ shunt, in DIRECT,
+// VOUT_MODE 0x40) with the ADM1272 datasheet's coefficients for the 100 V
+// range and a 0.3 mΩ sense resistor (m = 663·0.3, truncated as the model
+// does).
+func TestReadingsDirect(t *testing.T) {
+	bus := newFakeBus()
+	bus.bytes[adapters.CmdVoutMode] = 0x40
+	bus.words[adapters.CmdReadVin] = 487   // (4062·12 V)·10^-2, truncated
+	bus.words[adapters.CmdReadVout] = 487  // same
+	bus.words[adapters.CmdReadIout] = 2543 // (198·25 A + 20480)·10^-1
+	bus.words[adapters.CmdReadTemperature1] = 3292
+	bus.words[adapters.CmdStatusWord] = 0x0840 // OFF, POWER_GOOD#
+	volts := Coefficients{M: 4062, B: 0, R: -2}
+	d := NewDevice("psu0", bus, WithDirect(map[Quantity]Coefficients{
+		QuantityVin: volts, QuantityVout: volts,
+		QuantityIout:        {M: 198, B: 20480, R: -1},
+		QuantityTemperature: {M: 42, B: 31871, R: -1},
+	}))
+	r, err := d.Readings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(name string, got, want float64) {
+		if math.Abs(got-want) > 1e-9 {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	near("vin", r.Vin, 48700.0/4062)
+	near("vout", r.Vout, 48700.0/4062)
+	near("iout", r.Iout, 25)
+	near("temperature", r.Temperature, (32920.0-31871)/42)
+	if r.Status.Word != 0x0840 || r.Status.PowerGood() || !r.Status.Off() {
+		t.Errorf("status = %v, want OFF and POWER_GOOD#", r.Status)
+	}
+}
+
+func TestReadingsFailOnFirstUnreadable(t *testing.T) {
+	bus := newFakeBus()
+	bus.fail = map[byte]error{adapters.CmdReadIout: adapters.ErrNAK}
+	bus.words[adapters.CmdReadVin] = 0xD300
+	_, err := NewDevice("psu0", bus).Readings(context.Background())
+	if !errors.Is(err, adapters.ErrNAK) || !strings.Contains(err.Error(), "READ_IOUT") {
+		t.Fatalf("err = %v, want a NAK on READ_IOUT", err)
 	}
 }
 

@@ -87,7 +87,7 @@ func LinearVoutMode(exp int) (VoutMode, error) {
 
 func checkLinear(mode VoutMode) error {
 	if mode.Kind() != VoutLinear {
-		return fmt.Errorf("VOUT_MODE %s: only the linear format is supported: %w", mode, adapters.ErrUnsupported)
+		return fmt.Errorf("VOUT_MODE %s: LINEAR16 needs the linear format (statemgr decodes linear and, with coefficients, direct): %w", mode, adapters.ErrUnsupported)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/actors/coordinator"
+	"github.com/statemgr/statemgr/adapters/simhw"
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/server/servertest"
 )
@@ -204,5 +205,35 @@ func TestCLIControlCommands(t *testing.T) {
 		if out := mustRun(t, env.URL, "completion", shell); !strings.Contains(out, "statemgr") {
 			t.Errorf("completion %s printed nothing useful", shell)
 		}
+	}
+}
+
+// TestCLIAlerts: `statemgr alerts` lists an operation parked in failure
+// until `statemgr acknowledge` clears it.
+func TestCLIAlerts(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	if out := mustRun(t, env.URL, "alerts"); !strings.Contains(out, "no standing alerts") {
+		t.Fatalf("statemgr alerts on a fresh server printed %q", out)
+	}
+	for _, id := range []string{"chassis.0", "host.0", "host.1"} {
+		mustRun(t, env.URL, "power", "on", id, "--wait", "10s")
+	}
+	// host.0's button is dead and its rail shared: the off ladder parks.
+	if err := env.Sim.Inject(simhw.Fault{Kind: simhw.ButtonStuckDeasserted, Target: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	_ = runCLI(context.Background(), env.URL, &out, "power", "off", "host.0", "--wait", "1m", "-o", "json")
+	var reply server.ControlReply
+	if err := json.Unmarshal([]byte(out.String()), &reply); err != nil || reply.Outcome == nil || reply.Outcome.Alert == "" {
+		t.Fatalf("power off with a dead button printed %q (%v); want an outcome with an alert", out.String(), err)
+	}
+	listed := mustRun(t, env.URL, "alerts")
+	if !strings.Contains(listed, reply.Operation) || !strings.Contains(listed, "host.0") || !strings.Contains(listed, reply.Outcome.Alert) {
+		t.Fatalf("statemgr alerts printed %q, want %s on host.0 with its alert", listed, reply.Operation)
+	}
+	mustRun(t, env.URL, "acknowledge", reply.Operation)
+	if out := mustRun(t, env.URL, "alerts"); !strings.Contains(out, "no standing alerts") {
+		t.Fatalf("statemgr alerts after the acknowledgement printed %q", out)
 	}
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/statemgr/statemgr/server"
+	"github.com/statemgr/statemgr/server/client"
 )
 
 func newOperationCommand(g *globals, cred *credentials) *cobra.Command {
@@ -49,4 +51,30 @@ func newAcknowledgeCommand(g *globals, cred *credentials) *cobra.Command {
 			})
 		},
 	}
+}
+
+func newAlertsCommand(g *globals, cred *credentials) *cobra.Command {
+	return &cobra.Command{
+		Use:   "alerts",
+		Short: "List the standing alerts: operations parked in failure, each blocking power requests on its target until acknowledged",
+		Example: `  statemgr alerts
+  statemgr acknowledge op-000042`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return show(cmd, g, cred, client.AlertsAll, printAlerts)
+		},
+	}
+}
+
+func printAlerts(w io.Writer, l server.AlertList) error {
+	if len(l.Alerts) == 0 {
+		_, err := fmt.Fprintln(w, "no standing alerts")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "OPERATION\tKIND\tTARGET\tSTATE\tALERT")
+	for _, a := range l.Alerts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Operation, a.Kind, a.ID, a.State, a.Alert)
+	}
+	return tw.Flush()
 }

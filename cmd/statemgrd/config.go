@@ -71,6 +71,9 @@ type UserConfig struct {
 	// service (report the self-state of Service only).
 	Role    string `hcl:"role"`
 	Service string `hcl:"service,optional"`
+	// Inputs are the external inputs the user may report
+	// ("thermal.cpu", "health.*"; server.User.Inputs).
+	Inputs []string `hcl:"inputs,optional"`
 }
 
 const defaultNATSListen = "127.0.0.1:4222"

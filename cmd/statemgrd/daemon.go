@@ -28,6 +28,7 @@ import (
 	"github.com/statemgr/statemgr/events/badger"
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/server/assembly"
+	"github.com/statemgr/statemgr/server/inputs"
 	"github.com/statemgr/statemgr/snapshots"
 	snapbadger "github.com/statemgr/statemgr/snapshots/badger"
 )
@@ -39,6 +40,7 @@ type statemgrd struct {
 	log    *badger.Log
 	sys    *protoactor.System
 	co     *coordinator.Coordinator
+	inputs *inputs.Store // external inputs: the API feeds it, the coordinator reads it
 	hw     *devices.Hardware
 	plat   *platform.Platform
 	sups   map[string]*process.Supervisor
@@ -245,7 +247,7 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		logger.Info("serving the page, metrics and health", "address", d.httpLn.Addr().String())
 	}
 	d.api, err = server.New(server.Config{Conn: d.nc, System: d.sys, Operations: d.co, Log: d.log, Platform: plat, Clock: clock.Real{},
-		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0})
+		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0, Inputs: d.inputs})
 	if err != nil {
 		return d, err
 	}
@@ -283,8 +285,9 @@ func currentViews(ctx context.Context, sys *protoactor.System, logger hclog.Logg
 // reports.
 func (d *statemgrd) startCoordinator(ctx context.Context, cfg Config, obs *observer, logger hclog.Logger) error {
 	policy, timeouts, every, _ := cfg.Policy.coordinator() // checked by Config.check
+	d.inputs = inputs.New(d.plat, clock.Real{}, logger.Named("inputs"))
 	co, err := coordinator.New(coordinator.Config{Log: instrumentedLog{d.log, d.metrics}, Components: d.sys, Hardware: assembly.Board{Hardware: d.hw},
-		Clock: clock.Real{}, Topology: coordinator.TopologyOf(d.plat), Policy: policy, Timeouts: timeouts, Logger: logger})
+		Clock: clock.Real{}, Topology: coordinator.TopologyOf(d.plat), Policy: policy, Timeouts: timeouts, Logger: logger, Inputs: d.inputs})
 	if err != nil {
 		return err
 	}
@@ -294,6 +297,13 @@ func (d *statemgrd) startCoordinator(ctx context.Context, cfg Config, obs *obser
 	}
 	d.co = co
 	obs.co.Store(co)
+	d.inputs.OnCritical(func(zone, evidence string) {
+		go func() {
+			if _, err := co.Emergency(context.Background(), coordinator.ThermalCritical, zone, evidence); err != nil && !errors.Is(err, coordinator.ErrBusy) {
+				logger.Error("cannot start the thermal emergency of an external input", "input", "thermal."+zone, "error", err)
+			}
+		}()
+	})
 	go obs.reconcileLoop(ctx, co, every)
 	return nil
 }

@@ -66,7 +66,7 @@ func embeddedNATSConfig(cfg *NATSConfig, logger hclog.Logger) (server.NATSConfig
 		logger.Warn("NATS users' passwords and every reply cross the network IN CLEAR: allow_cleartext is set and TLS is not configured; configure nats { tls { ... } }", "listen", cfg.Listen)
 	}
 	for _, u := range cfg.Users {
-		out.Users = append(out.Users, server.User{Name: u.Name, Password: u.Password, Role: server.Role(u.Role), Service: u.Service})
+		out.Users = append(out.Users, server.User{Name: u.Name, Password: u.Password, Role: server.Role(u.Role), Service: u.Service, Inputs: u.Inputs})
 	}
 	if cfg.TLS != nil {
 		if out.TLS, err = loadTLS(cfg.TLS, time.Now()); err != nil {

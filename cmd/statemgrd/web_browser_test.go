@@ -16,14 +16,17 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/nats-io/nats.go"
 
+	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/server/client"
 )
 
 // browserConfig gives the daemon an operator, a viewer and service.demo's
-// own user (the test answers for the service's self-state).
+// own user (the test answers for the service's self-state), and the
+// smallest max payload, so that the page reads its status in pages.
 const browserConfig = `
 nats {
+  max_payload = 4096
   user "otto" {
     password = "operator-pw"
     role     = "operator"
@@ -93,7 +96,33 @@ func TestBrowserServiceManagerAndPowerPanel(t *testing.T) {
 	bin := chromium(t)
 	dir, addr, natsAddr := t.TempDir(), freeAddr(t), freeAddr(t)
 	cfgFile := filepath.Join(dir, "statemgrd.hcl")
-	if err := os.WriteFile(cfgFile, []byte(browserConfig), 0o600); err != nil {
+	// Ten more hosts: with them the status is several pages under the
+	// 4 KiB max payload.
+	plat := platform.DefaultSource()
+	for n := 2; n < 12; n++ {
+		plat = fmt.Appendf(plat, `
+host "%d" {
+  chassis = "0"
+  gpio "power_out" {
+    line     = "POWER_OUT_%[1]d"
+    polarity = "active-low"
+  }
+  gpio "reset_out" {
+    line     = "RESET_OUT_%[1]d"
+    polarity = "active-low"
+  }
+  gpio "power_good" {
+    line     = "PS_PWROK_%[1]d"
+    polarity = "active-high"
+  }
+}
+`, n)
+	}
+	platFile := filepath.Join(dir, "platform.hcl")
+	if err := os.WriteFile(platFile, plat, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgFile, []byte(fmt.Sprintf("platform_file = %q\n%s", platFile, browserConfig)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var stderr syncBuffer
@@ -124,6 +153,10 @@ func TestBrowserServiceManagerAndPowerPanel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer api.Close()
+	var first server.SystemStatus
+	if err := client.New(api).Request(context.Background(), server.SubjectSystemStatus, server.StatusRequest{}, &first); err != nil || !first.More {
+		t.Fatalf("system.status under a 4 KiB max payload: more=%t, %v; the page would not cross a page boundary", first.More, err)
+	}
 	get := func(id string) server.Component {
 		comp, err := client.New(api).Get(context.Background(), id)
 		if err != nil {
@@ -179,6 +212,10 @@ func TestBrowserServiceManagerAndPowerPanel(t *testing.T) {
 		chromedp.WaitVisible(demo+`[data-code="ENABLED"]`),
 		chromedp.WaitVisible(`#conn[data-state="live"]`),
 	)
+	// The status came in pages: the page shows every component of all.
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('article[id^="c-host."]').length`)); err != nil || n != 12 {
+		failed("host cards from a paged status", fmt.Errorf("%d cards, want 12 (%v)", n, err))
+	}
 	run("disable service.demo with its toggle",
 		click(demo+` .toggle`),
 		chromedp.WaitVisible(demo+`[data-code="DISABLED"]`),
@@ -257,13 +294,15 @@ func TestBrowserServiceManagerAndPowerPanel(t *testing.T) {
 		chromedp.WaitVisible(`#conn[data-state="live"]`),
 		chromedp.WaitVisible(demo))
 
-	// A viewer, on a phone's width: every control is disabled.
+	// A viewer at 320 CSS px, the width of a 1280 px window at 400 % zoom
+	// (WCAG 1.4.10 reflow): every control is disabled, and nothing needs
+	// scrolling sideways.
 	vctx, vcancel := chromedp.NewContext(allocCtx)
 	defer vcancel()
 	vctx, vcancelTimeout := context.WithTimeout(vctx, 60*time.Second)
 	defer vcancelTimeout()
 	if err := chromedp.Do(vctx,
-		chromedp.EmulateViewport(375, 800),
+		chromedp.EmulateViewport(320, 800),
 		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(`#login-user`),
 		chromedp.SendKeys(`#login-user`, "vera"),
@@ -280,8 +319,11 @@ func TestBrowserServiceManagerAndPowerPanel(t *testing.T) {
 	if shot, err = chromedp.Run(vctx, chromedp.FullScreenshot(90)); err != nil {
 		t.Fatalf("viewer's screenshot: %v", err)
 	}
-	_ = os.WriteFile(filepath.Join(artifactDir(t), "viewer-375px.jpg"), shot, 0o644)
+	_ = os.WriteFile(filepath.Join(artifactDir(t), "viewer-320px.jpg"), shot, 0o644)
 	if enabled != 0 {
 		t.Fatalf("the viewer sees %d enabled controls, want none", enabled)
+	}
+	if wide, err := chromedp.Run(vctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`)); err != nil || wide > 0 {
+		t.Fatalf("at 320 px the page is %d px wider than the window (%v): it must reflow, not scroll sideways", wide, err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/statemgr/statemgr/adapters/devices"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/events"
+	"github.com/statemgr/statemgr/server/inputs"
 	"github.com/statemgr/statemgr/snapshots"
 )
 
@@ -63,6 +64,12 @@ type Config struct {
 	// OnStage hears each stage of Start and Stop as it begins (the
 	// daemon tells systemd; tests check the order).
 	OnStage func(Stage)
+	// Inputs are the external inputs' reports (the server feeds them from
+	// NATS); nil: the platform's input blocks have no reports. The
+	// coordinator reads them for its interlocks and emergencies, and a
+	// thermal input turning critical starts the thermal emergency at once.
+	// Like the log, the Store is the caller's: it outlives an assembly.
+	Inputs *inputs.Store
 }
 
 // Await runs step, which may wait on the clock, for a of Start or Stop.
@@ -189,12 +196,19 @@ func Start(ctx context.Context, cfg Config) (a *Assembly, err error) {
 		}
 	}
 	cfg.OnStage(StageCoordinator)
-	co, err := coordinator.New(coordinator.Config{Log: cfg.Log, Components: a.System, Hardware: Board{a.Hardware}, Clock: cfg.Clock,
-		Topology: topo, Policy: cfg.Policy, Timeouts: cfg.Timeouts, Logger: cfg.Logger})
+	coCfg := coordinator.Config{Log: cfg.Log, Components: a.System, Hardware: Board{a.Hardware}, Clock: cfg.Clock,
+		Topology: topo, Policy: cfg.Policy, Timeouts: cfg.Timeouts, Logger: cfg.Logger}
+	if cfg.Inputs != nil {
+		coCfg.Inputs = cfg.Inputs
+	}
+	co, err := coordinator.New(coCfg)
 	if err != nil {
 		return a, err
 	}
 	a.Coordinator = co
+	if cfg.Inputs != nil {
+		cfg.Inputs.OnCritical(func(zone, evidence string) { a.inputEmergency(co, zone, evidence) })
+	}
 	if err := cfg.Await(ctx, a, co.Start); err != nil {
 		return a, fmt.Errorf("cannot start the coordinator: %w", err)
 	}
@@ -249,6 +263,9 @@ func (a *Assembly) StopWith(ctx context.Context, o StopOptions) error {
 		await = a.cfg.Await
 	}
 	var errs []error
+	if a.cfg.Inputs != nil {
+		a.cfg.Inputs.OnCritical(nil)
+	}
 	if a.Coordinator != nil {
 		a.cfg.OnStage(StageStopCoordinator)
 		co := a.Coordinator
@@ -273,6 +290,22 @@ func (a *Assembly) StopWith(ctx context.Context, o StopOptions) error {
 		a.System = nil
 	}
 	return err
+}
+
+// inputEmergency starts the thermal emergency of a thermal input that
+// turned critical, as the daemon does for a zone of its own sensors. It
+// runs on a goroutine the coordinator counts (Hold), so that a driver of a
+// virtual clock sees it as work; the emergency supersedes what runs on
+// its hosts first, which may wait on the clock. One already running
+// (ErrBusy) covers it.
+func (a *Assembly) inputEmergency(co *coordinator.Coordinator, zone, evidence string) {
+	ctx, release := co.Hold(context.Background())
+	go func() {
+		defer release()
+		if _, err := co.Emergency(ctx, coordinator.ThermalCritical, zone, evidence); err != nil && !errors.Is(err, coordinator.ErrBusy) {
+			a.cfg.Logger.Error("cannot start the thermal emergency of an external input", "input", "thermal."+zone, "error", err)
+		}
+	}()
 }
 
 // Statuses reads every component's recorded status.

@@ -42,7 +42,7 @@ func typeOf(v any) (*Type, error) {
 	switch v := v.(type) {
 	case string:
 		switch v {
-		case server.SchemaString, server.SchemaBoolean, server.SchemaInteger, server.SchemaUnsigned:
+		case server.SchemaString, server.SchemaBoolean, server.SchemaInteger, server.SchemaUnsigned, server.SchemaNumber:
 			return &Type{Kind: v}, nil
 		}
 		return nil, fmt.Errorf("unknown schema type %q", v)
@@ -199,6 +199,8 @@ func wrongTypes(t *Type) []string {
 		return []string{`"true"`, `1`, `0`, `[]`, `{}`}
 	case server.SchemaInteger, server.SchemaUnsigned:
 		return []string{`"1"`, `true`, `1.5`, `[]`, `{}`, `1e2`}
+	case server.SchemaNumber:
+		return []string{`"1"`, `true`, `[]`, `{}`}
 	case "array":
 		out := []string{`"x"`, `{}`, `1`, `true`}
 		if t.Elem.Kind == server.SchemaString {
@@ -359,7 +361,7 @@ func sample(t *Type, i int) string {
 		return str([]string{"host.0", "host.99"}[i%2])
 	case server.SchemaBoolean:
 		return []string{"true", "false"}[i%2]
-	case server.SchemaInteger, server.SchemaUnsigned:
+	case server.SchemaInteger, server.SchemaUnsigned, server.SchemaNumber:
 		return strconv.Itoa(i + 1)
 	case "array":
 		return "[" + sample(t.Elem, i) + "]"

@@ -13,46 +13,57 @@ type RequestFunc func(ctx context.Context, subject string, req, reply any) error
 // ListAll follows the pages of a list subject (statemgr.components.list,
 // hosts.list, services.list) from req.From and returns every component.
 func ListAll(ctx context.Context, request RequestFunc, subject string, req server.ListRequest) (server.ComponentList, error) {
-	var all server.ComponentList
-	for {
-		var page server.ComponentList
-		if err := request(ctx, subject, req, &page); err != nil {
-			return all, err
-		}
-		all.Components = append(all.Components, page.Components...)
-		if !page.More {
-			return all, nil
-		}
-		if err := progressed(subject, req.From, page.Next, len(page.Components)); err != nil {
-			return all, err
-		}
-		req.From = page.Next
-	}
+	return allPages(ctx, request, subject, req, req.From, func(r *server.ListRequest, from string) { r.From = from },
+		func(l *server.ComponentList) (*[]server.Component, *string, *bool) {
+			return &l.Components, &l.Next, &l.More
+		})
 }
 
 // StatusAll reads statemgr.system.status with every component, following
 // its pages; the figures (log head, published) are the first page's.
 func StatusAll(ctx context.Context, request RequestFunc) (server.SystemStatus, error) {
-	var all server.SystemStatus
-	var req server.StatusRequest
+	return allPages(ctx, request, server.SubjectSystemStatus, server.StatusRequest{}, "", func(r *server.StatusRequest, from string) { r.From = from },
+		func(s *server.SystemStatus) (*[]server.Component, *string, *bool) {
+			return &s.Components, &s.Next, &s.More
+		})
+}
+
+// AlertsAll reads statemgr.alerts.list whole, following its pages.
+func AlertsAll(ctx context.Context, request RequestFunc) (server.AlertList, error) {
+	return allPages(ctx, request, server.SubjectAlertsList, server.AlertsRequest{}, "", func(r *server.AlertsRequest, from string) { r.From = from },
+		func(l *server.AlertList) (*[]server.StandingAlert, *string, *bool) {
+			return &l.Alerts, &l.Next, &l.More
+		})
+}
+
+// allPages requests subject page by page from the cursor from (set into
+// the request by setFrom) and returns the first page's reply with every
+// page's items and no cursor; fields names a reply's items and cursor.
+func allPages[Req, Reply, Item any](ctx context.Context, request RequestFunc, subject string, req Req, from string,
+	setFrom func(*Req, string), fields func(*Reply) (items *[]Item, next *string, more *bool)) (Reply, error) {
+	var all Reply
 	for first := true; ; first = false {
-		var page server.SystemStatus
-		if err := request(ctx, server.SubjectSystemStatus, req, &page); err != nil {
+		var page Reply
+		if err := request(ctx, subject, req, &page); err != nil {
 			return all, err
 		}
+		items, next, more := fields(&page)
 		if first {
 			all = page
 		} else {
-			all.Components = append(all.Components, page.Components...)
+			allItems, _, _ := fields(&all)
+			*allItems = append(*allItems, *items...)
 		}
-		if !page.More {
-			all.Next, all.More = "", false
+		if !*more {
+			_, allNext, allMore := fields(&all)
+			*allNext, *allMore = "", false
 			return all, nil
 		}
-		if err := progressed(server.SubjectSystemStatus, req.From, page.Next, len(page.Components)); err != nil {
+		if err := progressed(subject, from, *next, len(*items)); err != nil {
 			return all, err
 		}
-		req.From = page.Next
+		from = *next
+		setFrom(&req, from)
 	}
 }
 
@@ -84,7 +95,7 @@ func ValidateAll(ctx context.Context, request RequestFunc, req server.ValidateRe
 // page again.
 func progressed(subject, from, next string, items int) error {
 	if next == from || items == 0 {
-		return fmt.Errorf("%s: a page from %q returned %d components and next %q: the pages do not progress", subject, from, items, next)
+		return fmt.Errorf("%s: a page from %q returned %d items and next %q: the pages do not progress", subject, from, items, next)
 	}
 	return nil
 }

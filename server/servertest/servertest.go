@@ -25,6 +25,7 @@ import (
 	"github.com/statemgr/statemgr/events/memlog"
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/server/assembly"
+	"github.com/statemgr/statemgr/server/inputs"
 	"github.com/statemgr/statemgr/snapshots/memsnap"
 )
 
@@ -44,6 +45,9 @@ type Options struct {
 	// stop_process); nil: nobody does, and tests report the services'
 	// observations themselves.
 	Services protoactor.Effector
+	// Inputs receives the platform's external inputs and is read by the
+	// coordinator (its own clock times their staleness); nil: none.
+	Inputs *inputs.Store
 }
 
 // Env is a running server.
@@ -113,9 +117,12 @@ func Start(tb testing.TB, opts Options) *Env {
 		Snapshots: memsnap.New(), Clock: clock.Real{}, Logger: logger,
 		Devices: devices.Config{Sim: sim, PollInterval: 50 * time.Millisecond, ReconcileInterval: time.Hour,
 			RebootBMC: env.rebootBMC},
-		Services: opts.Services, Policy: opts.Policy, Timeouts: FastTimeouts()}
+		Services: opts.Services, Policy: opts.Policy, Timeouts: FastTimeouts(), Inputs: opts.Inputs}
 	env.srvCfg = opts.Server
 	env.srvCfg.Conn, env.srvCfg.Log, env.srvCfg.Platform, env.srvCfg.Logger = nc, log, plat, logger
+	if opts.Inputs != nil {
+		env.srvCfg.Inputs = opts.Inputs
+	}
 	// With users, clients reach the daemon through account imports that
 	// carry their identity, as in the daemon.
 	env.srvCfg.TrustRequestInfo = env.srvCfg.TrustRequestInfo || len(opts.Users) > 0

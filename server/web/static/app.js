@@ -95,24 +95,31 @@ $("logout").addEventListener("click", async () => {
 $("alert-close").addEventListener("click", () => { $("alert-box").hidden = true; });
 $("history-close").addEventListener("click", () => { $("history").hidden = true; });
 
-// refresh reads the system's status, following its pages (a large
-// platform's status is cut under the NATS max payload: docs/API.md, Paging).
-// Refreshes may overlap and finish out of order: a read at an older log
-// head than the one shown is dropped, so a slow reply never puts back a
-// state, and its allowed requests, that a newer read replaced.
-const stale = (status) => status.log_head < state.shownHead;
-async function refresh() {
-  const status = await api("statemgr.system.status");
-  if (stale(status)) return;
-  const components = status.components;
-  for (let page = status; page.more; ) {
-    page = await api("statemgr.system.status", { from: page.next });
-    components.push(...page.components);
+// allPages reads a paged reply whole (a large platform's replies are cut
+// under the NATS max payload: docs/API.md, Paging): the first page, with
+// the items under key of every page.
+async function allPages(subject, key) {
+  const first = await api(subject);
+  for (let page = first; page.more; ) {
+    page = await api(subject, { from: page.next });
+    first[key].push(...page[key]);
   }
-  if (!state.lastSeq) state.lastSeq = Math.max(0, status.log_head - 500);
-  if (stale(status)) return;
+  return first;
+}
+
+// refresh reads the system's status and the standing alerts (those raised
+// before the events the page streams too). Refreshes may overlap and
+// finish out of order: a read at an older log head than the one shown is
+// dropped, so a slow reply never puts back a state, and its allowed
+// requests, that a newer read replaced.
+async function refresh() {
+  const status = await allPages("statemgr.system.status", "components");
+  const standing = await allPages("statemgr.alerts.list", "alerts");
+  if (status.log_head < state.shownHead) return;
   state.shownHead = status.log_head;
-  state.components = new Map(components.map((c) => [c.id, c]));
+  if (!state.lastSeq) state.lastSeq = Math.max(0, status.log_head - 500);
+  state.components = new Map(status.components.map((c) => [c.id, c]));
+  state.alerts = new Map(standing.alerts.map((a) => [a.operation, { operation: a.operation, id: a.id, alert: a.alert, message: a.cause }]));
   render();
 }
 
