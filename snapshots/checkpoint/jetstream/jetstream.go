@@ -65,7 +65,7 @@ func (s *Store) Put(ctx context.Context, m checkpoint.Manifest, content io.Reade
 	if _, err := s.obs.GetInfo(ctx, m.ID); err == nil {
 		return fmt.Errorf("%w: %s", checkpoint.ErrExists, m.ID)
 	} else if !errors.Is(err, jetstream.ErrObjectNotFound) {
-		return fmt.Errorf("cannot look checkpoint %s up: %w", m.ID, err)
+		return s.fail("cannot look checkpoint "+m.ID+" up", err)
 	}
 	raw, err := json.Marshal(m)
 	if err != nil {
@@ -75,13 +75,28 @@ func (s *Store) Put(ctx context.Context, m checkpoint.Manifest, content io.Reade
 		Metadata: map[string]string{manifestKey: string(raw)}}
 	s.removeStaging(ctx, m.ID)
 	if _, err := s.obs.Put(ctx, meta, checkpoint.Verify(content, m)); err != nil {
-		return fmt.Errorf("cannot upload checkpoint %s: %w", m.ID, err)
+		if errors.Is(err, checkpoint.ErrCorrupt) {
+			return err
+		}
+		return s.fail("cannot upload checkpoint "+m.ID, err)
 	}
 	meta.Name = m.ID
 	if err := s.obs.UpdateMeta(ctx, staging(m.ID), meta); err != nil {
-		return fmt.Errorf("cannot name uploaded checkpoint %s: %w", m.ID, err)
+		return s.fail("cannot name uploaded checkpoint "+m.ID, err)
 	}
 	return nil
+}
+
+// fail wraps err, of doing what, as checkpoint.ErrUnavailable unless the
+// server answered it (a JetStream API error, such as a full bucket): a
+// connection lost, refused or timed out means the server or its JetStream
+// cannot be reached, and nothing was stored.
+func (s *Store) fail(what string, err error) error {
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		return fmt.Errorf("%s in %s: %w", what, s.Where(), err)
+	}
+	return fmt.Errorf("%w: %s in %s: %v; check that the NATS server is reachable and has JetStream enabled, then try again", checkpoint.ErrUnavailable, what, s.Where(), err)
 }
 
 // staging is the name an upload has until it is complete.
@@ -122,7 +137,7 @@ func (s *Store) List(ctx context.Context) ([]checkpoint.Manifest, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot list the object store %s: %w", s.bucket, err)
+		return nil, s.fail("cannot list the object store "+s.bucket, err)
 	}
 	var out []checkpoint.Manifest
 	for _, info := range infos {
@@ -149,7 +164,7 @@ func (s *Store) Stat(ctx context.Context, id string) (checkpoint.Manifest, error
 		return checkpoint.Manifest{}, fmt.Errorf("%w: %s", checkpoint.ErrNotFound, id)
 	}
 	if err != nil {
-		return checkpoint.Manifest{}, fmt.Errorf("cannot read checkpoint %s: %w", id, err)
+		return checkpoint.Manifest{}, s.fail("cannot read checkpoint "+id, err)
 	}
 	return manifestOf(info)
 }
@@ -164,12 +179,12 @@ func (s *Store) Open(ctx context.Context, id string) (checkpoint.Manifest, io.Re
 		return checkpoint.Manifest{}, nil, fmt.Errorf("%w: %s", checkpoint.ErrNotFound, id)
 	}
 	if err != nil {
-		return checkpoint.Manifest{}, nil, fmt.Errorf("cannot read checkpoint %s: %w", id, err)
+		return checkpoint.Manifest{}, nil, s.fail("cannot read checkpoint "+id, err)
 	}
 	info, err := res.Info()
 	if err != nil {
 		_ = res.Close()
-		return checkpoint.Manifest{}, nil, fmt.Errorf("cannot read checkpoint %s: %w", id, err)
+		return checkpoint.Manifest{}, nil, s.fail("cannot read checkpoint "+id, err)
 	}
 	m, err := manifestOf(info)
 	if err != nil {
@@ -187,9 +202,11 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	s.removeStaging(ctx, id)
 	if _, err := s.obs.GetInfo(ctx, id); errors.Is(err, jetstream.ErrObjectNotFound) {
 		return fmt.Errorf("%w: %s", checkpoint.ErrNotFound, id)
+	} else if err != nil {
+		return s.fail("cannot delete checkpoint "+id, err)
 	}
 	if err := s.obs.Delete(ctx, id); err != nil {
-		return fmt.Errorf("cannot delete checkpoint %s: %w", id, err)
+		return s.fail("cannot delete checkpoint "+id, err)
 	}
 	return nil
 }
