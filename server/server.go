@@ -80,6 +80,9 @@ type Config struct {
 	// (statemgr.input.<kind>.<name>); the coordinator reads the same
 	// Store. nil: every report is refused with ErrUnknownInput.
 	Inputs *inputs.Store
+	// Checkpoints makes and keeps checkpoints (statemgr.checkpoint.*);
+	// nil: those subjects answer checkpoints_not_configured.
+	Checkpoints Checkpoints
 }
 
 // Server is statemgr's NATS API: a micro service with one endpoint per
