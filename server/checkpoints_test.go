@@ -224,3 +224,41 @@ func TestCheckpointWhileUnderLoad(t *testing.T) {
 		t.Fatalf("verify the checkpoint made under load: %+v %v", shown, err)
 	}
 }
+
+// TestCheckpointRoles: a viewer may list checkpoints but neither create
+// nor delete one; an operator may create.
+func TestCheckpointRoles(t *testing.T) {
+	log, err := badger.Open(badger.Options{Dir: t.TempDir(), GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = log.Close() })
+	store := checkpoint.NewMemStore()
+	mgr, err := checkpoint.NewManager(checkpoint.Config{Source: log, Store: store, Now: time.Now, SpoolDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := servertest.Start(t, servertest.Options{Users: users, Log: log, Server: server.Config{Checkpoints: mgr}})
+	onErr, errs := asyncErrors()
+	viewer := client.New(env.Connect(t, client.UserInfo("vera", "viewer-pw"), onErr))
+	operator := client.New(env.Connect(t, client.UserInfo("otto", "operator-pw")))
+	ctx := ctxT(t)
+	if err := viewer.Request(ctx, server.SubjectCheckpointList, server.CheckpointListRequest{}, nil); err != nil {
+		t.Fatalf("viewer list: %v", err)
+	}
+	for _, subject := range []string{server.SubjectCheckpointCreate, server.SubjectCheckpointDelete} {
+		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		err := viewer.Request(short, subject, server.CheckpointRequest{ID: "20261207T130000.000Z-1"}, nil)
+		cancel()
+		if err == nil {
+			t.Fatalf("viewer's %s succeeded", subject)
+		}
+		expectPermissionViolation(t, errs)
+	}
+	if list, _ := store.List(ctx); len(list) != 0 {
+		t.Fatalf("the viewer's create stored %+v", list)
+	}
+	if err := operator.Request(ctx, server.SubjectCheckpointCreate, server.CheckpointCreateRequest{}, nil); err != nil {
+		t.Fatalf("operator create: %v", err)
+	}
+}
