@@ -61,6 +61,11 @@
 //     that fit, with "more": true and the cursor "next" to send back as
 //     "from"; an item too large alone is ErrReplyTooLarge. A reply that
 //     cannot be sent is logged, rate-limited.
+//  8. Checkpoints (statemgr.checkpoint.create, .list, .show, .delete) go
+//     through Config.Checkpoints (snapshots/checkpoint's Manager); without
+//     one they answer ErrCheckpointsNotConfigured. A create runs on its
+//     own goroutine and in-flight slot, bounded by MaxCheckpointTime, and
+//     copies the log in one read transaction, so other requests go on.
 //
 // The embedded NATS server (StartNATS) listens on 127.0.0.1:4222 by default.
 // Users get one of three roles: viewer (read and subscribe), operator (also

@@ -138,6 +138,25 @@ var (
 	ErrReplyTooLarge = &ErrorKind{"ErrReplyTooLarge", 413, 10085,
 		"one item of the reply is larger than a reply can carry under the NATS server's max payload, so it cannot be sent even alone on a page",
 		`raise the NATS server's max_payload above the size the message names (the embedded server: statemgrd's nats { max_payload = BYTES }); the items around it can still be read with a narrower request (a filter, or "from" past the item)`}
+	// Checkpoints (snapshots/checkpoint).
+	ErrCheckpointsNotConfigured = &ErrorKind{"ErrCheckpointsNotConfigured", 501, 10090,
+		"statemgrd keeps no checkpoints: its configuration has no checkpoints block",
+		"add a checkpoints { dir = \"/path\" } (a local directory: a USB key or an NFS mount) or checkpoints { bucket = \"name\" } (a JetStream object store) block to statemgrd's configuration and restart it; docs/BACKUP.md"}
+	ErrUnknownCheckpoint = &ErrorKind{"ErrUnknownCheckpoint", 404, 10091,
+		"no checkpoint has that id in the daemon's checkpoint store",
+		"statemgr checkpoint list shows the stored checkpoints; retention (checkpoints { keep = N }) deletes the oldest"}
+	ErrBadCheckpointID = &ErrorKind{"ErrBadCheckpointID", 400, 10092,
+		"the checkpoint id is not one statemgr makes",
+		"pass an id as statemgr checkpoint list shows it, such as 20261207T132200.000Z-1234 (the time taken, then the global sequence)"}
+	ErrCheckpointInProgress = &ErrorKind{"ErrCheckpointInProgress", 409, 10093,
+		"another checkpoint is being created",
+		"wait for it to finish (statemgr checkpoint list shows it once stored), then create another if you still need one"}
+	ErrCheckpointCorrupt = &ErrorKind{"ErrCheckpointCorrupt", 422, 10094,
+		"the checkpoint does not match its manifest (size, SHA-256, sequence or records), or is of a format this statemgr does not read",
+		"do not restore it: delete it (statemgr checkpoint delete ID) and use another checkpoint, or the statemgr version that wrote it"}
+	ErrCheckpointStoreUnavailable = &ErrorKind{"ErrCheckpointStoreUnavailable", 503, 10095,
+		"the checkpoint store could not be reached or did not answer in time; nothing was stored",
+		"check the store the message names (the directory is mounted and writable; the NATS server is up with JetStream enabled), then retry"}
 	// The web page's bridge (server/web).
 	ErrUnknownInput = &ErrorKind{"ErrUnknownInput", 404, 10100,
 		"the platform file declares no external input of that kind and name",
@@ -171,7 +190,9 @@ var Catalogue = []*ErrorKind{
 	ErrRejected, ErrUnknownRequest, ErrInvalidInput, ErrUnavailable, ErrLogFailed, ErrUnknownOperation,
 	ErrUnsupported, ErrBusy, ErrStopping, ErrInternal, ErrComponentBusy, ErrInterlock, ErrHostsNotOff,
 	ErrOverrideDenied, ErrIdempotencyConflict, ErrNoSpace, ErrTooComplex, ErrDuplicateField, ErrBadSchedule,
-	ErrFieldTooLong, ErrRateLimited, ErrNotSupportedByPlatform, ErrUnknownPSU, ErrReplyTooLarge, ErrUnknownInput, ErrBadInputReport,
+	ErrFieldTooLong, ErrRateLimited, ErrNotSupportedByPlatform, ErrUnknownPSU, ErrReplyTooLarge,
+	ErrCheckpointsNotConfigured, ErrUnknownCheckpoint, ErrBadCheckpointID, ErrCheckpointInProgress, ErrCheckpointCorrupt,
+	ErrCheckpointStoreUnavailable, ErrUnknownInput, ErrBadInputReport,
 	ErrWebLoginRequired, ErrWebBadCredentials, ErrWebCrossOrigin, ErrWebPermissionDenied, ErrWebUnknownSubject,
 	ErrWebTooManySessions,
 }

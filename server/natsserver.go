@@ -63,6 +63,12 @@ type NATSConfig struct {
 	// under it.
 	MaxPayload int32
 	Logger     hclog.Logger
+	// JetStreamDir, if set, turns JetStream on for the daemon's own
+	// connection (the checkpoints' object store), storing under it and
+	// syncing every write (JetStream's default syncs every two minutes).
+	// Users' accounts get no JetStream: they reach checkpoints only
+	// through the statemgr.checkpoint subjects.
+	JetStreamDir string
 }
 
 // ErrCleartextCredentials refuses a server with users that would listen
@@ -101,7 +107,7 @@ const (
 var readSubjects = []string{
 	SubjectComponentsList, SubjectHostsList, SubjectHostGet, SubjectChassisGet, SubjectBMCGet,
 	SubjectServicesList, SubjectServiceGet, SubjectSystemStatus, SubjectHistory, SubjectOperationGet,
-	SubjectAlertsList, SubjectLogReplay, SubjectValidate, SubjectPSUReadings, discoverySubjects,
+	SubjectAlertsList, SubjectLogReplay, SubjectValidate, SubjectPSUReadings, SubjectCheckpointList, SubjectCheckpointShow, discoverySubjects,
 }
 
 // controlRequestSubjects are the control requests (the self-state subject
@@ -110,6 +116,7 @@ var controlRequestSubjects = []string{
 	SubjectHostPowerOn, SubjectHostPowerOff, SubjectHostReset, SubjectChassisPowerOn, SubjectChassisPowerOff,
 	SubjectChassisCycle, SubjectBMCMaintenance, SubjectBMCReset, SubjectServiceStart, SubjectServiceStop,
 	SubjectServiceRestart, SubjectServiceReset, SubjectServiceEnable, SubjectServiceDisable, SubjectOperationAck,
+	SubjectCheckpointCreate, SubjectCheckpointDelete,
 }
 
 // RequestSubjects are the API's request subjects a user may send, as the
@@ -257,6 +264,9 @@ func natsOptions(cfg NATSConfig) (*natsserver.Options, error) {
 	if cfg.TLS != nil {
 		opts.TLS, opts.TLSConfig = true, cfg.TLS
 	}
+	if cfg.JetStreamDir != "" {
+		opts.JetStream, opts.StoreDir, opts.SyncAlways = true, cfg.JetStreamDir, true
+	}
 	return opts, nil
 }
 
@@ -305,7 +315,25 @@ func StartNATS(cfg NATSConfig) (*natsserver.Server, error) {
 		ns.Shutdown()
 		return nil, fmt.Errorf("embedded NATS server not ready on %s:%d within 10s (is the port in use?)", opts.Host, opts.Port)
 	}
+	if opts.JetStream && len(cfg.Users) > 0 {
+		if err := enableDaemonJetStream(ns); err != nil {
+			ns.Shutdown()
+			return nil, fmt.Errorf("cannot enable JetStream for the daemon's account: %w", err)
+		}
+	}
 	return ns, nil
+}
+
+// enableDaemonJetStream gives the daemon's account JetStream, unlimited
+// within the server's own limits. With accounts, nats-server enables it
+// for none by itself.
+func enableDaemonJetStream(ns *natsserver.Server) error {
+	acc, err := ns.LookupAccount(DaemonAccount)
+	if err != nil {
+		return err
+	}
+	return acc.EnableJetStream(map[string]natsserver.JetStreamAccountLimits{
+		"": {MaxMemory: -1, MaxStore: -1, MaxStreams: -1, MaxConsumers: -1, MaxAckPending: -1}}, nil)
 }
 
 // linkAccounts exports the daemon's request subjects to the clients'

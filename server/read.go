@@ -57,6 +57,7 @@ func (s *Server) endpointTable() []endpoint {
 		control(SubjectServiceEnable, ControlRequest{}, s.forwardToService("enable")),
 		control(SubjectServiceDisable, ControlRequest{}, s.forwardToService("disable")),
 	}
+	eps = append(eps, s.checkpointEndpoints(read, control)...)
 	for _, c := range controlSubjects {
 		eps = append(eps, control(c.subject, ControlRequest{}, s.control(c)))
 	}

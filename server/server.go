@@ -83,6 +83,9 @@ type Config struct {
 	// PSUs reads the PSUs for statemgr.psu.readings; nil: the subject
 	// answers ErrNotSupportedByPlatform.
 	PSUs PSUs
+	// Checkpoints makes and keeps checkpoints (statemgr.checkpoint.*);
+	// nil: those subjects answer checkpoints_not_configured.
+	Checkpoints Checkpoints
 }
 
 // Server is statemgr's NATS API: a micro service with one endpoint per

@@ -40,6 +40,7 @@ func clientCommands(g *globals) []*cobra.Command {
 		newBMCCommand(g, cred), newServiceCommand(g, cred), newHistoryCommand(g, cred), newStatusCommand(g, cred),
 		newOperationCommand(g, cred), newAcknowledgeCommand(g, cred), newAlertsCommand(g, cred), newTailCommand(g, cred),
 		newPSUCommand(g, cred),
+		newCheckpointCommand(g, cred),
 	}
 	for _, c := range cmds {
 		f := c.PersistentFlags()
@@ -163,6 +164,8 @@ func waitOf(req any) time.Duration {
 		wait = r.Wait
 	case server.MaintenanceRequest:
 		wait = r.Wait
+	case server.CheckpointCreateRequest:
+		return server.MaxCheckpointTime // the server bounds it
 	}
 	d, err := time.ParseDuration(wait)
 	if err != nil || d < 0 {

@@ -28,6 +28,9 @@ type Config struct {
 	ShutdownGrace string        `hcl:"shutdown_grace,optional"`
 	NATS          *NATSConfig   `hcl:"nats,block"`
 	Policy        *PolicyConfig `hcl:"policy,block"`
+	// Checkpoints, if set, is where statemgr checkpoint create stores
+	// (checkpoints.go).
+	Checkpoints *CheckpointsConfig `hcl:"checkpoints,block"`
 }
 
 // NATSConfig says where the NATS API is served.
@@ -46,6 +49,9 @@ type NATSConfig struct {
 	// it (a huge self-state report, say) is refused reply_too_large, whose
 	// hint points here.
 	MaxPayload int `hcl:"max_payload,optional"`
+	// jetStreamDir turns the embedded server's JetStream on for the
+	// checkpoints' bucket (CheckpointsConfig.jetStreamDir).
+	jetStreamDir string
 	// Credentials for an external server (a .creds file) or for the
 	// daemon's own connection.
 	CredsFile string       `hcl:"creds_file,optional"`
@@ -251,6 +257,7 @@ func (c Config) check() []configProblem {
 	}
 	_, _, _, policyProblems := c.Policy.coordinator()
 	problems = append(problems, policyProblems...)
+	problems = append(problems, c.Checkpoints.problems(c.DataDir)...)
 	if c.NATS.URL == "" {
 		problems = append(problems, checkListen("nats.listen", c.NATS.Listen)...)
 		if p := c.NATS.MaxPayload; p != 0 && (p < minMaxPayload || p > maxMaxPayload) {

@@ -118,6 +118,7 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 			return d, fmt.Errorf("cannot listen for metrics and health on %s: %w", cfg.HTTPListen, err)
 		}
 	}
+	cfg.NATS.jetStreamDir = cfg.Checkpoints.jetStreamDir(cfg)
 	if d.ns, d.nc, err = connectNATS(cfg.NATS, logger); err != nil {
 		return d, err
 	}
@@ -203,9 +204,13 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		}()
 		logger.Info("serving the page, metrics and health", "address", d.httpLn.Addr().String())
 	}
+	checkpoints, err := newCheckpoints(ctx, cfg, d.log, d.nc, logger.Named("checkpoints"))
+	if err != nil {
+		return d, err
+	}
 	d.api, err = server.New(server.Config{Conn: d.nc, System: d.asm.System, Operations: d.asm.Coordinator, Log: d.log, Platform: plat, Clock: clock.Real{},
 		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0, Inputs: d.inputs,
-		PSUs: assembly.PSUs{Hardware: d.asm.Hardware}})
+		PSUs: assembly.PSUs{Hardware: d.asm.Hardware}, Checkpoints: checkpoints})
 	if err != nil {
 		return d, err
 	}

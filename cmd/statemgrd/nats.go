@@ -61,7 +61,8 @@ func embeddedNATSConfig(cfg *NATSConfig, logger hclog.Logger) (server.NATSConfig
 	if err != nil {
 		return server.NATSConfig{}, fmt.Errorf("%w: nats listen %q: bad port", errConfig, cfg.Listen)
 	}
-	out := server.NATSConfig{Host: host, Port: port, Logger: logger.Named("nats"), AllowCleartext: cfg.AllowCleartext, MaxPayload: int32(cfg.MaxPayload)}
+	out := server.NATSConfig{Host: host, Port: port, Logger: logger.Named("nats"), AllowCleartext: cfg.AllowCleartext, MaxPayload: int32(cfg.MaxPayload),
+		JetStreamDir: cfg.jetStreamDir}
 	if cfg.AllowCleartext && cfg.TLS == nil && len(cfg.Users) > 0 && !server.IsLoopback(host) {
 		logger.Warn("NATS users' passwords and every reply cross the network IN CLEAR: allow_cleartext is set and TLS is not configured; configure nats { tls { ... } }", "listen", cfg.Listen)
 	}

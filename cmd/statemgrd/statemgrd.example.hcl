@@ -42,3 +42,12 @@ policy {
   graceful_timeout         = "300s"       # before a graceful shutdown escalates to a button hold
   reconcile_interval       = "5s"         # how often the coordinator reads PSU input and thermal zones
 }
+
+# Where statemgr checkpoint create keeps checkpoints of the whole state
+# (docs/BACKUP.md): a local directory (a USB key or an NFS mount, outside
+# data_dir) or a NATS JetStream object store bucket (bucket = "..."; on the
+# embedded server JetStream is then turned on, under data_dir/jetstream).
+checkpoints {
+  dir  = "/media/usb/statemgr"
+  keep = 7                                # the newest 7; 0 keeps all
+}

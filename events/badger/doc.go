@@ -33,4 +33,13 @@
 // (STATEMGR-HIGHWATER, synced before each acknowledgement), and refuses a
 // damaged log with an *events.DamageError instead of starting with
 // acknowledged records missing or reusing their global sequences.
+//
+// Restore (restore.go) replaces a closed log with a checkpoint's records
+// atomically: it stages and verifies the new log beside the old one, makes
+// a commit file durable, then swaps the directories; Open first finishes a
+// committed restore a crash interrupted and discards an uncommitted one, so
+// a log is always the old one or the new one. The sequences between the
+// checkpoint's head and the highest ever acknowledged are filled with
+// skipped_by_restore events on stream "restore", then a log_restored event
+// records what was restored and what it replaced.
 package badger

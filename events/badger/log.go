@@ -129,6 +129,11 @@ func Open(opts Options) (*Log, error) {
 		logger = hclog.NewNullLogger()
 	}
 	bo = bo.WithLogger(badgerLogger{logger.Named("badger")})
+	// A restore a crash interrupted is finished, or discarded if it was
+	// not committed, before anything reads the log (restore.go).
+	if err := finishRestore(opts.Dir); err != nil {
+		return nil, fmt.Errorf("cannot open event log: %w", err)
+	}
 	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("cannot create the event log's directory: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/statemgr/statemgr/server"
+	"github.com/statemgr/statemgr/snapshots/checkpoint"
 )
 
 // RequestFunc sends one request and decodes its reply, as Client.Request.
@@ -33,6 +34,15 @@ func AlertsAll(ctx context.Context, request RequestFunc) (server.AlertList, erro
 	return allPages(ctx, request, server.SubjectAlertsList, server.AlertsRequest{}, "", func(r *server.AlertsRequest, from string) { r.From = from },
 		func(l *server.AlertList) (*[]server.StandingAlert, *string, *bool) {
 			return &l.Alerts, &l.Next, &l.More
+		})
+}
+
+// CheckpointsAll reads statemgr.checkpoint.list whole, following its
+// pages.
+func CheckpointsAll(ctx context.Context, request RequestFunc) (server.CheckpointList, error) {
+	return allPages(ctx, request, server.SubjectCheckpointList, server.CheckpointListRequest{}, "", func(r *server.CheckpointListRequest, from string) { r.From = from },
+		func(l *server.CheckpointList) (*[]checkpoint.Manifest, *string, *bool) {
+			return &l.Checkpoints, &l.Next, &l.More
 		})
 }
 

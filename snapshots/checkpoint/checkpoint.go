@@ -82,6 +82,10 @@ var (
 	ErrUnknownFormat = errors.New("unknown checkpoint format")
 	// ErrInProgress means another checkpoint is being created.
 	ErrInProgress = errors.New("a checkpoint is already being created")
+	// ErrUnavailable means the store cannot be reached (a NATS server
+	// gone, a mount missing); nothing was stored, and the same call can
+	// be made again once it is back.
+	ErrUnavailable = errors.New("checkpoint store unavailable")
 	// ErrPlatformMismatch means a checkpoint was taken under another
 	// platform than the one in force.
 	ErrPlatformMismatch = errors.New("checkpoint was taken under another platform")

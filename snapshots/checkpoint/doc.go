@@ -20,6 +20,7 @@
 // Manager creates one checkpoint at a time (spooling the content to learn
 // its checksum before the store lists it), applies retention (keep the N
 // newest) and lists, shows and deletes. Read parses and checks a content
-// against its manifest; restore (restore.go) rebuilds a data directory
-// from one.
+// against its manifest. Restore (restore.go) checks a checkpoint whole and
+// its platform against the one in force before it writes anything, then
+// replaces a stopped daemon's event log with it through badger.Restore.
 package checkpoint
