@@ -11,7 +11,7 @@ import (
 )
 
 // ReadQuantities are the readings PSUReadings takes, in its order.
-var ReadQuantities = []pmbus.Quantity{pmbus.QuantityVin, pmbus.QuantityVout, pmbus.QuantityIout, pmbus.QuantityTemperature}
+var ReadQuantities = []adapters.Quantity{adapters.QuantityVin, adapters.QuantityVout, adapters.QuantityIout, adapters.QuantityTemperature}
 
 // Reading is one PSU reading as read, and when (on the Hardware's clock).
 type Reading struct {

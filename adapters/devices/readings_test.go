@@ -25,8 +25,8 @@ func TestPSUReadingsOfTheSimulatedPSU(t *testing.T) {
 	if got.PSU != "psu0" || got.Chassis != "0" || len(got.Readings) != len(ReadQuantities) {
 		t.Fatalf("readings = %+v", got)
 	}
-	values := map[pmbus.Quantity]float64{pmbus.QuantityVin: want.VinVolts, pmbus.QuantityVout: want.VoutVolts,
-		pmbus.QuantityIout: want.IoutAmps, pmbus.QuantityTemperature: want.TempC}
+	values := map[adapters.Quantity]float64{adapters.QuantityVin: want.VinVolts, adapters.QuantityVout: want.VoutVolts,
+		adapters.QuantityIout: want.IoutAmps, adapters.QuantityTemperature: want.TempC}
 	for i, rd := range got.Readings {
 		q := ReadQuantities[i]
 		if rd.Err != nil || rd.Quantity != q || rd.Unit != q.Unit() || rd.Time.IsZero() || rd.Raw == 0 {
@@ -38,7 +38,7 @@ func TestPSUReadingsOfTheSimulatedPSU(t *testing.T) {
 			t.Errorf("%s = %v %s, the simulation says %v", q, rd.Value, rd.Unit, values[q])
 		}
 		wantFormat := pmbus.FormatLinear11
-		if q == pmbus.QuantityVout {
+		if q == adapters.QuantityVout {
 			wantFormat = pmbus.FormatLinear16
 		}
 		if rd.Format != wantFormat {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/statemgr/statemgr/adapters/pmbus"
+	"github.com/statemgr/statemgr/adapters"
 )
 
 // withDirect puts blocks into minimal's smbus psu, after its backend line
@@ -34,9 +34,9 @@ func TestDirectCoefficientsAreRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := p.Chassis[0].PSUs[0].Direct
-	want := map[pmbus.Quantity]pmbus.Coefficients{
-		pmbus.QuantityVin:  {M: 4062, B: 0, R: -2},
-		pmbus.QuantityIout: {M: 1326, B: 20480, R: -1},
+	want := map[adapters.Quantity]adapters.Coefficients{
+		adapters.QuantityVin:  {M: 4062, B: 0, R: -2},
+		adapters.QuantityIout: {M: 1326, B: 20480, R: -1},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("Direct = %v, want %v", got, want)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters"
-	"github.com/statemgr/statemgr/adapters/pmbus"
 )
 
 //go:embed default.hcl
@@ -270,27 +269,27 @@ func (p *parser) psu(b *hcl.Block) PSU {
 // reading the device sends in that format. Only statemgr's own PMBus
 // decoding (smbus) uses them: the kernel decodes for hwmon, and the
 // simulated PSU speaks LINEAR.
-func (p *parser) directs(psu PSU, blocks hcl.Blocks) map[pmbus.Quantity]pmbus.Coefficients {
+func (p *parser) directs(psu PSU, blocks hcl.Blocks) map[adapters.Quantity]adapters.Coefficients {
 	if len(blocks) == 0 {
 		return nil
 	}
-	out := map[pmbus.Quantity]pmbus.Coefficients{}
-	at := map[pmbus.Quantity]hcl.Range{}
+	out := map[adapters.Quantity]adapters.Coefficients{}
+	at := map[adapters.Quantity]hcl.Range{}
 	for _, b := range blocks {
-		q := pmbus.Quantity(b.Labels[0])
+		q := adapters.Quantity(b.Labels[0])
 		c := p.content(b.Body, directSchema)
 		a := c.Attributes
 		// Word-sized bounds here, the finer rules (m ≠ 0, R) from Validate.
-		co := pmbus.Coefficients{
-			M: p.integer(a, "m", 1, pmbus.MinCoefficientMB, pmbus.MaxCoefficientMB),
-			B: p.integer(a, "b", 0, pmbus.MinCoefficientMB, pmbus.MaxCoefficientMB),
-			R: p.integer(a, "r", 0, -pmbus.MaxCoefficientR, pmbus.MaxCoefficientR),
+		co := adapters.Coefficients{
+			M: p.integer(a, "m", 1, adapters.MinCoefficientMB, adapters.MaxCoefficientMB),
+			B: p.integer(a, "b", 0, adapters.MinCoefficientMB, adapters.MaxCoefficientMB),
+			R: p.integer(a, "r", 0, -adapters.MaxCoefficientR, adapters.MaxCoefficientR),
 		}
 		switch {
 		case psu.Backend != "" && psu.Backend != BackendSMBus:
 			p.errorf(b.DefRange, "psu %q: direct applies only to backend %q (statemgr decodes the readings itself); with backend %q it is not used", psu.Name, BackendSMBus, psu.Backend)
 			continue
-		case !slices.Contains(pmbus.Quantities, q):
+		case !slices.Contains(adapters.Quantities, q):
 			p.errorf(b.LabelRanges[0], "psu %q: direct %q is not a reading; readings are %s", psu.Name, q, quantityNames())
 			continue
 		}
@@ -313,8 +312,8 @@ func (p *parser) directs(psu PSU, blocks hcl.Blocks) map[pmbus.Quantity]pmbus.Co
 }
 
 func quantityNames() string {
-	out := make([]string, len(pmbus.Quantities))
-	for i, q := range pmbus.Quantities {
+	out := make([]string, len(adapters.Quantities))
+	for i, q := range adapters.Quantities {
 		out[i] = string(q)
 	}
 	return strings.Join(out, ", ")

@@ -5,7 +5,6 @@ import (
 
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters"
-	"github.com/statemgr/statemgr/adapters/pmbus"
 )
 
 // Platform is a parsed, checked platform file.
@@ -90,7 +89,7 @@ type PSU struct {
 	// Direct gives the readings the device sends in the DIRECT format
 	// and their coefficients (direct blocks; smbus only); every other
 	// reading is LINEAR11 (READ_VOUT: as VOUT_MODE says).
-	Direct map[pmbus.Quantity]pmbus.Coefficients
+	Direct map[adapters.Quantity]adapters.Coefficients
 }
 
 // Host is one compute node and the lines that control it.

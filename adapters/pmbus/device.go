@@ -17,7 +17,7 @@ type Device struct {
 	name string
 	bus  adapters.PMBus
 
-	direct map[Quantity]Coefficients // readings in the DIRECT format
+	direct map[adapters.Quantity]adapters.Coefficients // readings in the DIRECT format
 
 	mu   sync.Mutex
 	page int // -1: not paged
@@ -35,9 +35,9 @@ func WithPage(page byte) Option { return func(d *Device) { d.page = int(page) } 
 // with their coefficients; every other reading is LINEAR11 (READ_VOUT:
 // the format VOUT_MODE names, DIRECT taking c[QuantityVout]). The
 // coefficients must be valid (Coefficients.Validate).
-func WithDirect(c map[Quantity]Coefficients) Option {
+func WithDirect(c map[adapters.Quantity]adapters.Coefficients) Option {
 	return func(d *Device) {
-		d.direct = make(map[Quantity]Coefficients, len(c))
+		d.direct = make(map[adapters.Quantity]adapters.Coefficients, len(c))
 		for q, v := range c {
 			d.direct[q] = v
 		}
@@ -156,7 +156,7 @@ func (d *Device) Status(ctx context.Context) (Status, error) {
 
 // readValue reads a telemetry word and decodes it: DIRECT with the
 // quantity's coefficients when it has some, LINEAR11 otherwise.
-func (d *Device) readValue(ctx context.Context, cmd byte, q Quantity) (float64, error) {
+func (d *Device) readValue(ctx context.Context, cmd byte, q adapters.Quantity) (float64, error) {
 	var m Measurement
 	err := d.locked(ctx, func() error {
 		m = d.measureLocked(ctx, cmd, q)
@@ -165,7 +165,7 @@ func (d *Device) readValue(ctx context.Context, cmd byte, q Quantity) (float64, 
 	return m.Value, err
 }
 
-func (d *Device) measureLocked(ctx context.Context, cmd byte, q Quantity) Measurement {
+func (d *Device) measureLocked(ctx context.Context, cmd byte, q adapters.Quantity) Measurement {
 	m := Measurement{Quantity: q, Unit: q.Unit(), Format: FormatLinear11}
 	raw, err := d.bus.ReadWord(ctx, cmd)
 	if err != nil {
@@ -183,32 +183,32 @@ func (d *Device) measureLocked(ctx context.Context, cmd byte, q Quantity) Measur
 
 // ReadVin returns the input voltage in volts (READ_VIN).
 func (d *Device) ReadVin(ctx context.Context) (float64, error) {
-	return d.readValue(ctx, adapters.CmdReadVin, QuantityVin)
+	return d.readValue(ctx, adapters.CmdReadVin, adapters.QuantityVin)
 }
 
 // ReadIin returns the input current in amperes (READ_IIN).
 func (d *Device) ReadIin(ctx context.Context) (float64, error) {
-	return d.readValue(ctx, adapters.CmdReadIin, QuantityIin)
+	return d.readValue(ctx, adapters.CmdReadIin, adapters.QuantityIin)
 }
 
 // ReadIout returns the output current in amperes (READ_IOUT).
 func (d *Device) ReadIout(ctx context.Context) (float64, error) {
-	return d.readValue(ctx, adapters.CmdReadIout, QuantityIout)
+	return d.readValue(ctx, adapters.CmdReadIout, adapters.QuantityIout)
 }
 
 // ReadTemperature returns READ_TEMPERATURE_1 in degrees Celsius.
 func (d *Device) ReadTemperature(ctx context.Context) (float64, error) {
-	return d.readValue(ctx, adapters.CmdReadTemperature1, QuantityTemperature)
+	return d.readValue(ctx, adapters.CmdReadTemperature1, adapters.QuantityTemperature)
 }
 
 // ReadPout returns the output power in watts (READ_POUT).
 func (d *Device) ReadPout(ctx context.Context) (float64, error) {
-	return d.readValue(ctx, adapters.CmdReadPout, QuantityPout)
+	return d.readValue(ctx, adapters.CmdReadPout, adapters.QuantityPout)
 }
 
 // ReadPin returns the input power in watts (READ_PIN).
 func (d *Device) ReadPin(ctx context.Context) (float64, error) {
-	return d.readValue(ctx, adapters.CmdReadPin, QuantityPin)
+	return d.readValue(ctx, adapters.CmdReadPin, adapters.QuantityPin)
 }
 
 // ReadVout returns the output voltage in volts: READ_VOUT in the format
@@ -224,7 +224,7 @@ func (d *Device) ReadVout(ctx context.Context) (float64, error) {
 }
 
 func (d *Device) measureVoutLocked(ctx context.Context) Measurement {
-	m := Measurement{Quantity: QuantityVout, Unit: QuantityVout.Unit()}
+	m := Measurement{Quantity: adapters.QuantityVout, Unit: adapters.QuantityVout.Unit()}
 	b, err := d.bus.ReadByteData(ctx, adapters.CmdVoutMode)
 	if err != nil {
 		m.Err = fmt.Errorf("cannot read VOUT_MODE from %s: %w", d.name, err)
@@ -239,7 +239,7 @@ func (d *Device) measureVoutLocked(ctx context.Context) Measurement {
 	mode := VoutMode(b)
 	if mode.Kind() == VoutDirect {
 		m.Format = FormatDirect
-		c, ok := d.direct[QuantityVout]
+		c, ok := d.direct[adapters.QuantityVout]
 		if !ok {
 			m.Err = fmt.Errorf("cannot decode READ_VOUT 0x%04X from %s (VOUT_MODE %s): %w", raw, d.name, mode, ErrNoCoefficients)
 			return m
@@ -266,7 +266,7 @@ const (
 // decoded in and the value, or why it could not be read or decoded (Raw
 // is then the word if one was read, Value 0).
 type Measurement struct {
-	Quantity Quantity
+	Quantity adapters.Quantity
 	Unit     string // "V", "A", "W", "°C"
 	Raw      uint16
 	Format   string // FormatLinear11, FormatLinear16, FormatDirect
@@ -277,10 +277,10 @@ type Measurement struct {
 // Measure reads one quantity: READ_VIN, READ_VOUT (with VOUT_MODE),
 // READ_IOUT, READ_IIN, READ_PIN, READ_POUT or READ_TEMPERATURE_1. An
 // unknown quantity is a Measurement whose Err wraps adapters.ErrUnsupported.
-func (d *Device) Measure(ctx context.Context, q Quantity) Measurement {
+func (d *Device) Measure(ctx context.Context, q adapters.Quantity) Measurement {
 	var m Measurement
 	err := d.locked(ctx, func() error {
-		if q == QuantityVout {
+		if q == adapters.QuantityVout {
 			m = d.measureVoutLocked(ctx)
 			return nil
 		}
@@ -298,9 +298,9 @@ func (d *Device) Measure(ctx context.Context, q Quantity) Measurement {
 	return m
 }
 
-var readCommands = map[Quantity]byte{
-	QuantityVin: adapters.CmdReadVin, QuantityIout: adapters.CmdReadIout, QuantityIin: adapters.CmdReadIin,
-	QuantityPin: adapters.CmdReadPin, QuantityPout: adapters.CmdReadPout, QuantityTemperature: adapters.CmdReadTemperature1,
+var readCommands = map[adapters.Quantity]byte{
+	adapters.QuantityVin: adapters.CmdReadVin, adapters.QuantityIout: adapters.CmdReadIout, adapters.QuantityIin: adapters.CmdReadIin,
+	adapters.QuantityPin: adapters.CmdReadPin, adapters.QuantityPout: adapters.CmdReadPout, adapters.QuantityTemperature: adapters.CmdReadTemperature1,
 }
 
 // Readings is one read of a PSU's telemetry and status.

@@ -181,11 +181,11 @@ func TestReadingsDirect(t *testing.T) {
 	bus.words[adapters.CmdReadIout] = 2543 // (198·25 A + 20480)·10^-1
 	bus.words[adapters.CmdReadTemperature1] = 3292
 	bus.words[adapters.CmdStatusWord] = 0x0840 // OFF, POWER_GOOD#
-	volts := Coefficients{M: 4062, B: 0, R: -2}
-	d := NewDevice("psu0", bus, WithDirect(map[Quantity]Coefficients{
-		QuantityVin: volts, QuantityVout: volts,
-		QuantityIout:        {M: 198, B: 20480, R: -1},
-		QuantityTemperature: {M: 42, B: 31871, R: -1},
+	volts := adapters.Coefficients{M: 4062, B: 0, R: -2}
+	d := NewDevice("psu0", bus, WithDirect(map[adapters.Quantity]adapters.Coefficients{
+		adapters.QuantityVin: volts, adapters.QuantityVout: volts,
+		adapters.QuantityIout:        {M: 198, B: 20480, R: -1},
+		adapters.QuantityTemperature: {M: 42, B: 31871, R: -1},
 	}))
 	r, err := d.Readings(context.Background())
 	if err != nil {
@@ -343,26 +343,26 @@ func TestMeasureKeepsRawFormatAndError(t *testing.T) {
 	bus.words[adapters.CmdReadVout] = 487
 	bus.words[adapters.CmdReadTemperature1] = 0xE230 // LINEAR11, exponent -4
 	bus.fail = map[byte]error{adapters.CmdReadIout: adapters.ErrNAK}
-	d := NewDevice("psu0", bus, WithDirect(map[Quantity]Coefficients{QuantityVin: {M: 4062, B: 0, R: -2}}))
+	d := NewDevice("psu0", bus, WithDirect(map[adapters.Quantity]adapters.Coefficients{adapters.QuantityVin: {M: 4062, B: 0, R: -2}}))
 	ctx := context.Background()
 
-	vin := d.Measure(ctx, QuantityVin)
+	vin := d.Measure(ctx, adapters.QuantityVin)
 	if vin.Err != nil || vin.Raw != 487 || vin.Format != FormatDirect || vin.Unit != "V" || math.Abs(vin.Value-48700.0/4062) > 1e-9 {
 		t.Errorf("vin = %+v, want 487 DIRECT %v V", vin, 48700.0/4062)
 	}
-	vout := d.Measure(ctx, QuantityVout)
+	vout := d.Measure(ctx, adapters.QuantityVout)
 	if !errors.Is(vout.Err, ErrNoCoefficients) || vout.Raw != 487 || vout.Format != FormatDirect {
 		t.Errorf("vout = %+v, want raw 487, DIRECT, ErrNoCoefficients", vout)
 	}
-	iout := d.Measure(ctx, QuantityIout)
+	iout := d.Measure(ctx, adapters.QuantityIout)
 	if !errors.Is(iout.Err, adapters.ErrNAK) || !strings.Contains(iout.Err.Error(), "READ_IOUT") || iout.Unit != "A" {
 		t.Errorf("iout = %+v, want a NAK on READ_IOUT", iout)
 	}
-	temp := d.Measure(ctx, QuantityTemperature)
+	temp := d.Measure(ctx, adapters.QuantityTemperature)
 	if temp.Err != nil || temp.Format != FormatLinear11 || temp.Value != DecodeLinear11(0xE230) || temp.Unit != "°C" {
 		t.Errorf("temperature = %+v, want LINEAR11 %v °C", temp, DecodeLinear11(0xE230))
 	}
-	if m := d.Measure(ctx, Quantity("vcc")); !errors.Is(m.Err, adapters.ErrUnsupported) {
+	if m := d.Measure(ctx, adapters.Quantity("vcc")); !errors.Is(m.Err, adapters.ErrUnsupported) {
 		t.Errorf("vcc = %+v, want ErrUnsupported", m)
 	}
 }

@@ -1,6 +1,8 @@
 package pmbus
 
 import (
+	"github.com/statemgr/statemgr/adapters"
+
 	"errors"
 	"math"
 	"testing"
@@ -9,18 +11,18 @@ import (
 // Coefficients published for real devices (datasheet tables; QEMU's
 // hw/sensor/adm1272.c uses the same ones).
 var (
-	adm1272Volts100 = Coefficients{M: 4062, B: 0, R: -2}    // VIN/VOUT, 100 V range
-	adm1272Volts60  = Coefficients{M: 6770, B: 0, R: -2}    // VIN/VOUT, 60 V range
-	adm1272Amps     = Coefficients{M: 663, B: 20480, R: -1} // IOUT, 30 mV range, per mΩ of sense resistor
-	adm1272Celsius  = Coefficients{M: 42, B: 31871, R: -1}  // TEMPERATURE
-	adm1272Watts    = Coefficients{M: 10535, B: 0, R: -3}   // PIN, 100 V / 30 mV, per mΩ
+	adm1272Volts100 = adapters.Coefficients{M: 4062, B: 0, R: -2}    // VIN/VOUT, 100 V range
+	adm1272Volts60  = adapters.Coefficients{M: 6770, B: 0, R: -2}    // VIN/VOUT, 60 V range
+	adm1272Amps     = adapters.Coefficients{M: 663, B: 20480, R: -1} // IOUT, 30 mV range, per mΩ of sense resistor
+	adm1272Celsius  = adapters.Coefficients{M: 42, B: 31871, R: -1}  // TEMPERATURE
+	adm1272Watts    = adapters.Coefficients{M: 10535, B: 0, R: -3}   // PIN, 100 V / 30 mV, per mΩ
 )
 
 func TestDecodeDirect(t *testing.T) {
 	tests := []struct {
 		name string
 		raw  uint16
-		c    Coefficients
+		c    adapters.Coefficients
 		want float64
 	}{
 		{"adm1272 VIN 100 V range, 12 V as QEMU encodes it", 487, adm1272Volts100, 48700.0 / 4062},
@@ -33,11 +35,11 @@ func TestDecodeDirect(t *testing.T) {
 		{"adm1272 temperature 25 °C", 3292, adm1272Celsius, (32920.0 - 31871) / 42},
 		{"adm1272 temperature of QEMU's model (register 0)", 0, adm1272Celsius, -31871.0 / 42},
 		{"adm1272 PIN 1 mΩ", 3160, adm1272Watts, 3160e3 / 10535},
-		{"negative Y is two's complement", 0xFFFF, Coefficients{M: 1, B: 0, R: 0}, -1},
-		{"most negative Y", 0x8000, Coefficients{M: 1, B: 0, R: 0}, -32768},
-		{"m=1 R=3: millivolts", 1800, Coefficients{M: 1, B: 0, R: 3}, 1.8},
-		{"negative m", 100, Coefficients{M: -2, B: 0, R: 0}, -50},
-		{"negative b", 10, Coefficients{M: 1, B: -5, R: 0}, 15},
+		{"negative Y is two's complement", 0xFFFF, adapters.Coefficients{M: 1, B: 0, R: 0}, -1},
+		{"most negative Y", 0x8000, adapters.Coefficients{M: 1, B: 0, R: 0}, -32768},
+		{"m=1 R=3: millivolts", 1800, adapters.Coefficients{M: 1, B: 0, R: 3}, 1.8},
+		{"negative m", 100, adapters.Coefficients{M: -2, B: 0, R: 0}, -50},
+		{"negative b", 10, adapters.Coefficients{M: 1, B: -5, R: 0}, 15},
 	}
 	for _, tt := range tests {
 		if got := DecodeDirect(tt.raw, tt.c); math.Abs(got-tt.want) > 1e-9*math.Max(1, math.Abs(tt.want)) {
@@ -49,15 +51,15 @@ func TestDecodeDirect(t *testing.T) {
 func TestEncodeDirect(t *testing.T) {
 	tests := []struct {
 		v    float64
-		c    Coefficients
+		c    adapters.Coefficients
 		want uint16
 	}{
-		{12, adm1272Volts100, 487},       // 487.44 rounds down
-		{48, adm1272Volts100, 1950},      // 1949.76 rounds up (QEMU truncates to 1949)
-		{0, adm1272Amps, 2048},           // the offset
-		{25, adm1272Celsius, 3292},       // 3292.1
-		{-1, Coefficients{M: 1}, 0xFFFF}, // two's complement
-		{1.8, Coefficients{M: 1, R: 3}, 1800},
+		{12, adm1272Volts100, 487},                // 487.44 rounds down
+		{48, adm1272Volts100, 1950},               // 1949.76 rounds up (QEMU truncates to 1949)
+		{0, adm1272Amps, 2048},                    // the offset
+		{25, adm1272Celsius, 3292},                // 3292.1
+		{-1, adapters.Coefficients{M: 1}, 0xFFFF}, // two's complement
+		{1.8, adapters.Coefficients{M: 1, R: 3}, 1800},
 	}
 	for _, tt := range tests {
 		got, err := EncodeDirect(tt.v, tt.c)
@@ -81,7 +83,7 @@ func TestEncodeDirectOutOfRange(t *testing.T) {
 // TestDirectRoundTripEveryWord: every word decodes to a value that
 // encodes back to it, for coefficients of each sign.
 func TestDirectRoundTripEveryWord(t *testing.T) {
-	for _, c := range []Coefficients{adm1272Volts100, adm1272Amps, adm1272Celsius, {M: -7, B: 3, R: 2}, {M: 1, B: 0, R: 0}} {
+	for _, c := range []adapters.Coefficients{adm1272Volts100, adm1272Amps, adm1272Celsius, {M: -7, B: 3, R: 2}, {M: 1, B: 0, R: 0}} {
 		for raw := 0; raw <= math.MaxUint16; raw++ {
 			v := DecodeDirect(uint16(raw), c)
 			back, err := EncodeDirect(v, c)
@@ -93,7 +95,7 @@ func TestDirectRoundTripEveryWord(t *testing.T) {
 }
 
 func TestCoefficientsValidate(t *testing.T) {
-	bad := []Coefficients{
+	bad := []adapters.Coefficients{
 		{M: 0, B: 0, R: 0},
 		{M: 32768, B: 0, R: 0},
 		{M: -32769, B: 0, R: 0},
@@ -102,14 +104,14 @@ func TestCoefficientsValidate(t *testing.T) {
 		{M: 1, B: 0, R: -16},
 	}
 	for _, c := range bad {
-		if err := c.Validate(); !errors.Is(err, ErrBadCoefficients) {
+		if err := c.Validate(); !errors.Is(err, adapters.ErrBadCoefficients) {
 			t.Errorf("%s: Validate() = %v, want ErrBadCoefficients", c, err)
 		}
-		if _, err := EncodeDirect(1, c); !errors.Is(err, ErrBadCoefficients) {
+		if _, err := EncodeDirect(1, c); !errors.Is(err, adapters.ErrBadCoefficients) {
 			t.Errorf("%s: EncodeDirect err = %v, want ErrBadCoefficients", c, err)
 		}
 	}
-	for _, c := range []Coefficients{adm1272Volts100, adm1272Amps, adm1272Celsius, {M: -32768, B: -32768, R: -15}, {M: 32767, B: 32767, R: 15}} {
+	for _, c := range []adapters.Coefficients{adm1272Volts100, adm1272Amps, adm1272Celsius, {M: -32768, B: -32768, R: -15}, {M: 32767, B: 32767, R: 15}} {
 		if err := c.Validate(); err != nil {
 			t.Errorf("%s: %v", c, err)
 		}
