@@ -36,9 +36,13 @@ type compactor struct {
 	tables   func() int    // tables in level 0
 }
 
+// badgerCompactors makes every profile use Badger's workers: the baseline
+// of BenchmarkCompaction (set through export_test.go only).
+var badgerCompactors bool
+
 // ownCompaction reports whether the log runs its own compactor instead of
 // Badger's workers.
-func (p Profile) ownCompaction() bool { return p == ProfileBMC }
+func (p Profile) ownCompaction() bool { return p == ProfileBMC && !badgerCompactors }
 
 // begin and end bracket a commit.
 func (c *compactor) begin() {

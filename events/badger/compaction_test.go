@@ -2,8 +2,11 @@ package badger_test
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,5 +85,72 @@ func TestBMCLogCompactsLevelZeroItself(t *testing.T) {
 	all, err := l.ReadAll(ctx, 1, 0)
 	if err != nil || len(all) != appends*perAppend {
 		t.Fatalf("read %d of %d acknowledged events, %v", len(all), appends*perAppend, err)
+	}
+}
+
+// writtenBytes is what this process has written to storage so far.
+func writtenBytes(b *testing.B) int64 {
+	io, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		b.Skipf("no /proc/self/io: %v", err)
+	}
+	for _, line := range strings.Split(string(io), "\n") {
+		if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return n
+		}
+	}
+	b.Skip("/proc/self/io has no write_bytes")
+	return 0
+}
+
+// BenchmarkCompaction appends b.N events of 256 bytes from 64 appenders to
+// a bmc-profile log, with the log's own level-0 compaction and with
+// Badger's workers (the baseline), and reports the bytes written to
+// storage per event (write amplification) and the append throughput:
+//
+//	go test -run '^$' -bench Compaction -benchtime 200000x ./events/badger/
+func BenchmarkCompaction(b *testing.B) {
+	for _, c := range []struct {
+		name   string
+		badger bool
+	}{{"own", false}, {"badger-workers", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			if c.badger {
+				defer badger.UseBadgerCompactors()()
+			}
+			l, err := badger.Open(badger.Options{Dir: b.TempDir(), Profile: badger.ProfileBMC, GCInterval: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			const appenders = 64
+			payload := make([]byte, 256)
+			before := writtenBytes(b)
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for w := range appenders {
+				wg.Go(func() {
+					for i := w; i < b.N; i += appenders {
+						e := events.Event{Type: "fill", Schema: 1, Payload: payload}
+						if _, _, err := l.Append(ctx, fmt.Sprintf("host.%d", w), events.AnyVersion(), []events.Event{e}); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			b.StopTimer()
+			// Let the compaction the last flush started finish.
+			for deadline := time.Now().Add(time.Minute); l.DB().Levels()[0].NumTables > 0 && time.Now().Before(deadline); {
+				time.Sleep(50 * time.Millisecond)
+			}
+			b.ReportMetric(float64(writtenBytes(b)-before)/float64(b.N), "written-B/event")
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
 	}
 }
