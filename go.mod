@@ -2,6 +2,11 @@ module github.com/statemgr/statemgr
 
 go 1.26.0
 
+// The runtime re-reads the CPU affinity and cgroup CPU limit every second to
+// adjust GOMAXPROCS (Go 1.25+). A BMC's CPUs never change, and each read
+// wakes an idle daemon (issue 16 item 3).
+godebug updatemaxprocs=0
+
 require (
 	github.com/asynkron/protoactor-go v0.0.0-20240822202345-3c0e61ca19c9
 	github.com/chromedp/chromedp v0.22.1

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/clock"
@@ -58,6 +59,11 @@ type daemon struct {
 	log *memlog.Log
 	asm *assembly.Assembly
 }
+
+// campaignPoll keeps the campaign's PSU and thermal polls at the 1 s its
+// actions and invariants were tuned on, whatever the built-in platform's
+// polls block says.
+const campaignPoll = time.Second
 
 func newWorld(opts Options) (*world, error) {
 	if err := opts.defaults(); err != nil {
@@ -117,7 +123,7 @@ func (w *world) boot(ctx context.Context, bmcCause string) (map[actors.ID]machin
 	}
 	asm, err := assembly.Start(ctx, assembly.Config{Platform: w.opts.Platform, Compiled: w.compiled, Log: d.log,
 		Snapshots: w.snaps, SnapshotPolicy: snapshots.Policy{EveryEvents: 25, Keep: 2}, Clock: w.clk, Logger: w.opts.Logger,
-		Devices: devices.Config{Sim: w.board, RebootBMC: w.onRebootBMC}, Services: w.procs, Seed: uint64(w.incarnation),
+		Devices: devices.Config{Sim: w.board, PollInterval: campaignPoll, RebootBMC: w.onRebootBMC}, Services: w.procs, Seed: uint64(w.incarnation),
 		Policy: w.opts.Policy, Timeouts: w.opts.Timeouts, BMCBoot: boot,
 		Await: func(ctx context.Context, a *assembly.Assembly, step func(context.Context) error) error {
 			d.asm = a

@@ -139,6 +139,10 @@
 // may be reported twice; the component records the second as an ignored
 // observation.
 //
+// The PSUs' status and the thermal zones are polled (they raise no event)
+// every Platform.Polls.PSU and Platform.Polls.Thermal (the platform file's
+// polls block), or every Config.PollInterval when that is set.
+//
 // # Time
 //
 // Settle waits until the hardware layer has nothing left to do but wait

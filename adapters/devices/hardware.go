@@ -78,8 +78,9 @@ type Config struct {
 	// be Good; default 1 (N+1 redundancy). It is capped at the chassis'
 	// PSU count.
 	PSUsRequired int
-	// PollInterval is the period of the PSU status and thermal polls;
-	// default 1 s.
+	// PollInterval, when positive, is the period of the PSU status and
+	// thermal polls, overriding the platform file's polls block (tests
+	// poll fast).
 	PollInterval time.Duration
 	// ReconcileInterval is the period of the running reconciler; default
 	// 10 s.
@@ -121,7 +122,6 @@ func (c *Config) withDefaults() {
 			*d = v
 		}
 	}
-	def(&c.PollInterval, time.Second)
 	def(&c.ReconcileInterval, 10*time.Second)
 	def(&c.CallTimeout, 2*time.Second)
 	def(&c.PSUTimeout, 3*time.Second)
@@ -275,14 +275,32 @@ func (h *Hardware) Run(ctx context.Context, obs Observer) error {
 	context.AfterFunc(ctx, cancel)
 	h.wg.Add(1)
 	go h.dispatch(runCtx, obs)
+	psuEvery, zoneEvery := h.pollPeriods()
 	for _, p := range h.psus {
-		h.every(runCtx, h.cfg.PollInterval, func(context.Context, any) { h.send(p.pid, psuPoll{}) })
+		h.every(runCtx, psuEvery, func(context.Context, any) { h.send(p.pid, psuPoll{}) })
 	}
 	for _, z := range h.zones {
-		h.every(runCtx, h.cfg.PollInterval, func(context.Context, any) { h.send(z.pid, zonePoll{}) })
+		h.every(runCtx, zoneEvery, func(context.Context, any) { h.send(z.pid, zonePoll{}) })
 	}
 	h.every(runCtx, h.cfg.ReconcileInterval, func(ctx context.Context, key any) { h.reconcileRunning(ctx, key, obs) })
 	return nil
+}
+
+// pollPeriods returns the periods of the PSU and the thermal polls: the
+// Config's override, else the platform's (a Platform built without Parse
+// has none: platform's defaults).
+func (h *Hardware) pollPeriods() (psu, thermal time.Duration) {
+	if d := h.cfg.PollInterval; d > 0 {
+		return d, d
+	}
+	psu, thermal = h.cfg.Platform.Polls.PSU, h.cfg.Platform.Polls.Thermal
+	if psu <= 0 {
+		psu = platform.DefaultPSUPoll
+	}
+	if thermal <= 0 {
+		thermal = platform.DefaultThermalPoll
+	}
+	return psu, thermal
 }
 
 // Close stops the actors and the polls and releases every line and bus

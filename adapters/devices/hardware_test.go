@@ -7,6 +7,7 @@ import (
 
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters"
+	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/adapters/simhw"
 )
 
@@ -145,5 +146,30 @@ func TestPerformIgnoresTheOperationsSpelling(t *testing.T) {
 	r.advance(time.Second)
 	if st := r.psu("psu0"); !st.OutputOn {
 		t.Fatalf("psu0 not switched on by an effect handed to the devices: %+v", st)
+	}
+}
+
+// The PSU and thermal polls run at the platform file's periods (issue 16
+// item 3): each poll wakes the daemon, so a board sets them as long as its
+// hardware allows.
+func TestPollsRunAtThePlatformPeriods(t *testing.T) {
+	r := newRig(t, options{
+		prepare: func(r *rig) { r.plat.Polls = platform.Polls{PSU: 5 * time.Second, Thermal: 3 * time.Second} },
+		config:  func(c *Config) { c.PollInterval = 0 },
+	})
+	r.hw.track.mu.Lock()
+	due := map[time.Duration]int{}
+	for _, at := range r.hw.track.waiters {
+		due[at.Sub(t0)]++
+	}
+	r.hw.track.mu.Unlock()
+	psus, zones := len(r.plat.Chassis[0].PSUs), len(r.plat.Thermal)
+	if due[5*time.Second] != psus || due[3*time.Second] != zones || due[time.Second] != 0 {
+		t.Fatalf("waits due after %v, want %d PSU polls at 5s and %d zone polls at 3s", due, psus, zones)
+	}
+	// The override still wins, for tests that poll fast.
+	r2 := newRig(t, options{config: func(c *Config) { c.PollInterval = 300 * time.Millisecond }})
+	if psu, thermal := r2.hw.pollPeriods(); psu != 300*time.Millisecond || thermal != 300*time.Millisecond {
+		t.Errorf("with PollInterval 300ms: polls every %v and %v", psu, thermal)
 	}
 }

@@ -95,7 +95,8 @@ func newRig(t *testing.T, o options) *rig {
 	if o.prepare != nil {
 		o.prepare(r)
 	}
-	cfg := Config{Platform: plat, Clock: clk, Sim: sim, Logger: r.logger(), OnThermal: func(e ThermalEvent) {
+	// The tests count polls at 1 s, whatever the built-in platform sets.
+	cfg := Config{Platform: plat, Clock: clk, Sim: sim, Logger: r.logger(), PollInterval: time.Second, OnThermal: func(e ThermalEvent) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.thermal = append(r.thermal, e)

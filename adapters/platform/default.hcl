@@ -11,6 +11,14 @@ timeouts {
   graceful_shutdown_timeout = "300s"  # wait for the OS to power off
 }
 
+# How often statemgrd reads what raises no event (PMBus STATUS_WORD of every
+# PSU, the sensors of every thermal zone); 100ms..1m, default 1s each. Every
+# poll wakes the daemon: use the longest the board's hardware allows.
+polls {
+  psu     = "5s"
+  thermal = "2s"
+}
+
 # The BMC. reset says how statemgrd carries out statemgr.bmc.reset: "none"
 # (the default: the request is refused) or "restart-daemon", the simulated
 # BMC's reboot: statemgrd stops and starts again as a BMC reboot would make

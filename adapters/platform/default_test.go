@@ -19,7 +19,8 @@ func TestDefault(t *testing.T) {
 			PowerGood:        8 * time.Second,
 			GracefulShutdown: 300 * time.Second,
 		},
-		BMC: BMC{Name: "0", Reset: BMCResetRestartDaemon},
+		Polls: Polls{PSU: 5 * time.Second, Thermal: 2 * time.Second},
+		BMC:   BMC{Name: "0", Reset: BMCResetRestartDaemon},
 		Chassis: []Chassis{{
 			Name: "0",
 			PSUs: []PSU{

@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -41,6 +42,7 @@ func DefaultSource() []byte { return append([]byte(nil), defaultHCL...) }
 var (
 	topSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 		{Type: "timeouts"},
+		{Type: "polls"},
 		{Type: "bmc", LabelNames: []string{"name"}},
 		{Type: "chassis", LabelNames: []string{"name"}},
 		{Type: "host", LabelNames: []string{"name"}},
@@ -53,6 +55,7 @@ var (
 		{Name: "power_pulse"}, {Name: "force_off_hold"}, {Name: "reset_pulse"},
 		{Name: "power_good_timeout"}, {Name: "graceful_shutdown_timeout"},
 	}}
+	pollsSchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "psu"}, {Name: "thermal"}}}
 	bmcSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "reset"}}}
 	chassisSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "sequence"}},
@@ -150,6 +153,7 @@ func (p *parser) platform(body hcl.Body) *Platform {
 	}
 	plat := &Platform{}
 	plat.Timeouts = p.timeouts(p.single(byType["timeouts"]))
+	plat.Polls = p.polls(p.single(byType["polls"]))
 	plat.BMC = BMC{Name: "0", Reset: BMCResetNone}
 	if b := p.single(byType["bmc"]); b != nil {
 		c := p.content(b.Body, bmcSchema)
@@ -206,6 +210,25 @@ func (p *parser) timeouts(b *hcl.Block) Timeouts {
 	t.PowerGood = p.duration(a, "power_good_timeout", t.PowerGood, false)
 	t.GracefulShutdown = p.duration(a, "graceful_shutdown_timeout", t.GracefulShutdown, false)
 	return t
+}
+
+func (p *parser) polls(b *hcl.Block) Polls {
+	polls := Polls{PSU: DefaultPSUPoll, Thermal: DefaultThermalPoll}
+	if b == nil {
+		return polls
+	}
+	a := p.content(b.Body, pollsSchema).Attributes
+	period := func(name string, def time.Duration) time.Duration {
+		d := p.duration(a, name, def, false)
+		if attr, given := a[name]; given && (d < MinPoll || d > MaxPoll) {
+			p.errorf(attr.Expr.Range(), "polls %s: %v is outside %v..%v; a shorter poll keeps the BMC busy, a longer one hides faults", name, d, MinPoll, MaxPoll)
+			return def
+		}
+		return d
+	}
+	polls.PSU = period("psu", polls.PSU)
+	polls.Thermal = period("thermal", polls.Thermal)
+	return polls
 }
 
 func (p *parser) chassisBlock(b *hcl.Block) (Chassis, bool) {

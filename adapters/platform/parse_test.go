@@ -220,3 +220,36 @@ func TestBMCReset(t *testing.T) {
 		}
 	}
 }
+
+// The poll periods come from the polls block; without one, 1 s each.
+func TestPolls(t *testing.T) {
+	if p := mustParse(t, minimal); p.Polls != (Polls{PSU: time.Second, Thermal: time.Second}) {
+		t.Errorf("default polls = %+v", p.Polls)
+	}
+	p := mustParse(t, minimal+"polls {\n  psu = \"5s\"\n  thermal = \"2500ms\"\n}\n")
+	if p.Polls != (Polls{PSU: 5 * time.Second, Thermal: 2500 * time.Millisecond}) {
+		t.Errorf("polls = %+v", p.Polls)
+	}
+	if p := mustParse(t, minimal+"polls {\n  thermal = \"3s\"\n}\n"); p.Polls != (Polls{PSU: time.Second, Thermal: 3 * time.Second}) {
+		t.Errorf("polls with only thermal = %+v", p.Polls)
+	}
+}
+
+func TestPollMistakes(t *testing.T) {
+	line := strings.Count(minimal, "\n") + 2 // the attribute's line, after "polls {"
+	for _, c := range []struct{ body, want string }{
+		{`psu = "10ms"`, "polls psu: 10ms is outside 100ms..1m0s"},
+		{`thermal = "2m"`, "polls thermal: 2m0s is outside 100ms..1m0s"},
+		{`psu = "often"`, `psu: "often" is not a duration`},
+		{`thermal = "0s"`, "thermal: 0s must be positive"},
+		{`fan = "1s"`, `An argument named "fan" is not expected here`},
+	} {
+		t.Run(c.body, func(t *testing.T) {
+			expectOne(t, minimal+"polls {\n  "+c.body+"\n}\n", line, c.want)
+		})
+	}
+	ds := diagnostics(t, minimal+"polls {}\npolls {}\n")
+	if len(ds) != 1 || !strings.Contains(ds[0].Message, "polls") {
+		t.Errorf("two polls blocks: %v", ds)
+	}
+}

@@ -10,6 +10,7 @@ import (
 // Platform is a parsed, checked platform file.
 type Platform struct {
 	Timeouts   Timeouts
+	Polls      Polls
 	BMC        BMC
 	Chassis    []Chassis
 	Hosts      []Host
@@ -36,6 +37,22 @@ const (
 	DefaultResetPulse       = 500 * time.Millisecond
 	DefaultPowerGood        = 8 * time.Second
 	DefaultGracefulShutdown = 300 * time.Second
+)
+
+// Polls are the periods of the reads of what raises no event: PMBus PSU
+// status and temperatures. Each poll wakes the daemon, so a board sets them
+// as long as its hardware allows.
+type Polls struct {
+	PSU     time.Duration // STATUS_WORD of every PSU; default 1 s
+	Thermal time.Duration // every sensor of a thermal zone; default 1 s
+}
+
+// Poll defaults and limits.
+const (
+	DefaultPSUPoll     = time.Second
+	DefaultThermalPoll = time.Second
+	MinPoll            = 100 * time.Millisecond
+	MaxPoll            = time.Minute
 )
 
 // BMC is the management controller itself.

@@ -28,6 +28,11 @@
 // less than the reserve (Profile.Reserve, sized to the filesystem) is free;
 // those resume by themselves. CanAppend tells which, without writing.
 //
+// Compaction (compaction.go): the bmc profile runs none of Badger's
+// compaction workers, which wake every 50 ms each even when idle; the log
+// compacts level 0 itself (DB.Flatten) while commits arrive and for a
+// moment after, and once a minute otherwise, so an idle log wakes nothing.
+//
 // Integrity (verify.go, highwater.go): Open checks the MANIFEST, every
 // table and every record against a high-water mark kept outside Badger
 // (STATEMGR-HIGHWATER, synced before each acknowledgement), and refuses a

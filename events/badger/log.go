@@ -91,6 +91,9 @@ type Log struct {
 	closed bool
 	failed error
 
+	// compact is the log's own compactor (Profile.ownCompaction), or nil.
+	compact *compactor
+
 	// Owned by the committer goroutine.
 	global uint64            // last committed global seq
 	heads  map[string]uint64 // cache of stream heads, bounded by headCacheMax
@@ -129,6 +132,9 @@ func Open(opts Options) (*Log, error) {
 		logger = hclog.NewNullLogger()
 	}
 	bo = bo.WithLogger(badgerLogger{logger.Named("badger")})
+	if opts.Profile.ownCompaction() {
+		bo.NumCompactors = 0
+	}
 	// A restore a crash interrupted is finished, or discarded if it was
 	// not committed, before anything reads the log (restore.go).
 	if err := finishRestore(opts.Dir); err != nil {
@@ -186,6 +192,19 @@ func Open(opts Options) (*Log, error) {
 	}
 	if l.maxGroup <= 0 {
 		l.maxGroup = 1024
+	}
+	if bo.NumCompactors == 0 {
+		l.compact = &compactor{
+			wake:    make(chan struct{}, 1),
+			stop:    make(chan struct{}),
+			flatten: func() error { return db.Flatten(1) },
+			tables:  func() int { return db.Levels()[0].NumTables },
+		}
+		l.stopped.Add(1)
+		go func() {
+			defer l.stopped.Done()
+			l.compact.run(func(err error) { logger.Warn("compaction of level 0 failed; retrying on the next write", "error", err) })
+		}()
 	}
 	l.stopped.Add(1)
 	go l.committer()
@@ -373,6 +392,10 @@ func (l *Log) Append(ctx context.Context, stream string, expected events.Expecte
 // them together and answers each.
 func (l *Log) committer() {
 	defer l.stopped.Done()
+	if l.compact != nil {
+		// Only now: the appends drained at Close may need level 0 compacted.
+		defer close(l.compact.stop)
+	}
 	group := make([]*appendRequest, 0, l.maxGroup)
 	for {
 		select {
@@ -391,8 +414,14 @@ func (l *Log) committer() {
 				break more
 			}
 		}
+		if l.compact != nil {
+			l.compact.begin()
+		}
 		for rest := group; len(rest) > 0; {
 			rest = rest[l.commitGroup(rest):]
+		}
+		if l.compact != nil {
+			l.compact.end()
 		}
 	}
 }
