@@ -101,7 +101,7 @@ const (
 var readSubjects = []string{
 	SubjectComponentsList, SubjectHostsList, SubjectHostGet, SubjectChassisGet, SubjectBMCGet,
 	SubjectServicesList, SubjectServiceGet, SubjectSystemStatus, SubjectHistory, SubjectOperationGet,
-	SubjectAlertsList, SubjectLogReplay, SubjectValidate, discoverySubjects,
+	SubjectAlertsList, SubjectLogReplay, SubjectValidate, SubjectLEDsList, discoverySubjects,
 }
 
 // controlRequestSubjects are the control requests (the self-state subject
@@ -110,6 +110,7 @@ var controlRequestSubjects = []string{
 	SubjectHostPowerOn, SubjectHostPowerOff, SubjectHostReset, SubjectChassisPowerOn, SubjectChassisPowerOff,
 	SubjectChassisCycle, SubjectBMCMaintenance, SubjectBMCReset, SubjectServiceStart, SubjectServiceStop,
 	SubjectServiceRestart, SubjectServiceReset, SubjectServiceEnable, SubjectServiceDisable, SubjectOperationAck,
+	SubjectLEDIdentify, SubjectLEDLampTest,
 }
 
 // RequestSubjects are the API's request subjects a user may send, as the

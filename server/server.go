@@ -20,6 +20,7 @@ import (
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
+	"github.com/statemgr/statemgr/adapters/leds"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/server/inputs"
@@ -80,6 +81,9 @@ type Config struct {
 	// (statemgr.input.<kind>.<name>); the coordinator reads the same
 	// Store. nil: every report is refused with ErrUnknownInput.
 	Inputs *inputs.Store
+	// LEDs drives the platform's LEDs (the assembly's); nil: the LED
+	// subjects answer ErrNoLEDs.
+	LEDs *leds.Controller
 }
 
 // Server is statemgr's NATS API: a micro service with one endpoint per

@@ -22,6 +22,7 @@ import (
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters/devices"
+	"github.com/statemgr/statemgr/adapters/leds"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/adapters/process"
 	"github.com/statemgr/statemgr/events"
@@ -42,6 +43,7 @@ type statemgrd struct {
 	co     *coordinator.Coordinator
 	inputs *inputs.Store // external inputs: the API feeds it, the coordinator reads it
 	hw     *devices.Hardware
+	leds   *leds.Controller
 	plat   *platform.Platform
 	sups   map[string]*process.Supervisor
 	// cleanups stop what a previous daemon left running; shutdown waits
@@ -159,8 +161,14 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	if err != nil {
 		return d, err
 	}
+	var onChange func(protoactor.Change)
+	d.leds, onChange, err = startLEDs(ctx, plat, d.hw, d.log, logger)
+	if err != nil {
+		return d, err
+	}
 	notify(logger, "STATUS=recovering components")
 	d.sys, err = protoactor.Start(protoactor.Config{
+		OnChange:       onChange,
 		Log:            instrumentedLog{d.log, d.metrics},
 		Snapshots:      snapbadger.New(d.log.DB()),
 		SnapshotPolicy: snapshots.DefaultPolicy,
@@ -247,7 +255,7 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		logger.Info("serving the page, metrics and health", "address", d.httpLn.Addr().String())
 	}
 	d.api, err = server.New(server.Config{Conn: d.nc, System: d.sys, Operations: d.co, Log: d.log, Platform: plat, Clock: clock.Real{},
-		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0, Inputs: d.inputs})
+		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0, Inputs: d.inputs, LEDs: d.leds})
 	if err != nil {
 		return d, err
 	}
@@ -394,6 +402,9 @@ func (d *statemgrd) shutdown(grace time.Duration) error {
 	}
 	if d.sys != nil {
 		d.sys.Stop()
+	}
+	if d.leds != nil {
+		errs = append(errs, d.leds.Close())
 	}
 	d.cancel()
 	for _, c := range d.cleanups {
