@@ -4,7 +4,9 @@
 // (server/servertest) use it, so there is one boot order and one
 // shutdown order, and the simulation runs the wiring the daemon runs.
 //
-// Start order: the devices (adapters/devices); the components
+// Start order: the devices (adapters/devices); the LEDs (adapters/leds,
+// on Config.LEDBoard or the devices' board), which hear every component's
+// durable status (protoactor.Config.OnChange); the components
 // (actors/protoactor), recovered from snapshot and log, with their effects
 // routed to the devices or, for services, to Config.Services; the BMC boot
 // if the BMC rebooted (Config.BMCBoot); the BMC Ready; the coordinator,
@@ -12,7 +14,7 @@
 // power-restore policy (before the reconciliation, which would overwrite
 // the states last observed before an AC loss); the reconciliation with the
 // hardware; then the devices run. Stop is the reverse: the coordinator,
-// the devices, the components. Config.OnStage hears each Stage.
+// the devices, the components, the LEDs. Config.OnStage hears each Stage.
 //
 // What differs between callers is configuration: the clock (clock.Real or
 // a *clock.Virtual with Config.Await, the simulation's hook that moves
