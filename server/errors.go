@@ -10,6 +10,7 @@ import (
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
+	"github.com/statemgr/statemgr/adapters/leds"
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/server/inputs"
 )
@@ -182,6 +183,15 @@ var (
 	ErrWebTooManySessions = &ErrorKind{"ErrWebTooManySessions", 503, 10115,
 		"the page has as many sessions open as it allows",
 		"log out of a session you no longer use, or wait 30 minutes for an unused one to end"}
+	ErrNoIdentifyLED = &ErrorKind{"ErrNoIdentifyLED", 404, 10120,
+		"the location has no identify LED",
+		`identify a host, chassis or BMC whose platform file block has led "identify" (statemgr.leds.list lists them); docs/PORTING.md (LEDs)`}
+	ErrBadIndicatorDuration = &ErrorKind{"ErrBadIndicatorDuration", 400, 10121,
+		`the identify's or lamp test's "for" is not a duration in range`,
+		`send "for" as a duration such as "5m": identify up to 24h (none: until turned off, and none when turning it off), a lamp test up to 5m`}
+	ErrNoLEDs = &ErrorKind{"ErrNoLEDs", 503, 10122,
+		"this statemgr drives no LEDs",
+		"run statemgrd with a platform file that has led blocks; the API serves LEDs only with its LED controller"}
 )
 
 // Catalogue lists every ErrorKind, in code order.
@@ -194,7 +204,7 @@ var Catalogue = []*ErrorKind{
 	ErrCheckpointsNotConfigured, ErrUnknownCheckpoint, ErrBadCheckpointID, ErrCheckpointInProgress, ErrCheckpointCorrupt,
 	ErrCheckpointStoreUnavailable, ErrUnknownInput, ErrBadInputReport,
 	ErrWebLoginRequired, ErrWebBadCredentials, ErrWebCrossOrigin, ErrWebPermissionDenied, ErrWebUnknownSubject,
-	ErrWebTooManySessions,
+	ErrWebTooManySessions, ErrNoIdentifyLED, ErrBadIndicatorDuration, ErrNoLEDs,
 }
 
 // LookupError returns the kind with the numeric code, if the catalogue has one.
@@ -318,6 +328,12 @@ func classify(err error) *Error {
 		k = ErrUnknownInput
 	case errors.Is(err, inputs.ErrBadReport):
 		k = ErrBadInputReport
+	case errors.Is(err, leds.ErrNoIdentifyLED):
+		k = ErrNoIdentifyLED
+	case errors.Is(err, leds.ErrBadDuration):
+		k = ErrBadIndicatorDuration
+	case errors.Is(err, leds.ErrClosed):
+		k = ErrNoLEDs
 	case errors.Is(err, actors.ErrUnknownComponent):
 		k = ErrUnknownComponent
 	case errors.Is(err, actors.ErrBadID):

@@ -107,7 +107,7 @@ const (
 var readSubjects = []string{
 	SubjectComponentsList, SubjectHostsList, SubjectHostGet, SubjectChassisGet, SubjectBMCGet,
 	SubjectServicesList, SubjectServiceGet, SubjectSystemStatus, SubjectHistory, SubjectOperationGet,
-	SubjectAlertsList, SubjectLogReplay, SubjectValidate, SubjectPSUReadings, SubjectCheckpointList, SubjectCheckpointShow, discoverySubjects,
+	SubjectAlertsList, SubjectLogReplay, SubjectValidate, SubjectPSUReadings, SubjectCheckpointList, SubjectCheckpointShow, SubjectLEDsList, discoverySubjects,
 }
 
 // controlRequestSubjects are the control requests (the self-state subject
@@ -116,7 +116,7 @@ var controlRequestSubjects = []string{
 	SubjectHostPowerOn, SubjectHostPowerOff, SubjectHostReset, SubjectChassisPowerOn, SubjectChassisPowerOff,
 	SubjectChassisCycle, SubjectBMCMaintenance, SubjectBMCReset, SubjectServiceStart, SubjectServiceStop,
 	SubjectServiceRestart, SubjectServiceReset, SubjectServiceEnable, SubjectServiceDisable, SubjectOperationAck,
-	SubjectCheckpointCreate, SubjectCheckpointDelete,
+	SubjectCheckpointCreate, SubjectCheckpointDelete, SubjectLEDIdentify, SubjectLEDLampTest,
 }
 
 // RequestSubjects are the API's request subjects a user may send, as the

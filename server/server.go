@@ -20,6 +20,7 @@ import (
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
+	"github.com/statemgr/statemgr/adapters/leds"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/server/inputs"
@@ -86,6 +87,9 @@ type Config struct {
 	// Checkpoints makes and keeps checkpoints (statemgr.checkpoint.*);
 	// nil: those subjects answer checkpoints_not_configured.
 	Checkpoints Checkpoints
+	// LEDs drives the platform's LEDs (the assembly's); nil: the LED
+	// subjects answer ErrNoLEDs.
+	LEDs *leds.Controller
 }
 
 // Server is statemgr's NATS API: a micro service with one endpoint per

@@ -13,6 +13,7 @@ import (
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/saga"
+	"github.com/statemgr/statemgr/adapters/leds"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/adapters/simhw"
 )
@@ -96,6 +97,8 @@ type Report struct {
 	Operations map[string]saga.Outcome
 	// History has each component's transitions.
 	History map[actors.ID][]actors.Transition
+	// LEDs are what the simulated board's LEDs show at the end.
+	LEDs leds.View
 }
 
 // simulation is one run: a world, its checker and its trace.
@@ -139,6 +142,10 @@ func Run(ctx context.Context, opts Options, actions []Action, trace io.Writer) (
 	if w.d != nil {
 		rep.States, _ = w.statuses(ctx)
 		rep.Power = s.c.hardware()
+		if w.d.asm != nil && w.d.asm.LEDs != nil && w.d.asm.LEDs.Sync(ctx) == nil {
+			ctl := w.d.asm.LEDs
+			rep.LEDs = ctl.View()
+		}
 		rep.History = map[actors.ID][]actors.Transition{}
 		for id := range w.machines {
 			if evs, rerr := w.d.log.ReadStream(ctx, string(id), 1, 0); rerr == nil {

@@ -74,6 +74,14 @@ func Compile(m *Machine) (*Compiled, error) {
 // Kind returns the machine kind, e.g. "host".
 func (c *Compiled) Kind() string { return c.kind }
 
+// StateKind returns the kind of state ("" for a state the machine lacks).
+func (c *Compiled) StateKind(state string) StateKind {
+	if cs := c.states[state]; cs != nil {
+		return cs.Kind
+	}
+	return ""
+}
+
 // Knows reports whether any transition of the machine has trigger, so a
 // caller can refuse an input the machine could never take.
 func (c *Compiled) Knows(trigger string) bool {

@@ -148,6 +148,7 @@ func (c *component) Receive(ctx actor.Context) {
 			// the supervisor retries with backoff.
 			panic(fmt.Errorf("cannot recover %s: %w", c.id, err))
 		}
+		c.changed()
 		c.arm(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		close(c.stop)
@@ -317,10 +318,14 @@ func (c *component) handle(ctx actor.Context, in machine.Input) {
 	if rejected != nil {
 		records = append(records, actors.Record{Event: rejected.Event(in, now), Status: st})
 	}
+	alertsBefore := len(c.mem.Alerts)
 	for _, a := range c.alerts(st, now) {
 		records = append(records, actors.Record{Event: a, Status: st})
 	}
 	if len(records) == 0 {
+		if len(c.mem.Alerts) != alertsBefore {
+			c.changed() // an alert cleared
+		}
 		c.arm(ctx)
 		if stepErr != nil {
 			c.respond(ctx, &errorReply{stepErr})
@@ -432,7 +437,15 @@ func (c *component) append(ctx context.Context, records []actors.Record, op stri
 		}
 		c.version = e.StreamSeq
 	}
+	c.changed()
 	return stored, nil
+}
+
+// changed tells Config.OnChange the durable status.
+func (c *component) changed() {
+	if c.cfg.OnChange != nil {
+		c.cfg.OnChange(Change{ID: c.id, Status: c.mem.Status, Kind: c.m.StateKind(c.mem.Status.State), Alerts: len(c.mem.Alerts)})
+	}
 }
 
 // retried answers a repeated operation with its first outcome: an

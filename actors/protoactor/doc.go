@@ -11,6 +11,10 @@
 //     stream version the actor last wrote, before the actor replies or hands
 //     effects to the Effector. A version conflict means another writer (a
 //     stale incarnation) exists; the actor panics and recovers from the log.
+//   - Config.OnChange hears the component's status (with its state's
+//     kind and the number of standing alerts) after recovery, after each
+//     append and when an alert clears: never a status not yet durable.
+//     The LEDs follow it.
 //   - Who performs an effect is decided here, and only here: the actor
 //     hands to the Effector the effects whose machine.Effect.PerformedBy is
 //     machine.PerformedByEffector. Those of the coordinator's saga steps

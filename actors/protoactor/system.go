@@ -42,6 +42,19 @@ type Config struct {
 	// OnRequest, if set, hears how long each Request took (durable append
 	// included) and of which input kind, for metrics.
 	OnRequest func(kind machine.InputKind, d time.Duration, err error)
+	// OnChange, if set, hears each component's status once it is durable:
+	// after recovery and after every append (and when a standing alert
+	// clears). It runs on the component's actor and must not block.
+	OnChange func(Change)
+}
+
+// Change is a component's durable status, the kind of its state and the
+// number of its standing alerts.
+type Change struct {
+	ID     actors.ID
+	Status machine.Status
+	Kind   machine.StateKind
+	Alerts int
 }
 
 // System runs one actor per component.

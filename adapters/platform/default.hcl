@@ -25,6 +25,9 @@ polls {
 # it, and recovers from its log as after a boot.
 bmc "0" {
   reset = "restart-daemon"
+  led "power" {
+    sysfs = "bmc:green:heartbeat"
+  }
 }
 
 chassis "0" {
@@ -42,6 +45,15 @@ chassis "0" {
   }
   # Power-on order; power-off runs in reverse.
   sequence = ["psu0", "psu1"]
+  # LEDs: one per kind (power, fault, identify), each a GPIO line (line,
+  # polarity) or a kernel leds-class device under /sys/class/leds (sysfs),
+  # such as a PCA9552 output. A chassis's fault LED also covers its hosts.
+  led "fault" {
+    sysfs = "pca9552:amber:chassis-fault"
+  }
+  led "identify" {
+    sysfs = "pca9552:blue:chassis-identify"
+  }
 }
 
 # Host 0 uses the x86-power-control line names; other hosts add "_<id>".
@@ -74,6 +86,16 @@ host "0" {
     line     = "POWER_BUTTON"
     polarity = "active-low"
   }
+  led "power" {
+    line     = "LED_POWER"
+    polarity = "active-high"
+  }
+  led "fault" {
+    sysfs = "pca9552:amber:fault-0"
+  }
+  led "identify" {
+    sysfs = "pca9552:blue:identify-0"
+  }
 }
 
 host "1" {
@@ -101,6 +123,16 @@ host "1" {
   gpio "power_button" {
     line     = "POWER_BUTTON_1"
     polarity = "active-low"
+  }
+  led "power" {
+    line     = "LED_POWER_1"
+    polarity = "active-high"
+  }
+  led "fault" {
+    sysfs = "pca9552:amber:fault-1"
+  }
+  led "identify" {
+    sysfs = "pca9552:blue:identify-1"
   }
 }
 

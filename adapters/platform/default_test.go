@@ -20,7 +20,7 @@ func TestDefault(t *testing.T) {
 			GracefulShutdown: 300 * time.Second,
 		},
 		Polls: Polls{PSU: 5 * time.Second, Thermal: 2 * time.Second},
-		BMC:   BMC{Name: "0", Reset: BMCResetRestartDaemon},
+		BMC:   BMC{Name: "0", Reset: BMCResetRestartDaemon, LEDs: []LED{{Kind: LEDPower, Sysfs: "bmc:green:heartbeat"}}},
 		Chassis: []Chassis{{
 			Name: "0",
 			PSUs: []PSU{
@@ -28,10 +28,11 @@ func TestDefault(t *testing.T) {
 				{Name: "psu1", Bus: 7, Address: 0x59, Page: -1, Backend: BackendSim},
 			},
 			Sequence: []string{"psu0", "psu1"},
+			LEDs:     []LED{{Kind: LEDFault, Sysfs: "pca9552:amber:chassis-fault"}, {Kind: LEDIdentify, Sysfs: "pca9552:blue:chassis-identify"}},
 		}},
 		Hosts: []Host{
-			{Name: "0", Chassis: "0", Lines: defaultLines("")},
-			{Name: "1", Chassis: "0", Lines: defaultLines("_1")},
+			{Name: "0", Chassis: "0", Lines: defaultLines(""), LEDs: defaultLEDs("", "0")},
+			{Name: "1", Chassis: "0", Lines: defaultLines("_1"), LEDs: defaultLEDs("_1", "1")},
 		},
 		Thermal: []ThermalZone{
 			{Name: "zone0", Warning: 75, Critical: 90, Sensors: []Sensor{{Name: "zone0", Backend: SensorSim}}},
@@ -52,6 +53,14 @@ func TestDefault(t *testing.T) {
 	}
 	if _, err := Parse("copy.hcl", DefaultSource()); err != nil {
 		t.Errorf("DefaultSource does not parse: %v", err)
+	}
+}
+
+func defaultLEDs(suffix, host string) []LED {
+	return []LED{
+		{Kind: LEDPower, Line: adapters.LineConfig{Name: "LED_POWER" + suffix, Polarity: adapters.ActiveHigh}},
+		{Kind: LEDFault, Sysfs: "pca9552:amber:fault-" + host},
+		{Kind: LEDIdentify, Sysfs: "pca9552:blue:identify-" + host},
 	}
 }
 

@@ -55,11 +55,12 @@ var (
 		{Name: "power_pulse"}, {Name: "force_off_hold"}, {Name: "reset_pulse"},
 		{Name: "power_good_timeout"}, {Name: "graceful_shutdown_timeout"},
 	}}
-	pollsSchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "psu"}, {Name: "thermal"}}}
-	bmcSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "reset"}}}
+	pollsSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "psu"}, {Name: "thermal"}}}
+	bmcSchema   = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "reset"}},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "led", LabelNames: []string{"kind"}}}}
 	chassisSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "sequence"}},
-		Blocks:     []hcl.BlockHeaderSchema{{Type: "psu", LabelNames: []string{"name"}}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "psu", LabelNames: []string{"name"}}, {Type: "led", LabelNames: []string{"kind"}}},
 	}
 	psuSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{
@@ -73,7 +74,7 @@ var (
 	}}
 	hostSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "chassis"}},
-		Blocks:     []hcl.BlockHeaderSchema{{Type: "gpio", LabelNames: []string{"role"}}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "gpio", LabelNames: []string{"role"}}, {Type: "led", LabelNames: []string{"kind"}}},
 	}
 	gpioSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "line", Required: true}, {Name: "polarity", Required: true},
@@ -147,10 +148,7 @@ type parser struct {
 
 func (p *parser) platform(body hcl.Body) *Platform {
 	c := p.content(body, topSchema)
-	byType := map[string]hcl.Blocks{}
-	for _, b := range c.Blocks {
-		byType[b.Type] = append(byType[b.Type], b)
-	}
+	byType := blocksOf(c.Blocks)
 	plat := &Platform{}
 	plat.Timeouts = p.timeouts(p.single(byType["timeouts"]))
 	plat.Polls = p.polls(p.single(byType["polls"]))
@@ -159,6 +157,7 @@ func (p *parser) platform(body hcl.Body) *Platform {
 		c := p.content(b.Body, bmcSchema)
 		plat.BMC.Name = p.name(b, "bmc")
 		plat.BMC.Reset = BMCReset(p.oneOf(c.Attributes, "reset", string(BMCResetNone), string(BMCResetNone), string(BMCResetRestartDaemon)))
+		plat.BMC.LEDs = p.leds(c.Blocks, "bmc "+plat.BMC.Name)
 	}
 	p.bmc = plat.BMC.Name
 
@@ -186,6 +185,15 @@ func (p *parser) platform(body hcl.Body) *Platform {
 		plat.Extensions = append(plat.Extensions, p.extension(b))
 	}
 	return plat
+}
+
+// blocksOf groups blocks by type.
+func blocksOf(blocks hcl.Blocks) map[string]hcl.Blocks {
+	byType := map[string]hcl.Blocks{}
+	for _, b := range blocks {
+		byType[b.Type] = append(byType[b.Type], b)
+	}
+	return byType
 }
 
 func (p *parser) timeouts(b *hcl.Block) Timeouts {
@@ -236,7 +244,9 @@ func (p *parser) chassisBlock(b *hcl.Block) (Chassis, bool) {
 	ok := p.chassisN.add(&p.decoder, ch.Name, b.LabelRanges[0])
 	c := p.content(b.Body, chassisSchema)
 	local := map[string]bool{}
-	for _, pb := range c.Blocks {
+	blocks := blocksOf(c.Blocks)
+	ch.LEDs = p.leds(blocks["led"], "chassis "+ch.Name)
+	for _, pb := range blocks["psu"] {
 		psu := p.psu(pb)
 		// PSU names are unique across chassis: sensors and machine
 		// extensions name them alone.
@@ -387,7 +397,9 @@ func (p *parser) host(b *hcl.Block, chassis []Chassis) (Host, bool) {
 		}
 	}
 	wired := map[string]hcl.Range{}
-	for _, gb := range c.Blocks {
+	blocks := blocksOf(c.Blocks)
+	h.LEDs = p.leds(blocks["led"], "host "+h.Name)
+	for _, gb := range blocks["gpio"] {
 		role := gb.Labels[0]
 		idx := -1
 		for i, r := range lineRoles {
@@ -415,8 +427,11 @@ func (p *parser) host(b *hcl.Block, chassis []Chassis) (Host, bool) {
 }
 
 func (p *parser) line(b *hcl.Block, user string) adapters.LineConfig {
-	c := p.content(b.Body, gpioSchema)
-	a := c.Attributes
+	return p.lineAttrs(p.content(b.Body, gpioSchema).Attributes, user)
+}
+
+// lineAttrs decodes line and polarity, and claims the line for user.
+func (p *parser) lineAttrs(a hcl.Attributes, user string) adapters.LineConfig {
 	lc := adapters.LineConfig{
 		Name:     p.nonEmpty(a, "line", ""),
 		Polarity: adapters.Polarity(p.oneOf(a, "polarity", "", string(adapters.ActiveHigh), string(adapters.ActiveLow))),

@@ -61,6 +61,7 @@ type BMC struct {
 	// Reset is how statemgrd carries out a BMC reset (statemgr.bmc.reset);
 	// BMCResetNone, the default, means it cannot, and refuses the request.
 	Reset BMCReset
+	LEDs  []LED // led blocks (leds.go)
 }
 
 // BMCReset is how a platform's BMC is reset.
@@ -94,6 +95,7 @@ type Chassis struct {
 	// Sequence is the power-on order of the PSUs by name; power-off runs
 	// in reverse. It lists every PSU once; by default, file order.
 	Sequence []string
+	LEDs     []LED // led blocks (leds.go)
 }
 
 // PSU is one PMBus power supply.
@@ -114,6 +116,7 @@ type Host struct {
 	Name    string
 	Chassis string // the chassis powering it
 	Lines   HostLines
+	LEDs    []LED // led blocks (leds.go)
 }
 
 // HostLines names a host's GPIO lines and their polarity. A line that is

@@ -36,7 +36,7 @@ type credentials struct {
 func clientCommands(g *globals) []*cobra.Command {
 	cred := &credentials{}
 	cmds := []*cobra.Command{
-		newListCommand(g, cred), newGetCommand(g, cred), newPowerCommand(g, cred), newResetCommand(g, cred),
+		newListCommand(g, cred), newGetCommand(g, cred), newPowerCommand(g, cred), newResetCommand(g, cred), newIdentifyCommand(g, cred), newLampTestCommand(g, cred),
 		newBMCCommand(g, cred), newServiceCommand(g, cred), newHistoryCommand(g, cred), newStatusCommand(g, cred),
 		newOperationCommand(g, cred), newAcknowledgeCommand(g, cred), newAlertsCommand(g, cred), newTailCommand(g, cred),
 		newPSUCommand(g, cred),

@@ -140,6 +140,12 @@ func simResult(g *globals, out io.Writer, r sim.Report, err error) error {
 	}
 	if err == nil {
 		fmt.Fprintf(out, "ok: %d actions, %s of virtual time, every invariant held\n", r.Actions, r.Virtual)
+		if len(r.LEDs.Locations) > 0 {
+			fmt.Fprintln(out, "LEDs at the end:")
+			for _, loc := range r.LEDs.Locations {
+				printLocation(out, loc)
+			}
+		}
 	}
 	return err
 }

@@ -210,7 +210,7 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	}
 	d.api, err = server.New(server.Config{Conn: d.nc, System: d.asm.System, Operations: d.asm.Coordinator, Log: d.log, Platform: plat, Clock: clock.Real{},
 		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0, Inputs: d.inputs,
-		PSUs: assembly.PSUs{Hardware: d.asm.Hardware}, Checkpoints: checkpoints})
+		PSUs: assembly.PSUs{Hardware: d.asm.Hardware}, Checkpoints: checkpoints, LEDs: d.asm.LEDs})
 	if err != nil {
 		return d, err
 	}

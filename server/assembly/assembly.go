@@ -14,6 +14,7 @@ import (
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/adapters/devices"
+	"github.com/statemgr/statemgr/adapters/leds"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/server/inputs"
@@ -80,6 +81,9 @@ type Config struct {
 	// thermal input turning critical starts the thermal emergency at once.
 	// Like the log, the Store is the caller's: it outlives an assembly.
 	Inputs *inputs.Store
+	// LEDBoard is where the platform's LEDs are; nil: the devices'
+	// (devices.Hardware.LEDBoard). Tests pass a leds.Panel to see them.
+	LEDBoard leds.Board
 }
 
 // Await runs step, which may wait on the clock, for a of Start or Stop.
@@ -112,6 +116,8 @@ type Assembly struct {
 	Hardware    *devices.Hardware
 	System      *protoactor.System
 	Coordinator *coordinator.Coordinator
+	// LEDs drives the platform's LEDs from the components' durable states.
+	LEDs *leds.Controller
 	// Recovered are the components' statuses as recovered from the log,
 	// before the BMC boot, the coordinator or the reconciliation wrote.
 	Recovered map[actors.ID]machine.Status
@@ -183,10 +189,21 @@ func Start(ctx context.Context, cfg Config) (a *Assembly, err error) {
 	if a.Hardware, err = devices.New(dc); err != nil {
 		return a, err
 	}
+	board := cfg.LEDBoard
+	if board == nil {
+		board = a.Hardware.LEDBoard()
+	}
+	if a.LEDs, err = leds.New(ctx, leds.Config{Locations: cfg.Platform.LEDLocations(), Board: board, Log: cfg.Log,
+		Clock: cfg.Clock, Logger: cfg.Logger.Named("leds")}); err != nil {
+		return a, err
+	}
 	cfg.OnStage(StageComponents)
+	ledsCtl := a.LEDs
 	a.System, err = protoactor.Start(protoactor.Config{Log: cfg.Log, Snapshots: cfg.Snapshots, SnapshotPolicy: cfg.SnapshotPolicy,
 		Clock: cfg.Clock, Logger: cfg.Logger.Named("components"), Effects: effectRouter{hw: a.Hardware, services: cfg.Services},
-		Seed: cfg.Seed, OnRequest: cfg.OnRequest}, compiled)
+		Seed: cfg.Seed, OnRequest: cfg.OnRequest, OnChange: func(ch protoactor.Change) {
+			ledsCtl.Observe(ch.ID, ch.Status.State, ch.Kind, ch.Alerts)
+		}}, compiled)
 	if err != nil {
 		return a, err
 	}
@@ -329,6 +346,11 @@ func (a *Assembly) StopWith(ctx context.Context, o StopOptions) error {
 		a.cfg.OnStage(StageStopComponents)
 		a.System.Stop()
 		a.System = nil
+	}
+	if a.LEDs != nil {
+		// After the components, which tell it their states.
+		err = errors.Join(err, a.LEDs.Close())
+		a.LEDs = nil
 	}
 	return err
 }

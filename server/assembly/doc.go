@@ -4,7 +4,9 @@
 // (server/servertest) use it, so there is one boot order and one
 // shutdown order, and the simulation runs the wiring the daemon runs.
 //
-// Start order: the devices (adapters/devices); the components
+// Start order: the devices (adapters/devices); the LEDs (adapters/leds,
+// on Config.LEDBoard or the devices' board), which hear every component's
+// durable status (protoactor.Config.OnChange); the components
 // (actors/protoactor), recovered from snapshot and log, with their effects
 // routed to the devices or, for services, to Config.Services; the BMC boot
 // if the BMC rebooted (Config.BMCBoot); the BMC Ready; the coordinator,
@@ -14,8 +16,8 @@
 // hardware; then the devices run; then the services resume
 // (ServiceResumer). Stop is the reverse: the coordinator, the services
 // through their machines (StopOptions.ServicesGrace, the daemon's orderly
-// shutdown), the devices, the components. Config.OnStage hears each Stage;
-// Config.OnRecovered (the daemon's metrics) runs after the recovery and
+// shutdown), the devices, the components, the LEDs. Config.OnStage hears
+// each Stage; Config.OnRecovered (the daemon's metrics) runs after the recovery and
 // before anything new is logged, Config.OnBMCBoot once the boot is logged.
 //
 // What differs between callers is configuration: the clock (clock.Real or

@@ -153,7 +153,7 @@ func (e *Env) start(boot machine.Input) error {
 	}
 	e.asm, e.System, e.Coordinator, e.Hardware = asm, asm.System, asm.Coordinator, asm.Hardware
 	srvCfg := e.srvCfg
-	srvCfg.System, srvCfg.Operations, srvCfg.PSUs = asm.System, asm.Coordinator, assembly.PSUs{Hardware: asm.Hardware}
+	srvCfg.System, srvCfg.Operations, srvCfg.PSUs, srvCfg.LEDs = asm.System, asm.Coordinator, assembly.PSUs{Hardware: asm.Hardware}, asm.LEDs
 	if e.Server, err = server.New(srvCfg); err != nil {
 		return err
 	}
