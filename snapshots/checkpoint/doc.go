@@ -20,7 +20,7 @@
 // Manager creates one checkpoint at a time (spooling the content to learn
 // its checksum before the store lists it), applies retention (keep the N
 // newest) and lists, shows and deletes. Read parses and checks a content
-// against its manifest. Restore (restore.go) checks a checkpoint whole and
-// its platform against the one in force before it writes anything, then
-// replaces a stopped daemon's event log with it through badger.Restore.
+// against its manifest. Restoring is the subpackage restore's, which alone
+// links events/badger: the API's types come from this package, and the
+// board's CLI must not carry the log's database.
 package checkpoint

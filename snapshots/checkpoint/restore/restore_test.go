@@ -1,4 +1,4 @@
-package checkpoint_test
+package restore_test
 
 import (
 	"bufio"
@@ -17,6 +17,7 @@ import (
 	"github.com/statemgr/statemgr/events/badger"
 	"github.com/statemgr/statemgr/snapshots/checkpoint"
 	"github.com/statemgr/statemgr/snapshots/checkpoint/file"
+	"github.com/statemgr/statemgr/snapshots/checkpoint/restore"
 )
 
 var restoreAt = time.Date(2026, 12, 7, 14, 0, 0, 0, time.UTC)
@@ -88,7 +89,7 @@ func (f restoreFixture) restore(onStep func(string)) (*badger.RestoreReport, err
 	if err != nil {
 		return nil, err
 	}
-	_, report, err := checkpoint.Restore(context.Background(), store, f.id, restorePlatform,
+	_, report, err := restore.FromStore(context.Background(), store, f.id, restorePlatform,
 		badger.Options{Dir: f.logDir, GCInterval: -1, MinFreeBytes: -1}, restoreAt.Add(time.Hour), onStep)
 	return report, err
 }
@@ -228,10 +229,10 @@ func TestRestoreRefusesBeforeTouching(t *testing.T) {
 	opts := badger.Options{Dir: f.logDir, GCInterval: -1, MinFreeBytes: -1}
 	other := restorePlatform
 	other.Source = []byte(`bmc "bmc1" {}`)
-	if _, _, err := checkpoint.Restore(context.Background(), store, f.id, other, opts, restoreAt, nil); !errors.Is(err, checkpoint.ErrPlatformMismatch) {
+	if _, _, err := restore.FromStore(context.Background(), store, f.id, other, opts, restoreAt, nil); !errors.Is(err, checkpoint.ErrPlatformMismatch) {
 		t.Fatalf("another platform: %v, want ErrPlatformMismatch", err)
 	}
-	if _, _, err := checkpoint.Restore(context.Background(), store, "20261207T140000.000Z-999", restorePlatform, opts, restoreAt, nil); !errors.Is(err, checkpoint.ErrNotFound) {
+	if _, _, err := restore.FromStore(context.Background(), store, "20261207T140000.000Z-999", restorePlatform, opts, restoreAt, nil); !errors.Is(err, checkpoint.ErrNotFound) {
 		t.Fatalf("unknown id: %v, want ErrNotFound", err)
 	}
 	path := filepath.Join(f.storeDir, f.id+".ckpt")
@@ -244,7 +245,7 @@ func TestRestoreRefusesBeforeTouching(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps := 0
-	if _, _, err := checkpoint.Restore(context.Background(), store, f.id, restorePlatform, opts, restoreAt, func(string) { steps++ }); !errors.Is(err, checkpoint.ErrCorrupt) {
+	if _, _, err := restore.FromStore(context.Background(), store, f.id, restorePlatform, opts, restoreAt, func(string) { steps++ }); !errors.Is(err, checkpoint.ErrCorrupt) {
 		t.Fatalf("damaged: %v, want ErrCorrupt", err)
 	}
 	if steps != 0 {
