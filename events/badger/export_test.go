@@ -14,3 +14,13 @@ func UseBadgerCompactors() (restore func()) {
 	badgerCompactors = true
 	return func() { badgerCompactors = false }
 }
+
+// TableOptionsFor32Bit are the options fitTableBuilderTo32Bit gives where
+// int has 32 bits, on any platform.
+func TableOptionsFor32Bit(o badgerdb.Options) badgerdb.Options { return tableOptionsFor32Bit(o) }
+
+// FlushBuilderBytes bounds what a memtable flush's table builder allocates.
+func FlushBuilderBytes(o badgerdb.Options) int64 { return flushBuilderBytes(o) }
+
+// LongestKey is the longest key the log writes, without Badger's version.
+const LongestKey = longestKey

@@ -59,8 +59,17 @@ func TestMemoryChild(t *testing.T) {
 	if spec == "" {
 		t.Skip("runs only as the child of BenchmarkProfileMemory")
 	}
-	name, countStr, _ := strings.Cut(spec, ":")
+	// profile:count[:payload bytes], 256 bytes unless given.
+	name, rest, _ := strings.Cut(spec, ":")
+	countStr, sizeStr, _ := strings.Cut(rest, ":")
 	count, _ := strconv.Atoi(countStr)
+	size := 256
+	if sizeStr != "" {
+		var err error
+		if size, err = strconv.Atoi(sizeStr); err != nil {
+			t.Fatalf("%s=%s: payload size: %v", memChildEnv, spec, err)
+		}
+	}
 	profile, err := badger.ParseProfile(name)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +83,7 @@ func TestMemoryChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	openHeap, openRSS := heapMiB(), rssMiB()
-	payload := make([]byte, 256)
+	payload := make([]byte, size)
 	var wg sync.WaitGroup
 	for w := 0; w < 64; w++ {
 		wg.Add(1)
@@ -107,8 +116,10 @@ func TestMemoryChild(t *testing.T) {
 		}
 	}
 	_ = l.Close()
-	fmt.Printf("memory %s events=%d baseline_heap=%.1f baseline_rss=%.1f open_heap=%.1f open_rss=%.1f appended_heap=%.1f appended_rss=%.1f replayed_heap=%.1f replayed_rss=%.1f file_backed=%.1f\n",
-		name, n, baseHeap, baseRSS, openHeap, openRSS, fullHeap, fullRSS, replayHeap, replayRSS, fileMiB())
+	// VmHWM is the peak resident set (anonymous and file-backed) over the
+	// whole run: appends, flushes and compactions included.
+	fmt.Printf("memory %s events=%d baseline_heap=%.1f baseline_rss=%.1f open_heap=%.1f open_rss=%.1f appended_heap=%.1f appended_rss=%.1f replayed_heap=%.1f replayed_rss=%.1f file_backed=%.1f peak_rss=%.1f\n",
+		name, n, baseHeap, baseRSS, openHeap, openRSS, fullHeap, fullRSS, replayHeap, replayRSS, fileMiB(), statusMiB("VmHWM:"))
 }
 
 // BenchmarkProfileMemory reports, per storage profile, the Go heap and the
