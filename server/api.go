@@ -227,14 +227,18 @@ type (
 	// status, what it may be asked next and, for services, the four-value
 	// code and status line.
 	Component struct {
-		ID              string           `json:"id"`
-		Kind            string           `json:"kind"`
-		Name            string           `json:"name"`
-		State           string           `json:"state"`
-		Since           time.Time        `json:"since"`
-		Cause           string           `json:"cause,omitempty"`
-		Requested       *machine.Request `json:"requested,omitempty"`
-		Allowed         []string         `json:"allowed"`
+		ID        string           `json:"id"`
+		Kind      string           `json:"kind"`
+		Name      string           `json:"name"`
+		State     string           `json:"state"`
+		Since     time.Time        `json:"since"`
+		Cause     string           `json:"cause,omitempty"`
+		Requested *machine.Request `json:"requested,omitempty"`
+		Allowed   []string         `json:"allowed"`
+		// Busy are the requests the component's state and guards allow
+		// but an operation in flight (or queued) refuses now, each with
+		// the operation: they are not in Allowed.
+		Busy            []BusyRequest    `json:"busy,omitempty"`
 		Version         uint64           `json:"version"`
 		Transitions     uint64           `json:"transitions"`
 		BootProgress    string           `json:"boot_progress,omitempty"`
@@ -247,6 +251,14 @@ type (
 		// actions it did not answer. Services only.
 		Report      *machine.Report      `json:"report,omitempty"`
 		Unsupported *machine.Unsupported `json:"unsupported,omitempty"`
+	}
+	// BusyRequest is a request refused busy now: Operation (of Kind)
+	// holds Component, which the request needs.
+	BusyRequest struct {
+		Request   string `json:"request"`
+		Operation string `json:"operation"`
+		Kind      string `json:"kind"`
+		Component string `json:"component"`
 	}
 	// ComponentList is the reply of the list subjects. More says the
 	// list goes on from component Next.

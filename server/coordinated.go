@@ -23,6 +23,28 @@ type Operations interface {
 	Schedule(ctx context.Context, at time.Time, req coordinator.Request) (string, error)
 	Acknowledge(ctx context.Context, id, requester string, role coordinator.Role) error
 	Alerts() ([]coordinator.Result, error)
+	// Busy says whether an operation in flight or queued would refuse
+	// req busy now; it must not block (every status read asks it).
+	Busy(req coordinator.Request, statuses map[actors.ID]machine.Status) *coordinator.BusyError
+}
+
+// asOperation returns the coordinator operation that request name (one a
+// component's machine allows) to component id runs as; false for the
+// requests that go to the component alone (services, BMC resets).
+func asOperation(id actors.ID, name string) (coordinator.Request, bool) {
+	switch id.Kind() {
+	case actors.KindHost, actors.KindChassis:
+		kind, resetType := coordinatedRequest(id.Kind(), name)
+		return coordinator.Request{Kind: kind, Target: id, ResetType: resetType}, true
+	case actors.KindBMC:
+		switch name {
+		case machine.RequestEnterMaintenance:
+			return coordinator.Request{Kind: coordinator.BMCEnterMaintenance, Target: id}, true
+		case machine.RequestExitMaintenance:
+			return coordinator.Request{Kind: coordinator.BMCExitMaintenance, Target: id}, true
+		}
+	}
+	return coordinator.Request{}, false
 }
 
 // coordinatedRequest maps a request of a host or chassis control subject to

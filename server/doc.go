@@ -53,8 +53,9 @@
 //  6. Guard facts (chassis_on, bmc_ready, ...) are computed from the
 //     related components' last durable states with the coordinator's own
 //     function (coordinator.Facts). A view's "allowed" is evaluated with
-//     the same facts when it is rendered, so it is what a control request
-//     would be accepted for at that moment.
+//     the same facts when it is rendered, less the requests an operation
+//     in flight would refuse busy (Operations.Busy, listed in "busy"), so
+//     it is what a control request would be accepted for at that moment.
 //  7. No reply is larger than the connection's max payload (less
 //     replyHeadroom for headers): a reply that grows with data (lists,
 //     system status, history, log replay, validate) is cut to the items

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/protoactor"
 )
@@ -201,7 +202,9 @@ func (s *Server) component(id actors.ID) (Component, error) {
 // view renders a component's view for the wire. Allowed is computed here,
 // not stored with the view: it depends on the other components' states (a
 // host may power on once its chassis is On), so it is evaluated with the
-// guard facts a control request would get now, by the same function.
+// guard facts a control request would get now, by the same function, and
+// without the requests an operation in flight holds a component of (Busy,
+// from the claims the coordinator publishes: no hardware read).
 func (s *Server) view(v *protoactor.View) Component {
 	st := v.Status
 	c := Component{
@@ -213,8 +216,19 @@ func (s *Server) view(v *protoactor.View) Component {
 	if !ok {
 		return c
 	}
-	facts := s.facts(v.ID)
-	c.Allowed = append(c.Allowed, machine.Allowed(m, st, facts)...)
+	var facts machine.Facts
+	s.views.withStatuses(func(statuses map[actors.ID]machine.Status) {
+		facts = coordinator.Facts(s.topo, statuses, v.ID, false)
+		for _, name := range machine.Allowed(m, st, facts) {
+			if req, ok := asOperation(v.ID, name); ok {
+				if b := s.cfg.Operations.Busy(req, statuses); b != nil {
+					c.Busy = append(c.Busy, BusyRequest{Request: name, Operation: b.InFlight, Kind: string(b.Kind), Component: string(b.Component)})
+					continue
+				}
+			}
+			c.Allowed = append(c.Allowed, name)
+		}
+	})
 	if v.ID.Kind() == actors.KindService {
 		code, line := machine.Code(m, st, facts)
 		c.Code, c.StatusLine = string(code), line

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -34,6 +35,8 @@ type Coordinator struct {
 	stopped chan struct{}
 	once    sync.Once
 	started bool
+	// claims is what the operations hold, as the loop last published it.
+	claims atomic.Pointer[claims]
 
 	st state // owned by the loop
 }
@@ -117,6 +120,9 @@ type state struct {
 	// power-restore policy) are armed at its end, after the sagas it
 	// resumes hold their components.
 	starting bool
+	// claimsChanged: an operation was launched, queued or ended (or an
+	// emergency began): the loop publishes the claims anew.
+	claimsChanged bool
 }
 
 // New checks cfg and returns a coordinator; Start recovers and runs it.
@@ -155,7 +161,9 @@ func (c *Coordinator) loop() {
 func (c *Coordinator) call(f func(*state)) error {
 	done := make(chan struct{})
 	select {
-	case c.inbox <- func(s *state) { f(s); close(done) }:
+	// The claims are published before the caller goes on: what it
+	// answers (an operation accepted) is what Busy reads next.
+	case c.inbox <- func(s *state) { f(s); c.publishClaims(s); close(done) }:
 	case <-c.stopped:
 		return ErrStopped
 	}
@@ -352,13 +360,7 @@ func (c *Coordinator) decide(s *state, req Request, snap *snapshot, snapErr erro
 			return reject(&PoweredHostError{Op: id, Host: req.Target, State: st})
 		}
 	}
-	refusals := c.interlocks(s, id, req, snap)
-	if ch, ok := c.cfg.Topology.chassisOf(req.Target); ok && s.changing(ch.ID) {
-		// The chassis is being powered by an operation in flight: that is
-		// no missing power dependency but a busy one, so the request waits
-		// for it (queue) or is refused busy, naming it.
-		refusals = slices.DeleteFunc(refusals, func(r *InterlockError) bool { return r.Interlock == InterlockPowerDependency })
-	}
+	refusals := c.standingInterlocks(s, id, req, snap)
 	var overrides []Interlock
 	for _, r := range refusals {
 		if !slices.Contains(req.Override, r.Interlock) {
@@ -401,10 +403,24 @@ func (c *Coordinator) decide(s *state, req Request, snap *snapshot, snapErr erro
 	}
 	if o.queued {
 		s.queue = append(s.queue, o)
+		s.claimsChanged = true
 		return id, nil
 	}
 	c.launch(s, o)
 	return id, nil
+}
+
+// standingInterlocks returns the interlocks that refuse req (operation
+// id) now.
+func (c *Coordinator) standingInterlocks(s *state, id string, req Request, snap *snapshot) []*InterlockError {
+	refusals := c.interlocks(s, id, req, snap)
+	if ch, ok := c.cfg.Topology.chassisOf(req.Target); ok && s.changing(ch.ID) {
+		// The chassis is being powered by an operation in flight: that is
+		// no missing power dependency but a busy one, so the request waits
+		// for it (queue) or is refused busy, naming it.
+		refusals = slices.DeleteFunc(refusals, func(r *InterlockError) bool { return r.Interlock == InterlockPowerDependency })
+	}
+	return refusals
 }
 
 // noop records and ends an operation whose target already is in the state
@@ -448,37 +464,14 @@ func (s *state) powerOns() int {
 	return n
 }
 
-// conflict returns a BusyError naming an operation holding what o needs.
-func (s *state) conflict(o *op) *BusyError {
-	ids := make([]actors.ID, 0, len(o.locks))
-	for id := range o.locks {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		for _, h := range s.holders[id] {
-			if h != o && (o.locks[id] || h.locks[id]) {
-				return &BusyError{Component: id, InFlight: h.id, Kind: h.req.Kind}
-			}
-		}
-	}
-	// Queued operations keep their turn.
-	for _, q := range s.queue {
-		if q == o {
-			break
-		}
-		for id, excl := range o.locks {
-			if qe, ok := q.locks[id]; ok && (excl || qe) {
-				return &BusyError{Component: id, InFlight: q.id, Kind: q.req.Kind}
-			}
-		}
-	}
-	return nil
-}
+// conflict returns a BusyError naming an operation holding what o needs
+// (a queued o: launched, or queued before it).
+func (s *state) conflict(o *op) *BusyError { return s.claims().conflict(o.locks, o.id) }
 
 // launch takes o's locks and runs its saga on a goroutine of its own.
 func (c *Coordinator) launch(s *state, o *op) {
 	o.queued = false
+	s.claimsChanged = true
 	for id := range o.locks {
 		s.holders[id] = append(s.holders[id], o)
 	}
@@ -543,6 +536,7 @@ func (c *Coordinator) stateOf(ctx context.Context, id actors.ID) string {
 // complete records o's outcome, releases its locks and starts what was
 // waiting for them.
 func (c *Coordinator) complete(s *state, o *op, res Result) {
+	s.claimsChanged = true
 	for id := range o.locks {
 		s.holders[id] = slices.DeleteFunc(s.holders[id], func(h *op) bool { return h == o })
 	}
@@ -672,10 +666,13 @@ func (c *Coordinator) Alerts() ([]Result, error) {
 			out = append(out, r)
 		}
 	})
-	// op-000009 before op-000010, and op-999999 before op-1000000.
-	slices.SortFunc(out, func(a, b Result) int { return cmp.Or(cmp.Compare(len(a.Op), len(b.Op)), strings.Compare(a.Op, b.Op)) })
+	slices.SortFunc(out, func(a, b Result) int { return compareOps(a.Op, b.Op) })
 	return out, err
 }
+
+// compareOps orders operation ids as they were given: op-000009 before
+// op-000010, and op-999999 before op-1000000.
+func compareOps(a, b string) int { return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b)) }
 
 // describe renders the locks for logs.
 func describe(locks map[actors.ID]bool) string {

@@ -31,6 +31,10 @@
 // Operations hold components: exclusively those they change, shared those
 // they depend on (a host power-on holds its host, and its chassis and the
 // BMC shared). A conflicting request is refused busy, or queued if it asks.
+// The loop publishes what the operations hold (launched and queued)
+// whenever that changes, before the caller that changed it goes on: Busy
+// and Holds read it without the loop or the hardware, so a status can say
+// on every read which requests would be refused busy.
 // Host power-ons beyond Policy.MaxConcurrentPowerOns wait in the queue.
 //
 // Saga step commands carry operation id "<op>/<step>" (compensations

@@ -503,6 +503,7 @@ func (c *Coordinator) supersede(s *state, ids []actors.ID, by string) []*op {
 		for _, id := range ids {
 			if _, ok := q.locks[id]; ok {
 				s.queue = slices.DeleteFunc(s.queue, func(x *op) bool { return x == q })
+				s.claimsChanged = true
 				c.finish(s, q, Result{Op: q.id, Kind: q.req.Kind, Target: q.req.Target, Outcome: saga.Superseded, Reason: "superseded by " + by + " while queued"})
 				_, _, _ = c.append(RecOpFinished, "finished/"+q.id, Record{Op: q.id, Result: q.res})
 				break
@@ -679,6 +680,7 @@ func (c *Coordinator) emergency(ctx context.Context, kind EmergencyKind, zones, 
 		o.id = fmt.Sprintf("op-%06d", s.seq)
 		s.ops[o.id] = o
 		s.emergency = o
+		s.claimsChanged = true
 		running = c.supersede(s, ids, "emergency "+o.id)
 	}); err != nil {
 		return "", err

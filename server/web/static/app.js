@@ -10,7 +10,7 @@ const state = { csrf: "", role: "", lastSeq: 0, shownHead: 0, source: null, comp
 const powerRequest = {
   host: (id, name) => ({ subject: "statemgr.host.reset", body: { id, type: name } }),
   chassis: (id, name) => ({ subject: { On: "statemgr.chassis.power.on", Off: "statemgr.chassis.power.off", PowerCycle: "statemgr.chassis.power.cycle" }[name], body: { id } }),
-  bmc: (id, name) => name === "EnterMaintenance" || name === "LeaveMaintenance"
+  bmc: (id, name) => name === "EnterMaintenance" || name === "ExitMaintenance"
     ? { subject: "statemgr.bmc.maintenance", body: { id, enable: name === "EnterMaintenance" } }
     : { subject: "statemgr.bmc.reset", body: { id, type: name } },
 };
@@ -205,6 +205,8 @@ function renderPower() {
       buttons.append(el("button", { type: "button", "data-request": name, disabled: !canAct(), onclick: () => act(req.subject, req.body, c.id + " " + name) }, name));
     }
     const extra = [];
+    // Requests the state allows but an operation in flight holds a component of.
+    for (const b of c.busy || []) extra.push(el("p", { class: "busy", "data-busy": b.request }, b.request + ": busy, " + b.component + " is held by " + b.operation + " (" + b.kind + ")"));
     if (c.failure) extra.push(el("p", { class: "interlock" }, "Failed " + c.failure.what + ": " + c.failure.cause));
     if (c.requested) extra.push(el("p", { class: "sub" }, "Last request " + c.requested.name + " by " + (c.requested.requester || "?") + (c.requested.operation ? " (" + c.requested.operation + ")" : "")));
     box.append(el("article", { class: "component", id: "c-" + c.id, "aria-label": c.id },
