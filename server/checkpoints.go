@@ -211,7 +211,7 @@ func (s *Server) checkpointDelete(ctx context.Context, c *call) (any, error) {
 
 // checkpointError maps the checkpoint package's errors to the catalogue.
 func checkpointError(err error) error {
-	k := ErrInternal
+	var k *ErrorKind
 	switch {
 	case errors.Is(err, checkpoint.ErrBadID):
 		k = ErrBadCheckpointID

@@ -3,7 +3,6 @@ package campaign
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -245,7 +244,7 @@ func awaitBMCUp(ctx context.Context, nc *nats.Conn, timeout time.Duration) (stri
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	body := render([]pair{{"id", str(plausibleID(server.SubjectBMCReset))}})
-	last := errors.New("no answer yet")
+	var last error
 	for {
 		if state, err := askState(ctx, nc, body); err != nil {
 			last = err
