@@ -77,7 +77,15 @@ func TestBoard(t *testing.T) {
 				t.Errorf("the model reads back vin %d mV after %d mV", back, mv)
 			}
 		}
-		b.qmp.set(psuPath, "vin", uint64(12000))
+		// The model's reset defaults (12 V in and out, 25 A), which QEMU 7.2
+		// does not apply to an adm1272 added with -device: its VOUT and
+		// IOUT read 0 until set, and the model's own decode of IOUT 0
+		// wraps ((0 - b) / m as unsigned), so there is nothing to compare.
+		for q, v := range adm1272Defaults {
+			if err := b.qmp.set(psuPath, q, v); err != nil {
+				t.Fatal(err)
+			}
+		}
 	})
 
 	ok("armv7 test binaries of adapters/smbus and adapters/gpiocdev pass in the guest", func(t *testing.T) {
@@ -174,7 +182,7 @@ func TestBoard(t *testing.T) {
 				}
 			}
 		}
-		compare("as booted")
+		compare("at the model's defaults")
 		set := map[string]uint64{"vin": 48000, "vout": 11500, "iout": 10000}
 		for q, v := range set {
 			if err := b.qmp.set(psuPath, q, v); err != nil {
@@ -187,7 +195,7 @@ func TestBoard(t *testing.T) {
 		if v, _ := vin.(float64); math.Abs(v-48) > lsb["vin"] {
 			t.Errorf("VIN did not follow the model to 48 V: %v", vin)
 		}
-		for q, v := range map[string]uint64{"vin": 12000, "vout": 12000, "iout": 25000} {
+		for q, v := range adm1272Defaults {
 			_ = b.qmp.set(psuPath, q, v)
 		}
 	})

@@ -21,6 +21,10 @@ const (
 	psuPath  = "/machine/peripheral/psu0"
 )
 
+// adm1272Defaults are the readings QEMU's adm1272 model resets to
+// (ADM1272_VOLT_DEFAULT, ADM1272_IOUT_DEFAULT), in mV and mA.
+var adm1272Defaults = map[string]uint64{"vin": 12000, "vout": 12000, "iout": 25000}
+
 // board is one running emulated AST2600 EVB.
 type board struct {
 	cmd     *exec.Cmd
