@@ -49,7 +49,9 @@ func NewActorSystem(l hclog.Logger) *actor.ActorSystem {
 // out of range [-n]". With one bucket the index is 0 whatever the sign;
 // that bucket is itself a 32-shard concurrent map, ample for statemgr's
 // tens of actors. It runs before anything else uses the registry, moving
-// the processes the system registered at construction.
+// the processes the system registered at construction. The new slice
+// drops the other 1,023 buckets (32 map shards each, ~3 MB of heap),
+// which a reslice of the old one kept reachable.
 func singleRegistryBucket(m *actor.SliceMap) {
 	first := m.LocalPIDs[0]
 	for _, b := range m.LocalPIDs[1:] {
@@ -57,7 +59,7 @@ func singleRegistryBucket(m *actor.SliceMap) {
 			first.SetIfAbsent(id, p)
 		}
 	}
-	m.LocalPIDs = m.LocalPIDs[:1]
+	m.LocalPIDs = append(m.LocalPIDs[:0:0], first)
 }
 
 // LogPanics is a receiver middleware that logs an actor's panic on l at

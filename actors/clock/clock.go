@@ -29,6 +29,10 @@ type Clock interface {
 	Now() time.Time
 	// NewTimer returns a timer that fires once, d from now.
 	NewTimer(d time.Duration) Timer
+	// AfterFunc calls f once, d from now, and returns a Timer whose C is
+	// nil and whose Stop cancels the call. It needs no goroutine while it
+	// waits, so an idle component holding a timeout costs no stack.
+	AfterFunc(d time.Duration, f func()) Timer
 }
 
 // Timer is a one-shot timer from a Clock.
@@ -61,6 +65,9 @@ func (Real) Now() time.Time { return time.Now() }
 
 // NewTimer wraps time.NewTimer.
 func (Real) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+
+// AfterFunc wraps time.AfterFunc: f runs in its own goroutine.
+func (Real) AfterFunc(d time.Duration, f func()) Timer { return realTimer{time.AfterFunc(d, f)} }
 
 type realTimer struct{ t *time.Timer }
 
@@ -101,6 +108,24 @@ func (v *Virtual) NewTimer(d time.Duration) Timer {
 	return t
 }
 
+// AfterFunc calls f when the clock reaches now+d, from the Advance or Set
+// that passes the deadline, in deadline order with the channel timers and
+// with the clock reading the deadline; d <= 0 calls f before AfterFunc
+// returns. f must not block: it runs on the goroutine that moves the clock.
+func (v *Virtual) AfterFunc(d time.Duration, f func()) Timer {
+	v.mu.Lock()
+	v.nextID++
+	t := &virtualTimer{clock: v, when: v.now.Add(d), id: v.nextID, fn: f, index: -1}
+	if d > 0 {
+		heap.Push(&v.timers, t)
+	}
+	v.mu.Unlock()
+	if d <= 0 {
+		f()
+	}
+	return t
+}
+
 // Advance moves the clock forward by d, firing every timer due on the way
 // in deadline order, each at its own deadline.
 func (v *Virtual) Advance(d time.Duration) { v.Set(v.Now().Add(d)) }
@@ -113,6 +138,13 @@ func (v *Virtual) Set(t time.Time) {
 		next := heap.Pop(&v.timers).(*virtualTimer)
 		if next.when.After(v.now) {
 			v.now = next.when
+		}
+		if next.fn != nil {
+			// Unlocked: f may read the clock or arm the next timer.
+			v.mu.Unlock()
+			next.fn()
+			v.mu.Lock()
+			continue
 		}
 		next.ch <- next.when
 	}
@@ -142,7 +174,8 @@ type virtualTimer struct {
 	clock *Virtual
 	when  time.Time
 	id    uint64
-	ch    chan time.Time
+	ch    chan time.Time // nil for AfterFunc's
+	fn    func()         // AfterFunc's call
 	index int
 }
 

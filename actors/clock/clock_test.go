@@ -48,6 +48,54 @@ func TestVirtualFiresInDeadlineOrder(t *testing.T) {
 
 // TestWithTimeoutOnTheVirtualClock: the context ends when the virtual
 // clock reaches its deadline, not before, with DeadlineExceeded as its
+// TestVirtualAfterFunc: an AfterFunc runs from the Advance that passes its
+// deadline, in deadline order with the channel timers, reading its own
+// deadline, and may arm the next one; a stopped one never runs; d <= 0
+// runs before AfterFunc returns.
+func TestVirtualAfterFunc(t *testing.T) {
+	v := clock.NewVirtual(epoch)
+	var ran []string
+	ch := v.NewTimer(2 * time.Second)
+	v.AfterFunc(time.Second, func() {
+		ran = append(ran, "1s at "+v.Now().Sub(epoch).String())
+		v.AfterFunc(time.Second, func() { ran = append(ran, "rearmed at "+v.Now().Sub(epoch).String()) })
+	})
+	stopped := v.AfterFunc(1500*time.Millisecond, func() { ran = append(ran, "stopped") })
+	if !stopped.Stop() || stopped.Stop() {
+		t.Fatal("Stop of a pending AfterFunc: want true, then false")
+	}
+	if stopped.C() != nil {
+		t.Fatal("an AfterFunc timer has a channel")
+	}
+	v.Advance(3 * time.Second)
+	if want := []string{"1s at 1s", "rearmed at 2s"}; len(ran) != 2 || ran[0] != want[0] || ran[1] != want[1] {
+		t.Fatalf("ran %q, want %q", ran, want)
+	}
+	select {
+	case at := <-ch.C():
+		if !at.Equal(epoch.Add(2 * time.Second)) {
+			t.Fatalf("channel timer fired at %v", at)
+		}
+	default:
+		t.Fatal("the channel timer between the two calls did not fire")
+	}
+	now := false
+	v.AfterFunc(0, func() { now = true })
+	if !now || v.Pending() != 0 {
+		t.Fatalf("AfterFunc(0) ran %v, pending %d: want run at once, nothing pending", now, v.Pending())
+	}
+}
+
+// TestRealAfterFunc: the wall clock's AfterFunc runs f, and Stop cancels it.
+func TestRealAfterFunc(t *testing.T) {
+	done := make(chan struct{})
+	clock.Real{}.AfterFunc(time.Millisecond, func() { close(done) })
+	<-done
+	if pending := (clock.Real{}).AfterFunc(time.Hour, func() { t.Error("a stopped AfterFunc ran") }); !pending.Stop() {
+		t.Fatal("Stop of a pending AfterFunc: want true")
+	}
+}
+
 // cause; cancel removes the timer from the clock.
 func TestWithTimeoutOnTheVirtualClock(t *testing.T) {
 	v := clock.NewVirtual(epoch)

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/snapshots"
@@ -135,14 +136,12 @@ type component struct {
 	snapSeq  uint64 // seq of the newest snapshot
 	snapTime time.Time
 	timerGen uint64
-	disarm   func()        // stops the armed timer and its goroutine
-	stop     chan struct{} // closed when the incarnation stops, ends timer goroutines
+	timer    clock.Timer // the armed timeout or alert check, nil if none
 }
 
 func (c *component) Receive(ctx actor.Context) {
 	switch msg := ctx.Message().(type) {
 	case *actor.Started:
-		c.stop = make(chan struct{})
 		if err := c.recover(); err != nil {
 			// Handling nothing on an unknown state is the only safe answer;
 			// the supervisor retries with backoff.
@@ -151,7 +150,7 @@ func (c *component) Receive(ctx actor.Context) {
 		c.changed()
 		c.arm(ctx)
 	case *actor.Stopping, *actor.Restarting:
-		close(c.stop)
+		c.disarmTimer()
 	case *inputMsg:
 		c.handle(ctx, msg.in)
 	case *tickMsg:
@@ -498,10 +497,7 @@ func (c *component) maybeSnapshot() {
 // through its generation.
 func (c *component) arm(ctx actor.Context) {
 	c.timerGen++
-	if c.disarm != nil {
-		c.disarm()
-		c.disarm = nil
-	}
+	c.disarmTimer()
 	now := c.cfg.Clock.Now()
 	next, ok := machine.NextDeadline(c.m, c.mem.Status)
 	if at, ok2 := machine.NextAlertCheck(c.m, c.mem.Status, now, c.cfg.Thresholds); ok2 && (!ok || at.Before(next)) {
@@ -510,20 +506,14 @@ func (c *component) arm(ctx actor.Context) {
 	if !ok {
 		return
 	}
-	t := c.cfg.Clock.NewTimer(next.Sub(now))
-	cancel := make(chan struct{})
-	c.disarm = func() {
-		t.Stop()
-		close(cancel)
+	gen, self, root := c.timerGen, ctx.Self(), ctx.ActorSystem().Root
+	c.timer = c.cfg.Clock.AfterFunc(next.Sub(now), func() { root.Send(self, &tickMsg{gen: gen}) })
+}
+
+// disarmTimer stops the armed timer, if any.
+func (c *component) disarmTimer() {
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
 	}
-	gen, self, root, stop := c.timerGen, ctx.Self(), ctx.ActorSystem().Root, c.stop
-	go func() {
-		select {
-		case <-t.C():
-			root.Send(self, &tickMsg{gen: gen})
-		case <-stop:
-			t.Stop()
-		case <-cancel:
-		}
-	}()
 }

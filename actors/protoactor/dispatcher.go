@@ -1,6 +1,10 @@
 package protoactor
 
-import "github.com/asynkron/protoactor-go/actor"
+import (
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
 
 // workerDispatcher runs mailboxes on parked goroutines that are reused,
 // where protoactor's default dispatcher starts a goroutine each time a
@@ -11,13 +15,23 @@ import "github.com/asynkron/protoactor-go/actor"
 // garbage collector shrinks an idle one).
 //
 // Workers hand work to each other only when idle, so there are never more
-// of them than mailboxes that ran at once: at most one per actor.
+// of them than mailboxes that ran at once: at most one per actor. At most
+// maxParkedWorkers of them wait for work; the others exit after their
+// turn, so a boot that starts every component at once does not leave a
+// parked goroutine and its grown stack per component (1,000 services
+// kept ~900).
 type workerDispatcher struct {
 	throughput int
 	// idle is unbuffered: a send succeeds only when a worker waits on it.
-	idle chan func()
-	quit chan struct{} // closed by stop: idle workers exit
+	idle   chan func()
+	quit   chan struct{} // closed by stop: idle workers exit
+	parked atomic.Int32  // workers waiting on idle, or about to
 }
+
+// maxParkedWorkers bounds the workers that wait for work: more than the
+// mailboxes a BMC's handful of requests run at once, so that steady
+// traffic still finds a worker with a grown stack.
+const maxParkedWorkers = 16
 
 var _ actor.Dispatcher = (*workerDispatcher)(nil)
 
@@ -42,8 +56,13 @@ func (d *workerDispatcher) Throughput() int { return d.throughput }
 func (d *workerDispatcher) work(fn func()) {
 	for {
 		fn()
+		if d.parked.Add(1) > maxParkedWorkers {
+			d.parked.Add(-1)
+			return
+		}
 		select {
 		case fn = <-d.idle:
+			d.parked.Add(-1)
 		case <-d.quit:
 			return
 		}

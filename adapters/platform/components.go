@@ -10,7 +10,8 @@ import (
 
 // Component is one component the platform describes: its id
 // ("<kind>.<name>") and its machine, with the platform's timeouts applied
-// and its extensions merged.
+// and its extensions merged. Components of one kind that no extension
+// changes share one Machine: it is read-only.
 type Component struct {
 	ID      string
 	Machine *machine.Machine
@@ -51,24 +52,26 @@ func (p *Platform) Components() ([]Component, error) {
 	if err := add("bmc", p.BMC.Name, machine.BMC(machine.DefaultBMCConfig())); err != nil {
 		return nil, err
 	}
+	chassis, hostMachine := machine.Chassis(machine.DefaultChassisConfig()), machine.Host(host)
+	// No machine timeout in Stopping or Restarting: stop_timeout is the
+	// supervisor's (SIGKILL once it passes, then stopped or stop_failed),
+	// and the startup cleanup's for a previous daemon's process. A machine
+	// timeout of the same length raced that kill into Error, and one that
+	// came due while no daemon ran fired at recovery, before the cleanup
+	// could say the process was gone.
+	service := machine.Service(machine.DefaultServiceConfig())
 	for _, c := range p.Chassis {
-		if err := add("chassis", c.Name, machine.Chassis(machine.DefaultChassisConfig())); err != nil {
+		if err := add("chassis", c.Name, chassis); err != nil {
 			return nil, err
 		}
 	}
 	for _, h := range p.Hosts {
-		if err := add("host", h.Name, machine.Host(host)); err != nil {
+		if err := add("host", h.Name, hostMachine); err != nil {
 			return nil, err
 		}
 	}
 	for _, s := range p.Services {
-		// No machine timeout in Stopping or Restarting: stop_timeout is the
-		// supervisor's (SIGKILL once it passes, then stopped or
-		// stop_failed), and the startup cleanup's for a previous daemon's
-		// process. A machine timeout of the same length raced that kill
-		// into Error, and one that came due while no daemon ran fired at
-		// recovery, before the cleanup could say the process was gone.
-		if err := add("service", s.Name, machine.Service(machine.DefaultServiceConfig())); err != nil {
+		if err := add("service", s.Name, service); err != nil {
 			return nil, err
 		}
 	}
@@ -77,17 +80,23 @@ func (p *Platform) Components() ([]Component, error) {
 }
 
 // Compiled returns the platform's components with their machines
-// compiled, by component id: what protoactor.Start takes.
+// compiled, by component id: what protoactor.Start takes. Components that
+// share a Machine share its Compiled (Step only reads it): a compiled
+// service machine is ~18 KB, 18 MB for 1,000 services compiled one by one.
 func (p *Platform) Compiled() (map[actors.ID]*machine.Compiled, error) {
 	comps, err := p.Components()
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[actors.ID]*machine.Compiled, len(comps))
+	compiled := map[*machine.Machine]*machine.Compiled{}
 	for _, c := range comps {
-		m, err := machine.Compile(c.Machine)
-		if err != nil {
-			return nil, fmt.Errorf("component %s: %w", c.ID, err)
+		m, ok := compiled[c.Machine]
+		if !ok {
+			if m, err = machine.Compile(c.Machine); err != nil {
+				return nil, fmt.Errorf("component %s: %w", c.ID, err)
+			}
+			compiled[c.Machine] = m
 		}
 		out[actors.ID(c.ID)] = m
 	}
