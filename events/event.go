@@ -22,6 +22,19 @@ type Event struct {
 	Payload        []byte    // type-specific body, opaque to the log
 }
 
+// RestoreStream is the stream a restore of a checkpoint writes into the
+// restored log (events/badger's Restore): EventSkippedByRestore at each
+// sequence the checkpoint does not hold and the replaced log had used,
+// then one EventLogRestored. Whoever acts on the log's history at start
+// (the coordinator) reads it to know a restore happened.
+const RestoreStream = "restore"
+
+// Event types of RestoreStream.
+const (
+	EventSkippedByRestore = "skipped_by_restore"
+	EventLogRestored      = "log_restored"
+)
+
 // MaxStreamLen is the longest stream id the log accepts.
 const MaxStreamLen = 200
 

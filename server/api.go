@@ -376,7 +376,7 @@ type (
 	}
 )
 
-// Outcome results. A coordinator operation ends in one of the first six
+// Outcome results. A coordinator operation ends in one of the first seven
 // (package saga's outcomes); a request to a single component in succeeded
 // or failed.
 const (
@@ -386,6 +386,7 @@ const (
 	ResultTimedOut    = "timed_out"   // a step of the operation ran out of time
 	ResultSuperseded  = "superseded"  // an emergency or a power loss took over
 	ResultRejected    = "rejected"    // refused before it started
+	ResultAbandoned   = "abandoned"   // unfinished in a restored checkpoint: neither resumed nor compensated
 	ResultInProgress  = "in_progress" // not ended yet (a wait that ended first, or operation.get)
 )
 

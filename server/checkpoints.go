@@ -92,11 +92,14 @@ func (r CheckpointList) firstItems(n int) any {
 // checkpointEndpoints are the checkpoint subjects; each answers
 // checkpoints_not_configured without Config.Checkpoints.
 func (s *Server) checkpointEndpoints(read, control func(string, any, func(context.Context, *call) (any, error)) endpoint) []endpoint {
+	restore := control(SubjectCheckpointRestore, CheckpointRestoreRequest{}, s.checkpointRestore)
+	restore.restore = true
 	return []endpoint{
 		control(SubjectCheckpointCreate, CheckpointCreateRequest{}, s.checkpointCreate),
 		read(SubjectCheckpointList, CheckpointListRequest{}, s.checkpointList),
 		read(SubjectCheckpointShow, CheckpointRequest{}, s.checkpointShow),
 		control(SubjectCheckpointDelete, CheckpointRequest{}, s.checkpointDelete),
+		restore,
 	}
 }
 
@@ -221,6 +224,8 @@ func checkpointError(err error) error {
 		k = ErrCheckpointInProgress
 	case errors.Is(err, checkpoint.ErrCorrupt), errors.Is(err, checkpoint.ErrUnknownFormat):
 		k = ErrCheckpointCorrupt
+	case errors.Is(err, checkpoint.ErrPlatformMismatch):
+		k = ErrCheckpointPlatformMismatch
 	case errors.Is(err, checkpoint.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		k = ErrCheckpointStoreUnavailable
 	default:

@@ -21,7 +21,7 @@ import (
 // checkpointEnv is a server over a real Badger log whose checkpoints go
 // to a directory through a checkpoint.Manager keeping keep of them; wrap,
 // if set, wraps the directory store.
-func checkpointEnv(t *testing.T, keep int, wrap func(checkpoint.Store) checkpoint.Store) (*servertest.Env, *client.Client, string) {
+func checkpointEnv(t *testing.T, keep int, wrap func(checkpoint.Store) checkpoint.Store, restorer server.Restorer) (*servertest.Env, *client.Client, string) {
 	t.Helper()
 	log, err := badger.Open(badger.Options{Dir: t.TempDir(), GCInterval: -1})
 	if err != nil {
@@ -46,14 +46,14 @@ func checkpointEnv(t *testing.T, keep int, wrap func(checkpoint.Store) checkpoin
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := servertest.Start(t, servertest.Options{Log: log, Server: server.Config{Checkpoints: mgr}})
+	env := servertest.Start(t, servertest.Options{Log: log, Server: server.Config{Checkpoints: mgr, Restorer: restorer}})
 	return env, client.New(env.Connect(t)), dir
 }
 
 // TestCheckpointSubjects: create, list (newest first, paged, retention
 // applied), show (with verify), delete, and the typed refusals.
 func TestCheckpointSubjects(t *testing.T) {
-	env, cl, _ := checkpointEnv(t, 2, nil)
+	env, cl, _ := checkpointEnv(t, 2, nil, nil)
 	ctx := ctxT(t)
 	var made []server.CheckpointReply
 	for i := range 3 {
@@ -149,7 +149,7 @@ func (h *heldStore) Put(ctx context.Context, m checkpoint.Manifest, content io.R
 // the head when it began.
 func TestCheckpointWhileUnderLoad(t *testing.T) {
 	held := &heldStore{putting: make(chan struct{}), release: make(chan struct{})}
-	env, cl, _ := checkpointEnv(t, 0, func(s checkpoint.Store) checkpoint.Store { held.Store = s; return held })
+	env, cl, _ := checkpointEnv(t, 0, func(s checkpoint.Store) checkpoint.Store { held.Store = s; return held }, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	env.Observe(t, "bmc.0", "services_ready")
@@ -225,8 +225,8 @@ func TestCheckpointWhileUnderLoad(t *testing.T) {
 	}
 }
 
-// TestCheckpointRoles: a viewer may list checkpoints but neither create
-// nor delete one; an operator may create.
+// TestCheckpointRoles: a viewer may list checkpoints but neither create,
+// delete nor restore one; an operator may create.
 func TestCheckpointRoles(t *testing.T) {
 	log, err := badger.Open(badger.Options{Dir: t.TempDir(), GCInterval: -1})
 	if err != nil {
@@ -246,7 +246,7 @@ func TestCheckpointRoles(t *testing.T) {
 	if err := viewer.Request(ctx, server.SubjectCheckpointList, server.CheckpointListRequest{}, nil); err != nil {
 		t.Fatalf("viewer list: %v", err)
 	}
-	for _, subject := range []string{server.SubjectCheckpointCreate, server.SubjectCheckpointDelete} {
+	for _, subject := range []string{server.SubjectCheckpointCreate, server.SubjectCheckpointDelete, server.SubjectCheckpointRestore} {
 		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		err := viewer.Request(short, subject, server.CheckpointRequest{ID: "20261207T130000.000Z-1"}, nil)
 		cancel()

@@ -67,6 +67,13 @@
 //     one they answer ErrCheckpointsNotConfigured. A create runs on its
 //     own goroutine and in-flight slot, bounded by MaxCheckpointTime, and
 //     copies the log in one read transaction, so other requests go on.
+//     statemgr.checkpoint.restore goes to Config.Restorer (the daemon,
+//     which stops this Server and starts another over the restored log):
+//     its handler marks the Server restoring under the lock that admits
+//     requests, so every later control request is refused
+//     ErrRestoreInProgress, and waits for the control requests in flight;
+//     it is not counted in flight itself, since the Stop the daemon calls
+//     waits for those.
 //
 // The embedded NATS server (StartNATS) listens on 127.0.0.1:4222 by default.
 // Users get one of three roles: viewer (read and subscribe), operator (also

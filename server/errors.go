@@ -158,6 +158,19 @@ var (
 	ErrCheckpointStoreUnavailable = &ErrorKind{"ErrCheckpointStoreUnavailable", 503, 10095,
 		"the checkpoint store could not be reached or did not answer in time; nothing was stored",
 		"check the store the message names (the directory is mounted and writable; the NATS server is up with JetStream enabled), then retry"}
+	// Restore (statemgr.checkpoint.restore).
+	ErrCheckpointPlatformMismatch = &ErrorKind{"ErrCheckpointPlatformMismatch", 409, 10096,
+		"the checkpoint was taken under another platform file than the one statemgrd runs; nothing was changed",
+		"restore a checkpoint taken under this platform (statemgr checkpoint list shows each one's platform), or start statemgrd with the checkpoint's platform file"}
+	ErrRestoreInProgress = &ErrorKind{"ErrRestoreInProgress", 503, 10097,
+		"a checkpoint restore is in progress: statemgrd takes no control request until it ends",
+		"wait for the restore's reply (statemgr checkpoint restore prints it), then send the request again; reads are served until the components stop"}
+	ErrOperationsInFlight = &ErrorKind{"ErrOperationsInFlight", 409, 10098,
+		"operations are in flight or queued: a restore would cut them short, so nothing was changed",
+		"wait for the operations the message names to finish (statemgr operation ID), then restore again"}
+	ErrRestoreFailed = &ErrorKind{"ErrRestoreFailed", 500, 10099,
+		"the restore stopped the components and could not complete; the message says which state statemgrd serves now",
+		"read statemgrd's log for the cause; if statemgrd runs on its previous state, fix the cause (the store, the disk) and restore again, and if it exits, systemd starts it on whichever log the restore left in place"}
 	// The web page's bridge (server/web).
 	ErrUnknownInput = &ErrorKind{"ErrUnknownInput", 404, 10100,
 		"the platform file declares no external input of that kind and name",
@@ -202,7 +215,7 @@ var Catalogue = []*ErrorKind{
 	ErrOverrideDenied, ErrIdempotencyConflict, ErrNoSpace, ErrTooComplex, ErrDuplicateField, ErrBadSchedule,
 	ErrFieldTooLong, ErrRateLimited, ErrNotSupportedByPlatform, ErrUnknownPSU, ErrReplyTooLarge,
 	ErrCheckpointsNotConfigured, ErrUnknownCheckpoint, ErrBadCheckpointID, ErrCheckpointInProgress, ErrCheckpointCorrupt,
-	ErrCheckpointStoreUnavailable, ErrUnknownInput, ErrBadInputReport,
+	ErrCheckpointStoreUnavailable, ErrCheckpointPlatformMismatch, ErrRestoreInProgress, ErrOperationsInFlight, ErrRestoreFailed, ErrUnknownInput, ErrBadInputReport,
 	ErrWebLoginRequired, ErrWebBadCredentials, ErrWebCrossOrigin, ErrWebPermissionDenied, ErrWebUnknownSubject,
 	ErrWebTooManySessions, ErrNoIdentifyLED, ErrBadIndicatorDuration, ErrNoLEDs,
 }

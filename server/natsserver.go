@@ -116,7 +116,7 @@ var controlRequestSubjects = []string{
 	SubjectHostPowerOn, SubjectHostPowerOff, SubjectHostReset, SubjectChassisPowerOn, SubjectChassisPowerOff,
 	SubjectChassisCycle, SubjectBMCMaintenance, SubjectBMCReset, SubjectServiceStart, SubjectServiceStop,
 	SubjectServiceRestart, SubjectServiceReset, SubjectServiceEnable, SubjectServiceDisable, SubjectOperationAck,
-	SubjectCheckpointCreate, SubjectCheckpointDelete, SubjectLEDIdentify, SubjectLEDLampTest,
+	SubjectCheckpointCreate, SubjectCheckpointDelete, SubjectCheckpointRestore, SubjectLEDIdentify, SubjectLEDLampTest,
 }
 
 // RequestSubjects are the API's request subjects a user may send, as the

@@ -90,6 +90,10 @@ type Config struct {
 	// LEDs drives the platform's LEDs (the assembly's); nil: the LED
 	// subjects answer ErrNoLEDs.
 	LEDs *leds.Controller
+	// Restorer restores checkpoints in the running daemon
+	// (statemgr.checkpoint.restore); nil, or no Checkpoints: that subject
+	// answers checkpoints_not_configured.
+	Restorer Restorer
 }
 
 // Server is statemgr's NATS API: a micro service with one endpoint per
@@ -106,15 +110,19 @@ type Server struct {
 	reports    reportLimiter // bounds each service's self-state reports
 	endpoints  []endpoint
 
-	mu       sync.Mutex // guards svc, pub, stopping and inflight.Add
+	mu       sync.Mutex // guards svc, pub, stopping, restoring, inflight.Add and controls.Add
 	svc      micro.Service
 	pub      *publisher
 	stopping bool
-	inflight sync.WaitGroup
-	slots    chan struct{}
-	quit     chan struct{} // closed by Stop: waits for outcomes end early
-	started  time.Time
-	warnings *repeatedWarnings
+	// restoring refuses control requests while a restore runs; the restore
+	// waits for those in controls first.
+	restoring bool
+	inflight  sync.WaitGroup
+	controls  sync.WaitGroup
+	slots     chan struct{}
+	quit      chan struct{} // closed by Stop: waits for outcomes end early
+	started   time.Time
+	warnings  *repeatedWarnings
 }
 
 // New checks cfg and builds a Server; Start makes it serve.
@@ -295,7 +303,11 @@ type endpoint struct {
 	// inline handlers answer from memory without blocking, so they run on
 	// the endpoint's subscription goroutine; the others get their own.
 	inline bool
-	handle func(ctx context.Context, c *call) (any, error)
+	// restore is statemgr.checkpoint.restore's: it marks the Server
+	// restoring and is not counted in flight (the Server it stops would
+	// wait for it).
+	restore bool
+	handle  func(ctx context.Context, c *call) (any, error)
 }
 
 // Endpoint kinds, in each endpoint's metadata.
@@ -340,6 +352,27 @@ func (s *Server) handler(ep endpoint) micro.Handler {
 			s.answer(req, ep, &call{subject: req.Subject(), data: req.Data(), requester: s.requesterOf(req.Headers())})
 			return
 		}
+		control := ep.kind == EndpointControl
+		if control && s.restoring {
+			s.mu.Unlock()
+			s.respondError(req, newError(ErrRestoreInProgress, "a checkpoint restore is in progress: %s is refused until it ends", ep.subject))
+			return
+		}
+		c := &call{subject: req.Subject(), data: req.Data(), requester: s.requesterOf(req.Headers())}
+		// Answered on its own goroutine, so that a slow component does not
+		// hold the endpoint. That goroutine must not touch req: micro reads
+		// its error fields for statistics as soon as this handler returns.
+		reply := directReply{nc: s.cfg.Conn, subject: req.Reply()}
+		if ep.restore {
+			derr := s.beginRestore()
+			s.mu.Unlock()
+			if derr != nil {
+				s.respondError(req, derr)
+				return
+			}
+			go s.answer(reply, ep, c)
+			return
+		}
 		select {
 		case s.slots <- struct{}{}:
 		default:
@@ -348,15 +381,16 @@ func (s *Server) handler(ep endpoint) micro.Handler {
 			return
 		}
 		s.inflight.Add(1)
+		if control {
+			s.controls.Add(1)
+		}
 		s.mu.Unlock()
-		c := &call{subject: req.Subject(), data: req.Data(), requester: s.requesterOf(req.Headers())}
-		// Answered on its own goroutine, so that a slow component does not
-		// hold the endpoint. That goroutine must not touch req: micro reads
-		// its error fields for statistics as soon as this handler returns.
-		reply := directReply{nc: s.cfg.Conn, subject: req.Reply()}
 		go func() {
 			defer func() {
 				<-s.slots
+				if control {
+					s.controls.Done()
+				}
 				s.inflight.Done()
 			}()
 			s.answer(reply, ep, c)

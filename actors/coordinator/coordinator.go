@@ -37,6 +37,9 @@ type Coordinator struct {
 	started bool
 	// claims is what the operations hold, as the loop last published it.
 	claims atomic.Pointer[claims]
+	// abandoned are the operations Start abandoned after a restore; set
+	// before Start returns.
+	abandoned []string
 
 	st state // owned by the loop
 }
@@ -116,6 +119,9 @@ type state struct {
 	acLost    map[actors.ID]Record // chassis -> power loss record, until restored
 	schedules map[string]schedule
 	emergency *op
+	// restoreSettled is the last restore of the log Start dealt with (its
+	// log_restored event's global sequence).
+	restoreSettled uint64
 	// starting: Start has not finished; schedules made meanwhile (by the
 	// power-restore policy) are armed at its end, after the sagas it
 	// resumes hold their components.

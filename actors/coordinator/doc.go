@@ -20,7 +20,8 @@
 // # Operations
 //
 // Every request gets an operation id ("op-NNNNNN") and exactly one outcome
-// (saga.Succeeded, Failed, Compensated, TimedOut, Superseded, Rejected),
+// (saga.Succeeded, Failed, Compensated, TimedOut, Superseded, Rejected,
+// Abandoned after a restore),
 // recorded in stream "coordinator" with the state its target was left in
 // (Result.State). A refusal is a typed error:
 // *InterlockError (naming the interlock and what clears it),
@@ -80,6 +81,19 @@
 // daemon or the BMC. It decides before it resumes the unfinished sagas,
 // from the hardware as the daemon found it, and arms the schedules the
 // policy makes only once the resumed sagas hold their components.
+//
+// # After a restore
+//
+// The first Start over a log restored from a checkpoint (its restore
+// stream ends in a log_restored event no restore_settled record answers)
+// never actuates on the restored history: unfinished sagas are closed
+// saga.Abandoned (Engine.Abandon) and their operations finish abandoned
+// (Abandoned lists them), the power-restore policy is not evaluated (an
+// apr_decided record says why), and schedules already due are dropped;
+// the startup reconciliation then records what the hardware shows as
+// drift. RecRestoreSettled marks the restore dealt with, so a crash
+// before it repeats the same decisions and a later Start is an ordinary
+// one.
 //
 // # Virtual time
 //

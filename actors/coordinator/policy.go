@@ -41,6 +41,10 @@ func (c *Coordinator) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrRecovery, err)
 	}
+	restore, err := c.pendingRestore(ctx, s.restoreSettled)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrRecovery, err)
+	}
 	s.starting = true
 	go c.loop()
 	c.started = true
@@ -57,7 +61,12 @@ func (c *Coordinator) Start(ctx context.Context) error {
 		}
 	})
 	for _, ch := range c.cfg.Topology.Chassis {
-		if err := c.restoreOnStart(ctx, ch, inFlight[ch.ID]); err != nil {
+		if restore != nil {
+			err = c.reconcileRestored(ctx, ch, restore)
+		} else {
+			err = c.restoreOnStart(ctx, ch, inFlight[ch.ID])
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -78,6 +87,10 @@ func (c *Coordinator) Start(ctx context.Context) error {
 		}
 		slices.Sort(ids)
 		ids = slices.Compact(ids)
+		if restore != nil {
+			c.abandon(s, ids, restore)
+			ids = nil
+		}
 		for _, id := range ids {
 			o := s.ops[id]
 			o.resume = true
@@ -87,10 +100,16 @@ func (c *Coordinator) Start(ctx context.Context) error {
 			c.launch(s, o)
 		}
 		s.starting = false
+		if restore != nil {
+			c.dropOverdue(s, restore)
+		}
 		for _, sc := range s.schedules {
 			scheds = append(scheds, sc)
 		}
 	})
+	if err == nil && restore != nil {
+		err = c.settleRestore(restore)
+	}
 	if err != nil {
 		return err
 	}
@@ -142,9 +161,11 @@ func (c *Coordinator) replay(s *state, typ string, r Record) {
 	case RecPowerLoss:
 		s.acLost[r.Component] = r
 	case RecAPRDecided:
-		if r.Applied {
+		if r.Applied || r.Restored != 0 {
 			delete(s.acLost, r.Component)
 		}
+	case RecRestoreSettled:
+		s.restoreSettled = max(s.restoreSettled, r.Restored)
 	case RecScheduled:
 		if r.Request != nil {
 			s.schedules[r.Schedule] = schedule{ID: r.Schedule, At: r.At, Req: *r.Request}

@@ -28,6 +28,9 @@ const (
 	RecBootReset     = "boot_attempts_reset"
 	RecEmergency     = "emergency"
 	RecReconciled    = "reconciled"
+	// RecRestoreSettled: Start found the log restored from a checkpoint
+	// and dealt with it without actuating (restored.go).
+	RecRestoreSettled = "restore_settled"
 )
 
 const recordSchema = 1
@@ -55,6 +58,9 @@ type Record struct {
 	Action     EmergencyAction      `json:"action,omitempty"`
 	Superseded []string             `json:"superseded,omitempty"`
 	Trigger    string               `json:"trigger,omitempty"`
+	// Restored is the global sequence of the log_restored event a record
+	// of a restore's start answers.
+	Restored uint64 `json:"restored,omitempty"`
 }
 
 // DecodeRecord reads a coordinator record.

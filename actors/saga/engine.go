@@ -116,6 +116,14 @@ func (e *Engine) Resume(ctx context.Context, id string) (Result, error) {
 	return e.run(ctx, s)
 }
 
+// Abandon closes saga id without running or compensating it, for
+// reason: a restore of a checkpoint never actuates on the strength of the
+// restored log, whose unfinished steps may long have been overtaken. The
+// saga's own records stay as they are; Unfinished no longer lists it.
+func (e *Engine) Abandon(ctx context.Context, id, reason string) error {
+	return e.index(ctx, RecClosed, record{ID: id, Outcome: Abandoned, Reason: reason})
+}
+
 // Unfinished lists the sagas opened and not closed, in opening order.
 func Unfinished(ctx context.Context, log events.Log) ([]string, error) {
 	evs, err := log.ReadStream(ctx, IndexStream, 1, 0)

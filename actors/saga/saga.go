@@ -76,6 +76,9 @@ const (
 	TimedOut    Outcome = "timed_out"
 	Superseded  Outcome = "superseded"
 	Rejected    Outcome = "rejected"
+	// Abandoned is a saga a restored log holds unfinished: the restore
+	// neither resumes nor compensates it (Engine.Abandon).
+	Abandoned Outcome = "abandoned"
 )
 
 // Command is one instruction to a target, as data.

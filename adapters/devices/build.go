@@ -62,6 +62,14 @@ func SimConfig(p *platform.Platform, psusRequired int) simhw.Config {
 	return cfg
 }
 
+// UsesSim reports whether p has a simulated back-end (a sim PSU or
+// sensor): a caller whose simulated board must outlive one Hardware (the
+// daemon's, across a restore) builds it and passes it as Config.Sim.
+func UsesSim(p *platform.Platform) bool {
+	some, all := usesSim(p)
+	return some || all
+}
+
 // usesSim reports whether p has a sim PSU or sensor, and whether every PSU
 // is sim, which is the rule for simulated GPIO: the platform file has no
 // per-host back-end, so a platform whose power supplies are all simulated

@@ -16,7 +16,7 @@ import (
 func newCheckpointCommand(g *globals, cred *credentials) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "checkpoint",
-		Short: "Create, list, show and delete checkpoints of the daemon's whole state (docs/BACKUP.md)",
+		Short: "Create, list, show, delete and restore checkpoints of the daemon's whole state (docs/BACKUP.md)",
 		Example: `  statemgr checkpoint create
   statemgr checkpoint list`,
 		Args: cobra.NoArgs,
@@ -57,8 +57,51 @@ func newCheckpointCommand(g *globals, cred *credentials) *cobra.Command {
 				return err
 			})
 		},
+	}, &cobra.Command{
+		Use: "restore ID",
+		Short: "Restore a checkpoint in the running daemon (operator): refused while operations are in flight; " +
+			"the components restart over it and are reconciled with the hardware, which never powers a host by itself",
+		Example: `  statemgr checkpoint restore 20261207T132200.000Z-1234`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return query(cmd, g, cred, server.SubjectCheckpointRestore, server.CheckpointRestoreRequest{ID: args[0]}, printRestore)
+		},
 	})
 	return cmd
+}
+
+func printRestore(w io.Writer, r server.CheckpointRestoreReply) error {
+	m := r.Checkpoint
+	fmt.Fprintf(w, "restored checkpoint %s (sequence %d, taken %s) from %s\n", m.ID, m.Seq, m.Time.Format(time.RFC3339), r.Where)
+	fmt.Fprintf(w, "  the new history begins with log_restored at %d; the replaced log was at %d\n", r.LogRestored, r.ReplacedHead)
+	if r.SkippedTo != 0 {
+		fmt.Fprintf(w, "  sequences %d to %d of the replaced log are skipped_by_restore\n", r.SkippedFrom, r.SkippedTo)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "COMPONENT\tRESTORED")
+	for _, c := range r.Restored {
+		fmt.Fprintf(tw, "%s\t%s\n", c.ID, c.State)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Drift) == 0 {
+		fmt.Fprintln(w, "no drift: the hardware agrees with the checkpoint")
+	} else {
+		fmt.Fprintln(w, "drift (recorded from the hardware, with the evidence):")
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "COMPONENT\tDEVICE\tCHECKPOINT\tHARDWARE")
+		for _, d := range r.Drift {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Component, d.Device, d.Recorded, d.Observed)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, op := range r.Abandoned {
+		fmt.Fprintf(w, "operation %s, unfinished in the checkpoint, was abandoned (not resumed): request it again if still wanted\n", op)
+	}
+	return nil
 }
 
 func printCheckpoint(w io.Writer, r server.CheckpointReply) error {

@@ -166,6 +166,8 @@ func waitOf(req any) time.Duration {
 		wait = r.Wait
 	case server.CheckpointCreateRequest:
 		return server.MaxCheckpointTime // the server bounds it
+	case server.CheckpointRestoreRequest:
+		return server.MaxRestoreTime
 	}
 	d, err := time.ParseDuration(wait)
 	if err != nil || d < 0 {

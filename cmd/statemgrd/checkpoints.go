@@ -14,8 +14,6 @@ import (
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/statemgr/statemgr/adapters/platform"
-	"github.com/statemgr/statemgr/events/badger"
-	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/snapshots/checkpoint"
 	"github.com/statemgr/statemgr/snapshots/checkpoint/file"
 	"github.com/statemgr/statemgr/snapshots/checkpoint/jetstream"
@@ -117,7 +115,7 @@ func openCheckpointStore(ctx context.Context, c *CheckpointsConfig, dataDir stri
 // without a checkpoints block. A store that cannot be opened now (a USB
 // key not plugged in, a NATS server without JetStream) does not stop the
 // daemon: it is logged, and every checkpoint request tries again.
-func newCheckpoints(ctx context.Context, cfg Config, log *badger.Log, nc *nats.Conn, logger hclog.Logger) (server.Checkpoints, error) {
+func newCheckpoints(ctx context.Context, cfg Config, log checkpoint.Source, nc *nats.Conn, logger hclog.Logger) (*lazyCheckpoints, error) {
 	c := cfg.Checkpoints
 	if c == nil {
 		return nil, nil
@@ -137,7 +135,7 @@ func newCheckpoints(ctx context.Context, cfg Config, log *badger.Log, nc *nats.C
 		}
 		return checkpoint.NewManager(checkpoint.Config{Source: log, Store: store, Platform: plat, Now: time.Now,
 			Keep: keep, SpoolDir: spool, Version: version})
-	}, where: c.where()}
+	}, where: c.where(), platform: plat}
 	if _, err := lc.manager(ctx); err != nil {
 		logger.Error("checkpoints are unavailable until their store can be opened; each checkpoint request tries again", "where", c.where(), "error", err)
 	}
@@ -157,8 +155,11 @@ func (c *CheckpointsConfig) where() string {
 type lazyCheckpoints struct {
 	open  func(context.Context) (*checkpoint.Manager, error)
 	where string
-	mu    sync.Mutex
-	m     *checkpoint.Manager
+	// platform is the platform in force, which a restored checkpoint
+	// must have been taken under.
+	platform checkpoint.PlatformSource
+	mu       sync.Mutex
+	m        *checkpoint.Manager
 }
 
 func (l *lazyCheckpoints) manager(ctx context.Context) (*checkpoint.Manager, error) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -24,6 +25,7 @@ import (
 	"github.com/statemgr/statemgr/adapters/devices"
 	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/adapters/process"
+	"github.com/statemgr/statemgr/adapters/simhw"
 	"github.com/statemgr/statemgr/events"
 	"github.com/statemgr/statemgr/events/badger"
 	"github.com/statemgr/statemgr/server"
@@ -31,34 +33,53 @@ import (
 	"github.com/statemgr/statemgr/server/inputs"
 	"github.com/statemgr/statemgr/snapshots"
 	snapbadger "github.com/statemgr/statemgr/snapshots/badger"
+	"github.com/statemgr/statemgr/snapshots/checkpoint"
 )
 
-// statemgrd is one running daemon and everything it must stop in order.
+// statemgrd is one running daemon and everything it must stop in order:
+// the process's part (listeners, NATS, the page, the checkpoint store,
+// the external inputs) and its core (the log, the services' supervisors,
+// the assembly, the API), which a restore stops and starts again.
 type statemgrd struct {
 	logger hclog.Logger
+	ctx    context.Context // the daemon's: the core started again after a restore runs on it
 	cancel context.CancelFunc
-	log    *badger.Log
-	// asm is the system: devices, components and coordinator.
-	asm  *assembly.Assembly
-	plat *platform.Platform
+	cfg    Config
+	plat   *platform.Platform
 	// dataDir holds the log, the boot id and the pending BMC reset.
 	dataDir string
 	// resets hears the BMC reset (restart-daemon) once it is pending;
 	// run restarts the daemon.
 	resets chan bool
+	// fatal hears a restore that left the daemon without its core: run
+	// exits, and systemd starts it again on the log in place.
+	fatal chan error
+	// cycle serialises what stops the core: a restore and the shutdown.
+	cycle  sync.Mutex
 	inputs *inputs.Store // external inputs: the API feeds it, the coordinator reads it
-	sups   map[string]*process.Supervisor
-	// cleanups stop what a previous daemon left running; shutdown waits
+	// sim is the simulated board of a platform with sim back-ends: the
+	// process's, so that it keeps its state across a restore as a real
+	// board would.
+	sim         *simhw.Platform
+	checkpoints *lazyCheckpoints
+	ns          *natsserver.Server
+	nc          *nats.Conn
+	health      *health
+	metrics     *metrics
+	http        *http.Server
+	httpLn      net.Listener
+
+	// The core.
+	coreCancel context.CancelFunc
+	log        *badger.Log
+	// asm is the system: devices, components and coordinator.
+	asm  *assembly.Assembly
+	sups map[string]*process.Supervisor
+	// cleanups stop what a previous daemon left running; stopCore waits
 	// for them (its end cuts their stop timeouts short).
 	cleanups []*process.Cleanup
 	stopOrd  []string // services in stop order
-	ns       *natsserver.Server
-	nc       *nats.Conn
 	api      *server.Server
-	health   *health
-	metrics  *metrics
-	http     *http.Server
-	httpLn   net.Listener
 }
 
 // loadPlatform returns the configured platform or the built-in default.
@@ -97,13 +118,13 @@ func errorStatesOf(p *platform.Platform) (map[actors.ID]map[string]bool, error) 
 	return errorStates, nil
 }
 
-// start brings the daemon up: the listeners, the platform, the log, the
-// services' supervisors, then the system in the assembly's one order
-// (server/assembly.Start), then the page, metrics, health and the NATS
-// API. On error it undoes what it started.
+// start brings the daemon up: the listeners, the platform, then its core
+// (startCore), then the page, metrics and health. On error it undoes
+// what it started.
 func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	d = &statemgrd{logger: logger, cancel: cancel, health: &health{}, metrics: newMetrics(), dataDir: cfg.DataDir, resets: make(chan bool, 1)}
+	d = &statemgrd{logger: logger, ctx: ctx, cancel: cancel, cfg: cfg, health: &health{}, metrics: newMetrics(), dataDir: cfg.DataDir,
+		resets: make(chan bool, 1), fatal: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			_ = d.shutdown(time.Second)
@@ -126,41 +147,76 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	if lim := profile.MemoryLimit(); lim > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(lim)
 	}
-	plat, err := loadPlatform(cfg.PlatformFile)
-	if err != nil {
+	if d.plat, err = loadPlatform(cfg.PlatformFile); err != nil {
 		return d, err
 	}
-	d.plat = plat
+	d.inputs = inputs.New(d.plat, clock.Real{}, logger.Named("inputs"))
+	if devices.UsesSim(d.plat) {
+		if d.sim, err = simhw.New(clock.Real{}, devices.SimConfig(d.plat, 0)); err != nil {
+			return d, fmt.Errorf("cannot build the simulated board: %w", err)
+		}
+	}
+	// The checkpoints copy whichever log the core has open.
+	if d.checkpoints, err = newCheckpoints(ctx, cfg, coreLog{d}, d.nc, logger.Named("checkpoints")); err != nil {
+		return d, err
+	}
+	if err := d.startCore(ctx); err != nil {
+		return d, err
+	}
+	if d.httpLn != nil {
+		d.httpLn = limitConns(d.httpLn, defaultHTTPLimits.maxConns)
+		d.http = newHTTPServer(d.health.handler(d.metrics), defaultHTTPLimits)
+		d.http.Handler = d.withPage(d.http, d.http.Handler, cfg.NATS, logger.Named("web"))
+		go func() {
+			if err := d.http.Serve(d.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("metrics and health server stopped", "error", err)
+			}
+		}()
+		logger.Info("serving the page, metrics and health", "address", d.httpLn.Addr().String())
+	}
+	notify(logger, daemon.SdNotifyReady)
+	go watchdog(ctx, d.health, logger)
+	logger.Info("ready", "data_dir", cfg.DataDir, "profile", profile, "components", len(d.asm.System.IDs()))
+	return d, nil
+}
+
+// startCore opens the log, makes the services' supervisors, starts the
+// system in the assembly's one order (server/assembly.Start) and then the
+// NATS API over it. On error the caller stops what it started
+// (stopCore).
+func (d *statemgrd) startCore(ctx context.Context) (err error) {
+	cfg, logger, plat := d.cfg, d.logger, d.plat
+	ctx, d.coreCancel = context.WithCancel(ctx)
 	// Compiled here, so that a bad machine fails the start before the log
 	// is opened.
 	compiled, err := plat.Compiled()
 	if err != nil {
-		return d, err
+		return err
 	}
 	errorStates, err := errorStatesOf(plat)
 	if err != nil {
-		return d, err
+		return err
 	}
 	boot, err := hostBoot.detect(cfg.DataDir)
 	if err != nil {
 		logger.Warn("cannot tell a BMC boot from a daemon restart; assuming a restart", "error", err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return d, fmt.Errorf("cannot create data directory: %w", err)
+		return fmt.Errorf("cannot create data directory: %w", err)
 	}
-	d.log, err = badger.Open(badger.Options{Dir: filepath.Join(cfg.DataDir, "events"), Profile: profile, Logger: logger.Named("log")})
+	profile, _ := badger.ParseProfile(cfg.StorageProfile)
+	d.log, err = badger.Open(badger.Options{Dir: eventsDir(cfg), Profile: profile, Logger: logger.Named("log")})
 	if err != nil {
-		return d, err
+		return err
 	}
 	var appendable events.AppendChecker = d.log
 	d.health.log.Store(&appendable)
 	obs := newObserver(logger.Named("coordinator"))
 	workers, err := d.superviseServices(ctx, cfg.DataDir, obs, logger)
 	if err != nil {
-		return d, err
+		return err
 	}
 	policy, timeouts, every, _ := cfg.Policy.coordinator() // checked by Config.check
-	d.inputs = inputs.New(plat, clock.Real{}, logger.Named("inputs"))
 	var bmcBoot machine.Input
 	if boot.isNew {
 		bmcBoot = boot.input()
@@ -168,7 +224,7 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	// Stages are logged, so the boot order can be read back from the log.
 	d.asm, err = assembly.Start(ctx, assembly.Config{Platform: plat, Compiled: compiled, Log: instrumentedLog{d.log, d.metrics},
 		Snapshots: snapbadger.New(d.log.DB()), SnapshotPolicy: snapshots.DefaultPolicy, Clock: clock.Real{}, Logger: logger,
-		Devices: devices.Config{OnThermal: obs.thermal, RebootBMC: d.resetBMC}, Services: workers,
+		Devices: devices.Config{OnThermal: obs.thermal, RebootBMC: d.resetBMC, Sim: d.sim}, Services: workers,
 		Policy: policy, Timeouts: timeouts, Inputs: d.inputs, BMCBoot: bmcBoot,
 		OnBMCBoot: func() error { return boot.record(cfg.DataDir) },
 		OnRecovered: func(ctx context.Context, a *assembly.Assembly) error {
@@ -190,38 +246,37 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		},
 	})
 	if err != nil {
-		return d, err
+		return err
 	}
 	go obs.reconcileLoop(ctx, d.asm.Coordinator, every)
-	if d.httpLn != nil {
-		d.httpLn = limitConns(d.httpLn, defaultHTTPLimits.maxConns)
-		d.http = newHTTPServer(d.health.handler(d.metrics), defaultHTTPLimits)
-		d.http.Handler = d.withPage(d.http, d.http.Handler, cfg.NATS, logger.Named("web"))
-		go func() {
-			if err := d.http.Serve(d.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				logger.Error("metrics and health server stopped", "error", err)
-			}
-		}()
-		logger.Info("serving the page, metrics and health", "address", d.httpLn.Addr().String())
-	}
-	checkpoints, err := newCheckpoints(ctx, cfg, d.log, d.nc, logger.Named("checkpoints"))
-	if err != nil {
-		return d, err
-	}
-	d.api, err = server.New(server.Config{Conn: d.nc, System: d.asm.System, Operations: d.asm.Coordinator, Log: d.log, Platform: plat, Clock: clock.Real{},
+	apiCfg := server.Config{Conn: d.nc, System: d.asm.System, Operations: d.asm.Coordinator, Log: d.log, Platform: plat, Clock: clock.Real{},
 		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0, Inputs: d.inputs,
-		PSUs: assembly.PSUs{Hardware: d.asm.Hardware}, Checkpoints: checkpoints, LEDs: d.asm.LEDs})
-	if err != nil {
-		return d, err
+		PSUs: assembly.PSUs{Hardware: d.asm.Hardware}, LEDs: d.asm.LEDs}
+	if d.checkpoints != nil {
+		apiCfg.Checkpoints, apiCfg.Restorer = d.checkpoints, d
+	}
+	if d.api, err = server.New(apiCfg); err != nil {
+		return err
 	}
 	if err := d.api.Start(); err != nil {
-		return d, err
+		return err
 	}
 	d.health.ready.Store(true)
-	notify(logger, daemon.SdNotifyReady)
-	go watchdog(ctx, d.health, logger)
-	logger.Info("ready", "data_dir", cfg.DataDir, "profile", profile, "components", len(compiled))
-	return d, nil
+	return nil
+}
+
+// eventsDir is where the event log is, in the data directory.
+func eventsDir(cfg Config) string { return filepath.Join(cfg.DataDir, "events") }
+
+// coreLog is the checkpoints' source: the log the core has open.
+type coreLog struct{ d *statemgrd }
+
+func (c coreLog) Export(ctx context.Context, fn func(key, value []byte) error) (uint64, error) {
+	l := c.d.log
+	if l == nil {
+		return 0, fmt.Errorf("%w: the event log is closed (a restore is in progress)", checkpoint.ErrUnavailable)
+	}
+	return l.Export(ctx, fn)
 }
 
 // followMetrics seeds the metrics with the recovered components (logging
@@ -300,38 +355,16 @@ func (d *statemgrd) superviseServices(ctx context.Context, dataDir string, obs *
 // selfCommand, as a service's command, names the daemon's own binary.
 const selfCommand = "statemgrd"
 
-// shutdown stops the daemon in order: stop taking requests, then the
-// assembly (the coordinator, the services through their machines, the
-// hardware, the component actors after their queued messages), stop what
-// is left of the services, sync and close the log.
+// shutdown stops the daemon in order: its core (stopCore), then NATS
+// and the page.
 func (d *statemgrd) shutdown(grace time.Duration) error {
-	d.health.ready.Store(false)
-	var errs []error
-	if d.api != nil {
-		// No new requests; in-flight ones finish.
-		errs = append(errs, d.api.Stop())
-	}
-	if d.asm != nil {
-		// The coordinator's stop waits up to grace, and the services' stop
-		// through their machines as long again.
-		ctx, cancel := context.WithTimeout(context.Background(), grace)
-		errs = append(errs, d.asm.StopWith(ctx, assembly.StopOptions{ServicesGrace: grace}))
-		cancel()
+	d.cycle.Lock()
+	defer d.cycle.Unlock()
+	errs := []error{d.stopCore(grace)}
+	if d.sim != nil {
+		errs = append(errs, d.sim.Close())
 	}
 	d.cancel()
-	for _, c := range d.cleanups {
-		<-c.Done() // bounded: SIGKILL at once, then the kill wait
-	}
-	if len(d.sups) > 0 {
-		// Whatever did not stop through its machine is stopped now:
-		// children never outlive the daemon.
-		ctx, cancel := context.WithTimeout(context.Background(), grace)
-		errs = append(errs, process.CloseAll(ctx, d.stopOrd, d.sups))
-		cancel()
-	}
-	if d.log != nil {
-		errs = append(errs, d.log.Close())
-	}
 	if d.nc != nil {
 		errs = append(errs, d.nc.Drain())
 	}
@@ -346,6 +379,50 @@ func (d *statemgrd) shutdown(grace time.Duration) error {
 	} else if d.httpLn != nil {
 		// Bound, but the start failed before serving on it.
 		errs = append(errs, d.httpLn.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// stopCore stops the core in order: stop taking requests, then the
+// assembly (the coordinator, the services through their machines, the
+// hardware, the component actors after their queued messages), stop what
+// is left of the services, sync and close the log. It is safe on a core
+// started part way, and a second call does nothing.
+func (d *statemgrd) stopCore(grace time.Duration) error {
+	d.health.ready.Store(false)
+	var errs []error
+	if d.api != nil {
+		// No new requests; in-flight ones finish.
+		errs = append(errs, d.api.Stop())
+		d.api = nil
+	}
+	if d.asm != nil {
+		// The coordinator's stop waits up to grace, and the services' stop
+		// through their machines as long again.
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		errs = append(errs, d.asm.StopWith(ctx, assembly.StopOptions{ServicesGrace: grace}))
+		cancel()
+		d.asm = nil
+	}
+	if d.coreCancel != nil {
+		d.coreCancel()
+	}
+	for _, c := range d.cleanups {
+		<-c.Done() // bounded: SIGKILL at once, then the kill wait
+	}
+	d.cleanups = nil
+	if len(d.sups) > 0 {
+		// Whatever did not stop through its machine is stopped now:
+		// children never outlive the daemon.
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		errs = append(errs, process.CloseAll(ctx, d.stopOrd, d.sups))
+		cancel()
+		d.sups = nil
+	}
+	if d.log != nil {
+		d.health.log.Store(nil)
+		errs = append(errs, d.log.Close())
+		d.log = nil
 	}
 	return errors.Join(errs...)
 }

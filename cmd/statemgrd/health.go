@@ -24,6 +24,10 @@ type health struct {
 	sys   atomic.Pointer[protoactor.System]
 	log   atomic.Pointer[events.AppendChecker]
 	ready atomic.Bool
+	// restoring passes the health check while a restore has the
+	// components stopped (MaxRestoreTime bounds it): the systemd watchdog
+	// must not kill the daemon midway.
+	restoring atomic.Bool
 }
 
 // canAppend is the log's answer; nil before the log is open.
@@ -37,6 +41,9 @@ func (h *health) canAppend() error {
 // check asks every component for its view within a deadline: a stuck
 // mailbox makes the daemon unhealthy (and stops the systemd watchdog).
 func (h *health) check(ctx context.Context) error {
+	if h.restoring.Load() {
+		return nil
+	}
 	sys := h.sys.Load()
 	if sys == nil {
 		return errNotStarted

@@ -13,6 +13,12 @@
 // and starts it again over the same data; the marker makes that start, or
 // the next one after a crash meanwhile, a BMC boot with reboot cause
 // Software, as the BMC's own reboot would be.
+//
+// statemgr.checkpoint.restore (restore.go) stops and starts only the
+// daemon's core (the log, the services' supervisors, the assembly and the
+// API; startCore, stopCore) within the process: NATS, the page, the
+// checkpoint store and the simulated board stay up, so the reply reaches
+// the requester once the API answers over the restored log.
 package main
 
 import (
@@ -102,6 +108,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 			logger.Info("stopped")
 			return 0
+		case err := <-d.fatal:
+			logger.Error("exiting: a restore left statemgrd without its components", "error", err)
+			notify(logger, daemon.SdNotifyStopping)
+			if err := d.shutdown(grace); err != nil {
+				logger.Error("shutdown finished with errors", "error", err)
+			}
+			return 1
 		case force := <-d.resets:
 			logger.Warn("BMC reset (restart-daemon): stopping and starting again as the BMC's reboot would", "force", force)
 			notify(logger, daemon.SdNotifyReloading+"\nSTATUS=BMC reset: restarting")

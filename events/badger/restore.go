@@ -15,15 +15,16 @@ import (
 	"github.com/statemgr/statemgr/events"
 )
 
-// RestoreStream is the stream Restore writes: a skipped_by_restore event
-// at each global sequence between the checkpoint's and the highest ever
-// acknowledged, then one log_restored event.
-const RestoreStream = "restore"
+// RestoreStream is the stream Restore writes (events.RestoreStream): a
+// skipped_by_restore event at each global sequence between the
+// checkpoint's and the highest ever acknowledged, then one log_restored
+// event.
+const RestoreStream = events.RestoreStream
 
 // Event types Restore writes.
 const (
-	EventSkippedByRestore = "skipped_by_restore"
-	EventLogRestored      = "log_restored"
+	EventSkippedByRestore = events.EventSkippedByRestore
+	EventLogRestored      = events.EventLogRestored
 )
 
 // Restore steps, in order, as RestorePlan.OnStep sees them. A crash after

@@ -65,6 +65,10 @@ func NewManager(cfg Config) (*Manager, error) {
 	return &Manager{cfg: cfg}, nil
 }
 
+// Store returns the store the Manager keeps its checkpoints in (a
+// restore reads it).
+func (m *Manager) Store() Store { return m.cfg.Store }
+
 // Created is the outcome of Create.
 type Created struct {
 	Manifest Manifest
