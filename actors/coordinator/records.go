@@ -28,6 +28,10 @@ const (
 	RecBootReset     = "boot_attempts_reset"
 	RecEmergency     = "emergency"
 	RecReconciled    = "reconciled"
+	// RecPSUUnreachable raises a PSU's standing alert (PSUAlerts),
+	// RecPSUAnswers clears it.
+	RecPSUUnreachable = "psu_unreachable"
+	RecPSUAnswers     = "psu_answers"
 )
 
 const recordSchema = 1
@@ -55,6 +59,7 @@ type Record struct {
 	Action     EmergencyAction      `json:"action,omitempty"`
 	Superseded []string             `json:"superseded,omitempty"`
 	Trigger    string               `json:"trigger,omitempty"`
+	PSU        string               `json:"psu,omitempty"`
 }
 
 // DecodeRecord reads a coordinator record.
