@@ -2,6 +2,7 @@ package adapters
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -15,11 +16,18 @@ const (
 	ActiveLow  Polarity = "active-low"
 )
 
-// LineConfig names a GPIO line and its polarity.
+// LineConfig names a GPIO line and its polarity. A line is found by its
+// kernel name (gpio-line-names of the device tree), or, when Chip is set,
+// by chip and offset, for a board whose device tree names no lines.
 type LineConfig struct {
-	Name     string   // the kernel line name, e.g. "POWER_OUT"
+	Name     string   // the kernel line name, e.g. "POWER_OUT"; with Chip, the line's label in logs and causes ("gpiochip0:8")
 	Polarity Polarity // which level asserts it
+	Chip     string   // the chip by name ("gpiochip0", "/dev/gpiochip0") or label ("1e780000.gpio"); "": by Name
+	Offset   int      // the line's offset on Chip
 }
+
+// ChipLineName is the Name of a line given by chip and offset.
+func ChipLineName(chip string, offset int) string { return fmt.Sprintf("%s:%d", chip, offset) }
 
 // Edge is a change of a watched input line.
 type Edge struct {

@@ -124,8 +124,9 @@ type (
 		From  string `json:"from,omitempty"`
 		Limit int    `json:"limit,omitempty"`
 	}
-	// AlertsRequest pages statemgr.alerts.list: From is the operation to
-	// start at (a reply's "next"), Limit as in ListRequest.
+	// AlertsRequest pages statemgr.alerts.list: From is the alert to
+	// start at (a reply's "next": an operation, or "psu_unreachable/<psu>"), Limit
+	// as in ListRequest.
 	AlertsRequest struct {
 		From  string `json:"from,omitempty"`
 		Limit int    `json:"limit,omitempty"`
@@ -301,22 +302,30 @@ type (
 		Operation    string `json:"operation"`
 		Acknowledged bool   `json:"acknowledged"`
 	}
-	// AlertList is the reply of statemgr.alerts.list, in operation order.
+	// AlertList is the reply of statemgr.alerts.list: the parked
+	// operations in operation order, then the silent PSUs in platform
+	// file order.
 	AlertList struct {
 		Alerts []StandingAlert `json:"alerts"`
-		Next   string          `json:"next,omitempty"` // the operation to pass as "from"
+		Next   string          `json:"next,omitempty"` // the alert to pass as "from" (StandingAlert.Key)
 		More   bool            `json:"more,omitempty"`
 	}
 	// StandingAlert is an operation parked in failure: it blocks power
 	// requests on ID (interlock blocking_error) until an operator
-	// acknowledges it (statemgr.operation.acknowledge).
+	// acknowledges it (statemgr.operation.acknowledge). Or, with Kind
+	// "psu_unreachable" and no Operation, a PSU that does not answer on
+	// its bus (ID the PSU, Alert the bus error): power-ons of its Chassis
+	// are refused (interlock psu_unreachable) and the alert clears itself
+	// when the PSU answers again.
 	StandingAlert struct {
-		Operation string `json:"operation"`
-		Kind      string `json:"kind"`
-		ID        string `json:"id"`
-		Alert     string `json:"alert"`
-		Cause     string `json:"cause,omitempty"`
-		State     string `json:"state,omitempty"` // the target's state when the operation ended
+		Operation string    `json:"operation,omitempty"`
+		Kind      string    `json:"kind"`
+		ID        string    `json:"id"`
+		Alert     string    `json:"alert"`
+		Cause     string    `json:"cause,omitempty"`
+		State     string    `json:"state,omitempty"`   // the target's state when the operation ended
+		Chassis   string    `json:"chassis,omitempty"` // a PSU's chassis
+		Since     time.Time `json:"since,omitzero"`    // when a PSU was first seen silent
 	}
 	// SystemStatus is the reply of statemgr.system.status.
 	SystemStatus struct {

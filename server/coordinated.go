@@ -23,6 +23,7 @@ type Operations interface {
 	Schedule(ctx context.Context, at time.Time, req coordinator.Request) (string, error)
 	Acknowledge(ctx context.Context, id, requester string, role coordinator.Role) error
 	Alerts() ([]coordinator.Result, error)
+	PSUAlerts() ([]coordinator.PSUAlert, error)
 	// Busy says whether an operation in flight or queued would refuse
 	// req busy now; it must not block (every status read asks it).
 	Busy(req coordinator.Request, statuses map[actors.ID]machine.Status) *coordinator.BusyError

@@ -170,10 +170,10 @@ func (r ValidateReply) firstItems(n int) any {
 
 func (r AlertList) pageItems() []any { return anySlice(r.Alerts) }
 
-func (r AlertList) itemName(i int) string { return "the alert of operation " + r.Alerts[i].Operation }
+func (r AlertList) itemName(i int) string { return "the alert " + r.Alerts[i].Key() }
 
 func (r AlertList) firstItems(n int) any {
-	r.Next, r.More = r.Alerts[n].Operation, true
+	r.Next, r.More = r.Alerts[n].Key(), true
 	r.Alerts = r.Alerts[:n]
 	return r
 }

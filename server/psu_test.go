@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"strings"
@@ -120,5 +121,79 @@ func TestUnreachablePSUOverTheAPI(t *testing.T) {
 	}
 	if !seen {
 		t.Fatal("chassis.0's log has no psu_unreachable observation naming psu1 and the NAK")
+	}
+}
+
+// TestSilentPSUStandingAlertOverTheAPI: a PSU that stops answering is a
+// standing alert in statemgr.alerts.list (kind psu_unreachable, the PSU,
+// its chassis and the bus error) and an event on statemgr.events.alerts
+// whose record is already in the log when it arrives; when the PSU
+// answers again the alert is gone from the list and the clearing is
+// published on the same subject. Before, the list held parked operations
+// only.
+func TestSilentPSUStandingAlertOverTheAPI(t *testing.T) {
+	env := servertest.Start(t, servertest.Options{})
+	ctx := ctxT(t)
+	nc := env.Connect(t)
+	cl := client.New(nc)
+	env.PowerChassis(t, "chassis.0")
+	sub, err := nc.SubscribeSync(server.SubjectEventsAlerts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	next := func(want string) server.Event {
+		t.Helper()
+		m, err := sub.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatalf("no %s on %s: %v", want, server.SubjectEventsAlerts, err)
+		}
+		var ev server.Event
+		if err := json.Unmarshal(m.Data, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type != want || ev.Target != "psu1" || ev.ID != "coordinator" {
+			t.Fatalf("event on %s = %+v, want %s of psu1", server.SubjectEventsAlerts, ev, want)
+		}
+		// Logged before it was published: the record is at its seq.
+		logged, err := env.Log.ReadAll(ctx, ev.Seq, 1)
+		if err != nil || len(logged) != 1 || logged[0].Type != want {
+			t.Fatalf("log at seq %d = %+v, %v; want the %s published", ev.Seq, logged, err, want)
+		}
+		return ev
+	}
+
+	if err := env.Sim.Inject(simhw.Fault{Kind: simhw.BusNAK, Target: "psu1"}); err != nil {
+		t.Fatal(err)
+	}
+	_ = env.Coordinator.Reconcile(ctx) // incomplete: psu1 is silent
+	raised := next("psu_unreachable")
+	if !strings.Contains(raised.Alert, "psu1 does not answer") {
+		t.Errorf("published alert %q does not say psu1 does not answer", raised.Alert)
+	}
+	list, err := client.AlertsAll(ctx, cl.Request)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Alerts) != 1 {
+		t.Fatalf("standing alerts with psu1 silent = %+v, want psu1's", list)
+	}
+	a := list.Alerts[0]
+	if a.Kind != "psu_unreachable" || a.ID != "psu1" || a.Chassis != "chassis.0" || a.Operation != "" || a.Since.IsZero() ||
+		!strings.Contains(a.Alert, "psu1 does not answer") || !strings.Contains(a.Alert, "NAK") || a.Key() != "psu_unreachable/psu1" {
+		t.Fatalf("standing alert %+v: want psu1 of chassis.0, silent since, with the NAK", a)
+	}
+
+	if err := env.Sim.Clear(simhw.BusNAK, "psu1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Coordinator.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next("psu_answers")
+	if list, err = client.AlertsAll(ctx, cl.Request); err != nil || len(list.Alerts) != 0 {
+		t.Fatalf("standing alerts once psu1 answers = %+v, %v; want none", list, err)
 	}
 }

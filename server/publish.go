@@ -108,6 +108,12 @@ func fillOperationEvent(ev *Event, r coordinator.Record) {
 	if ev.Type == coordinator.RecOpRejected {
 		ev.Outcome = string(saga.Rejected)
 	}
+	if r.PSU != "" {
+		ev.Target = r.PSU
+	}
+	if ev.Type == coordinator.RecPSUUnreachable {
+		ev.Alert = r.Cause
+	}
 }
 
 // eventSubjects appends to subjects the subjects an event goes to: its
@@ -124,7 +130,8 @@ func eventSubjects(ev Event, subjects []string) []string {
 	if ev.Error {
 		subjects = append(subjects, SubjectEventsErrors)
 	}
-	if ev.Type == string(machine.EventAlert) || (ev.Kind == coordinator.Stream && ev.Alert != "") {
+	// A silent PSU's alert clearing goes where its raising went.
+	if ev.Type == string(machine.EventAlert) || (ev.Kind == coordinator.Stream && (ev.Alert != "" || ev.Type == coordinator.RecPSUAnswers)) {
 		subjects = append(subjects, SubjectEventsAlerts)
 	}
 	return subjects

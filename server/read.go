@@ -134,9 +134,19 @@ func idPage[T any](items []T, id func(T) string, what, from string, limit int) (
 	return page[:limit], id(page[limit]), nil
 }
 
+// Key names a standing alert for paging: its operation, or
+// "psu_unreachable/<psu>" for a silent PSU.
+func (a StandingAlert) Key() string {
+	if a.Operation != "" {
+		return a.Operation
+	}
+	return a.Kind + "/" + a.ID
+}
+
 // alerts answers statemgr.alerts.list: the operations parked in failure
-// with their alerts, until acknowledged. The page shows them however long
-// ago they were raised (the event stream only brings the recent ones).
+// with their alerts, until acknowledged, then the PSUs that do not answer,
+// until they do. The page shows them however long ago they were raised
+// (the event stream only brings the recent ones).
 func (s *Server) alerts(_ context.Context, c *call) (any, error) {
 	req, derr := decode[AlertsRequest](c.data)
 	if derr != nil {
@@ -146,12 +156,19 @@ func (s *Server) alerts(_ context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the standing alerts: %w", err)
 	}
-	all := make([]StandingAlert, 0, len(parked))
+	silent, err := s.cfg.Operations.PSUAlerts()
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the standing alerts: %w", err)
+	}
+	all := make([]StandingAlert, 0, len(parked)+len(silent))
 	for _, r := range parked {
 		all = append(all, StandingAlert{Operation: r.Op, Kind: string(r.Kind), ID: string(r.Target), Alert: r.Alert, Cause: r.Reason, State: r.State})
 	}
+	for _, a := range silent {
+		all = append(all, StandingAlert{Kind: coordinator.RecPSUUnreachable, ID: a.PSU, Alert: a.Cause, Chassis: string(a.Chassis), Since: a.Since})
+	}
 	var reply AlertList
-	reply.Alerts, reply.Next, derr = idPage(all, func(a StandingAlert) string { return a.Operation }, "an operation", req.From, req.Limit)
+	reply.Alerts, reply.Next, derr = idPage(all, StandingAlert.Key, "an alert", req.From, req.Limit)
 	if derr != nil {
 		return nil, derr
 	}

@@ -117,6 +117,7 @@ type state struct {
 	parked    map[actors.ID]string // component -> op parked in failure
 	attempts  map[actors.ID]int    // boot attempts used
 	acLost    map[actors.ID]Record // chassis -> power loss record, until restored
+	psuDown   map[string]PSUAlert  // psu -> its standing alert, until it answers
 	schedules map[string]schedule
 	emergency *op
 	// restoreSettled is the last restore of the log Start dealt with (its
@@ -143,7 +144,7 @@ func New(cfg Config) (*Coordinator, error) {
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 		st: state{ops: map[string]*op{}, keys: map[string]string{}, holders: map[actors.ID][]*op{},
-			parked: map[actors.ID]string{}, attempts: map[actors.ID]int{}, acLost: map[actors.ID]Record{}, schedules: map[string]schedule{}},
+			parked: map[actors.ID]string{}, attempts: map[actors.ID]int{}, acLost: map[actors.ID]Record{}, psuDown: map[string]PSUAlert{}, schedules: map[string]schedule{}},
 	}
 	c.track.init()
 	c.engine = &saga.Engine{Log: cfg.Log, Clock: cfg.Clock, Exec: &executor{c: c}, Sleep: c.sleep,

@@ -64,7 +64,12 @@
 // and psu_unreachable cannot be overridden. An unreadable PSU refuses
 // nothing else: power-off, force-off and emergencies never depend on
 // reading a PSU (a chassis power-off still has to switch it off, and
-// fails with an alert naming it when it cannot).
+// fails with an alert naming it when it cannot). A PSU that stops
+// answering is also a standing alert of its own (PSUAlerts): Reconcile
+// (and Start) read every PSU, and the first failed read records
+// psu_unreachable in stream "coordinator", the first good one after it
+// psu_answers, each durable before the alert shows or clears; replay
+// keeps it across restarts.
 //
 // # Emergencies and power loss
 //

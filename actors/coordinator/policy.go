@@ -176,6 +176,10 @@ func (c *Coordinator) replay(s *state, typ string, r Record) {
 		s.attempts[r.Component] = r.Used
 	case RecBootReset:
 		delete(s.attempts, r.Component)
+	case RecPSUUnreachable:
+		s.psuDown[r.PSU] = PSUAlert{PSU: r.PSU, Chassis: r.Component, Since: r.At, Cause: r.Cause}
+	case RecPSUAnswers:
+		delete(s.psuDown, r.PSU)
 	}
 }
 
@@ -183,14 +187,22 @@ func (c *Coordinator) replay(s *state, typ string, r Record) {
 // every one reports its input lost, and the readings as evidence.
 func (c *Coordinator) psuEvidence(ctx context.Context, ch ChassisTopology) (powered, inputLost bool, evidence []string, err error) {
 	inputLost = len(ch.PSUs) > 0
+	var errs []error
 	for _, p := range ch.PSUs {
 		st, err := c.cfg.Hardware.PSUStatus(ctx, p)
+		if ctx.Err() == nil {
+			c.notePSU(ch.ID, p, err)
+		}
 		if err != nil {
-			return false, false, nil, fmt.Errorf("cannot read %s: %w", p, err)
+			errs = append(errs, fmt.Errorf("cannot read %s: %w", p, err))
+			continue
 		}
 		powered = powered || st.PowerGood
 		inputLost = inputLost && st.InputLost
 		evidence = append(evidence, fmt.Sprintf("%s power_good=%t input_lost=%t faults=%v", p, st.PowerGood, st.InputLost, st.Faults))
+	}
+	if len(errs) > 0 {
+		return false, false, nil, errors.Join(errs...)
 	}
 	return powered, inputLost, evidence, nil
 }

@@ -103,3 +103,83 @@ func TestUnreadablePSUNeverBlocksPowerOff(t *testing.T) {
 		t.Fatalf("standing alerts %+v, %v; want the power-off's", alerts, err)
 	}
 }
+
+// reconcileDriven runs Reconcile while the clock moves (a silent PSU's
+// reads retry on it).
+func (r *rig) reconcileDriven() {
+	r.t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = r.co.Reconcile(ctx) // incomplete while a PSU is silent
+	}()
+	for finished := false; !finished; {
+		finished = r.driveUntil(time.Second, func() bool {
+			select {
+			case <-done:
+				return true
+			default:
+				return false
+			}
+		})
+	}
+}
+
+// TestSilentPSURaisesAStandingAlert: a PSU that stops answering raises
+// one standing alert (PSUAlerts) naming it, its chassis and the bus
+// error, recorded in the coordinator's stream before it is visible; it
+// stands across reads and a restart of the daemon while the PSU is
+// silent, and clears, recorded, when the PSU answers again. Before, the
+// only trace was the refusal of each power-on.
+func TestSilentPSURaisesAStandingAlert(t *testing.T) {
+	r := newRig(t)
+	r.must(chassisOn())
+	r.reconcileDriven()
+	if alerts, err := r.co.PSUAlerts(); err != nil || len(alerts) != 0 {
+		t.Fatalf("PSU alerts with every PSU answering = %+v, %v", alerts, err)
+	}
+	r.inject(simhw.Fault{Kind: simhw.BusNAK, Target: "psu1"})
+	silentAt := r.clk.Now()
+	r.reconcileDriven()
+	alerts, err := r.co.PSUAlerts()
+	if err != nil || len(alerts) != 1 {
+		t.Fatalf("PSU alerts with psu1 silent = %+v, %v; want one", alerts, err)
+	}
+	a := alerts[0]
+	if a.PSU != "psu1" || a.Chassis != chassis || a.Since.Before(silentAt) || !strings.Contains(a.Cause, "psu1 does not answer") || !strings.Contains(a.Cause, "NAK") {
+		t.Fatalf("PSU alert %+v: want psu1 of %s since %s with the NAK as cause", a, chassis, silentAt)
+	}
+	raised := r.records(coordinator.RecPSUUnreachable)
+	if len(raised) != 1 || raised[0].PSU != "psu1" || raised[0].Cause != a.Cause {
+		t.Fatalf("psu_unreachable records %+v; want the alert's, once", raised)
+	}
+
+	r.reconcileDriven() // still silent: the alert stands, nothing new is recorded
+	r.stop()
+	booted := make(chan struct{})
+	go func() { defer close(booted); r.boot() }() // Start reads the PSUs: retries on the clock
+	for waiting := true; waiting; {
+		select {
+		case <-booted:
+			waiting = false
+		case <-time.After(time.Millisecond):
+			r.clk.Advance(50 * time.Millisecond)
+		}
+	}
+	r.ready()
+	if again, err := r.co.PSUAlerts(); err != nil || len(again) != 1 || again[0] != a {
+		t.Fatalf("PSU alerts after a restart with psu1 silent = %+v, %v; want %+v", again, err, a)
+	}
+	if n := len(r.records(coordinator.RecPSUUnreachable)); n != 1 {
+		t.Fatalf("%d psu_unreachable records after more reads and a restart, want 1", n)
+	}
+
+	r.clear(simhw.BusNAK, "psu1")
+	r.reconcileDriven()
+	if alerts, err := r.co.PSUAlerts(); err != nil || len(alerts) != 0 {
+		t.Fatalf("PSU alerts once psu1 answers = %+v, %v; want none", alerts, err)
+	}
+	if cleared := r.records(coordinator.RecPSUAnswers); len(cleared) != 1 || cleared[0].PSU != "psu1" {
+		t.Fatalf("psu_answers records %+v; want psu1's", cleared)
+	}
+}

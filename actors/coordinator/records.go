@@ -31,6 +31,10 @@ const (
 	// RecRestoreSettled: Start found the log restored from a checkpoint
 	// and dealt with it without actuating (restored.go).
 	RecRestoreSettled = "restore_settled"
+	// RecPSUUnreachable raises a PSU's standing alert (PSUAlerts),
+	// RecPSUAnswers clears it.
+	RecPSUUnreachable = "psu_unreachable"
+	RecPSUAnswers     = "psu_answers"
 )
 
 const recordSchema = 1
@@ -61,6 +65,7 @@ type Record struct {
 	// Restored is the global sequence of the log_restored event a record
 	// of a restore's start answers.
 	Restored uint64 `json:"restored,omitempty"`
+	PSU      string `json:"psu,omitempty"`
 }
 
 // DecodeRecord reads a coordinator record.

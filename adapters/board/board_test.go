@@ -112,6 +112,7 @@ func TestBoard(t *testing.T) {
 		b.mustRun(t, "statemgrd -config /etc/statemgrd.hcl >/tmp/statemgrd.log 2>&1 &", time.Minute)
 		nc = connect(t, b, 5*time.Minute)
 		figure(t, "daemon start to first answer", time.Since(started))
+		t.Logf("FIGURE memory after start: %s", memory(t, b))
 	}) {
 		out, _, _ := b.run("tail -n 40 /tmp/statemgrd.log", time.Minute)
 		t.Fatalf("statemgrd did not come up; the rest needs it. Its log:\n%s", out)
@@ -248,6 +249,30 @@ func TestBoard(t *testing.T) {
 		t.Logf("FIGURE idle CPU: %.2f s of CPU over %.1f s of guest time (%.2f%% of one core, emulated)", cpu, t1-t0, 100*cpu/(t1-t0))
 	})
 
+	ok("figures: memory after 1,000 transitions (BMC maintenance entered and left 500 times)", func(t *testing.T) {
+		// Four minutes on the shared CI machine: a figure for
+		// docs/PERFORMANCE.md, not a check CI needs on every run.
+		if os.Getenv("STATEMGR_BOARD_TRANSITIONS") == "" {
+			t.Skip("STATEMGR_BOARD_TRANSITIONS is not set: STATEMGR_BOARD_TRANSITIONS=1 bash .ci/board measures it")
+		}
+		t.Logf("FIGURE memory before the transitions: %s", memory(t, b))
+		const cycles = 500
+		started := time.Now()
+		for i := range cycles {
+			for _, enable := range []bool{true, false} {
+				r := request(t, nc, "statemgr.bmc.maintenance", map[string]any{"id": "bmc.0", "enable": enable, "wait": "60s"})
+				if o, _ := r["outcome"].(map[string]any); o == nil || o["result"] != "succeeded" {
+					t.Fatalf("cycle %d: maintenance %v: %v", i, enable, r)
+				}
+			}
+		}
+		figure(t, "1,000 BMC maintenance transitions over NATS", time.Since(started))
+		t.Logf("FIGURE memory after 1,000 transitions: %s", memory(t, b))
+		if bmc := request(t, nc, "statemgr.bmc.get", map[string]any{"id": "bmc.0"}); bmc["state"] != "Ready" {
+			t.Errorf("bmc.0 is %v after the cycles, want Ready", bmc["state"])
+		}
+	})
+
 	ok("kill -9 and restart: no glitch on POWER_OUT, Running recovered from the log and the real lines", func(t *testing.T) {
 		_, edges, _ := mb.seen()
 		nc.Close()
@@ -315,6 +340,112 @@ func TestBoard(t *testing.T) {
 			t.Errorf("statemgr tail does not show the power good loss (%s):\n%s", powerGoodLost, out)
 		}
 	})
+
+	ok("gpio lines by chip and offset: the same lines without their names drive the host on and see power good drop", func(t *testing.T) {
+		nc.Close()
+		nc = restartDaemon(t, b, "/etc/platform-offsets.hcl")
+		held := b.mustRun(t, "cat /sys/kernel/debug/gpio", time.Minute)
+		if n := strings.Count(held, "statemgr"); n < 4 {
+			t.Errorf("statemgrd holds %d lines by chip and offset, want 4:\n%s", n, held)
+		}
+		before, _, _ := mb.seen()
+		wantOutcome(t, request(t, nc, "statemgr.host.power.on", map[string]any{"id": "host.0", "wait": "60s"}), "succeeded", "Running")
+		presses, _, _ := mb.seen()
+		if got := presses[len(before):]; len(got) != 1 {
+			t.Errorf("want one press on POWER_OUT (1e780000.gpio offset 8), saw %v", got)
+		}
+		if err := mb.dropPowerGood(); err != nil {
+			t.Fatal(err)
+		}
+		h := waitState(t, nc, "host.0", "Off", time.Minute)
+		if cause := fmt.Sprint(h["cause"]); !strings.Contains(cause, "gpiochip0:10") {
+			t.Errorf("host.0 went Off with cause %q, want it to name the power good line gpiochip0:10", cause)
+		}
+	})
+
+	ok("absent PSU at boot: statemgrd starts with a startup report naming it, refuses its chassis' power-on (psu_unreachable) and lists its standing alert", func(t *testing.T) {
+		if _, rc, _ := b.run("i2cget -y 3 0x11 0x79 w", time.Minute); rc == 0 {
+			t.Fatal("a device answers at 0x11 on bus 3: the check needs an address with none")
+		}
+		nc.Close()
+		nc = restartDaemon(t, b, "/etc/platform-absent-psu.hcl")
+		report := b.mustRun(t, "grep 'psu does not answer at startup' /tmp/statemgrd.log", time.Minute)
+		for _, want := range []string{"psu=psu1", "chassis=chassis.1", "/dev/i2c-3 address 0x11", "does not answer"} {
+			if !strings.Contains(report, want) {
+				t.Errorf("the startup report does not say %q:\n%s", want, report)
+			}
+		}
+		t.Logf("startup report: %s", strings.TrimSpace(report))
+		code, refusal := requestError(t, nc, "statemgr.chassis.power.on", map[string]any{"id": "chassis.1", "wait": "60s"})
+		if code == "" || !strings.Contains(refusal, `"interlock":"psu_unreachable"`) || !strings.Contains(refusal, "psu1") {
+			t.Errorf("chassis.1 power-on with psu1 absent: error code %q, %s; want the psu_unreachable interlock naming psu1", code, refusal)
+		}
+		var alert map[string]any
+		for deadline := time.Now().Add(2 * time.Minute); alert == nil; time.Sleep(2 * time.Second) {
+			list := request(t, nc, "statemgr.alerts.list", map[string]any{})
+			alerts, _ := list["alerts"].([]any)
+			for _, a := range alerts {
+				if m, _ := a.(map[string]any); m["kind"] == "psu_unreachable" && m["id"] == "psu1" {
+					alert = m
+				}
+			}
+			if alert == nil && time.Now().After(deadline) {
+				t.Fatalf("no standing psu_unreachable alert for psu1: %v", list)
+			}
+		}
+		if alert["chassis"] != "chassis.1" || !strings.Contains(fmt.Sprint(alert["alert"]), "psu1 does not answer") {
+			t.Errorf("standing alert %v: want psu1 of chassis.1 with the bus error", alert)
+		}
+		cli := b.mustRun(t, "STATEMGR_USER=board STATEMGR_PASSWORD=board-harness statemgr alerts", time.Minute)
+		if !strings.Contains(cli, "psu_unreachable") || !strings.Contains(cli, "psu1") {
+			t.Errorf("statemgr alerts on the board does not list psu1's alert:\n%s", cli)
+		}
+		r := request(t, nc, "statemgr.psu.readings", map[string]any{"id": "psu0"})
+		if p, _ := r["psus"].([]any); len(p) != 1 || p[0].(map[string]any)["status"].(map[string]any)["error"] != nil {
+			t.Errorf("psu0 beside the absent psu1: %v, want it read", r)
+		}
+	})
+}
+
+// restartDaemon stops statemgrd on the board and starts it again on
+// platform file platformFile (a copy of the harness's daemon
+// configuration naming it), over the same data directory.
+func restartDaemon(t *testing.T, b *board, platformFile string) *nats.Conn {
+	t.Helper()
+	b.mustRun(t, "kill $(pidof statemgrd); while pidof statemgrd >/dev/null; do sleep 1; done; "+
+		"sed 's#/etc/platform.hcl#"+platformFile+"#' /etc/statemgrd.hcl >/tmp/statemgrd-variant.hcl; "+
+		"statemgrd -config /tmp/statemgrd-variant.hcl >>/tmp/statemgrd.log 2>&1 &", 2*time.Minute)
+	return connect(t, b, 5*time.Minute)
+}
+
+// requestError sends a request that must be refused and returns its
+// error code and body.
+func requestError(t *testing.T, nc *nats.Conn, subject string, body map[string]any) (string, string) {
+	t.Helper()
+	data, _ := json.Marshal(body)
+	msg, err := nc.Request(subject, data, 3*time.Minute)
+	if err != nil {
+		t.Fatalf("%s: %v", subject, err)
+	}
+	return msg.Header.Get("Nats-Service-Error-Code"), string(msg.Data)
+}
+
+// memory reads statemgrd's VmRSS, RssAnon, RssFile and VmHWM on the board.
+func memory(t *testing.T, b *board) string {
+	t.Helper()
+	out := b.mustRun(t, "grep -E '^(VmRSS|RssAnon|RssFile|RssShmem|VmHWM):' /proc/$(pidof statemgrd)/status", time.Minute)
+	var parts []string
+	for _, f := range strings.Split(strings.TrimSpace(out), "\n") {
+		var name string
+		var kb int
+		if _, err := fmt.Sscanf(strings.TrimSpace(f), "%s %d kB", &name, &kb); err == nil {
+			parts = append(parts, fmt.Sprintf("%s %.1f MB", strings.TrimSuffix(name, ":"), float64(kb)/1024))
+		}
+	}
+	if len(parts) != 5 {
+		t.Fatalf("statemgrd's memory on the board: %q", out)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // figure prints a measured figure for docs/PERFORMANCE.md: emulated time,

@@ -129,7 +129,7 @@ func (h *Hardware) open() error {
 			if len(ps.Direct) > 0 {
 				opts = append(opts, pmbus.WithDirect(ps.Direct))
 			}
-			p := &psuDev{name: ps.Name, chassis: cd, dev: pmbus.NewDevice(ps.Name, bus, opts...)}
+			p := &psuDev{name: ps.Name, cfg: ps, chassis: cd, dev: pmbus.NewDevice(ps.Name, bus, opts...)}
 			cd.psus = append(cd.psus, p)
 			byName[ps.Name] = p
 			psuByName[ps.Name] = p

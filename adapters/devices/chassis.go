@@ -13,6 +13,7 @@ import (
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters"
+	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/adapters/pmbus"
 )
 
@@ -34,6 +35,7 @@ type chassisDev struct {
 // psuDev is one PSU.
 type psuDev struct {
 	name    string
+	cfg     platform.PSU // where the platform file puts it
 	chassis *chassisDev
 	dev     *pmbus.Device
 	pid     *actor.PID
@@ -347,7 +349,7 @@ func (a *chassisActor) note(r psuReading, why, state string) []Drift {
 		a.unreachable[r.psu] = true
 		in := machine.Input{Trigger: ObservedPSUUnreachable, Cause: suffix(r.err.Error())}
 		a.h.observe(a.d.id, in)
-		return []Drift{{Component: a.d.id, Device: r.psu, Recorded: state, Observed: "unreachable", Input: in}}
+		return []Drift{{Component: a.d.id, Device: r.psu, Recorded: state, Observed: "unreachable", Input: in, Err: a.unreachableError(r)}}
 	}
 	if a.unreachable[r.psu] {
 		a.h.log.Info("psu answers again", "psu", r.psu)
@@ -373,6 +375,18 @@ func (a *chassisActor) note(r psuReading, why, state string) []Drift {
 	in := machine.Input{Trigger: ObservedPSUFault, Cause: suffix(fmt.Sprintf("%s reports %s", r.psu, r.status))}
 	a.h.observe(a.d.id, in)
 	return []Drift{{Component: a.d.id, Device: r.psu, Recorded: state, Observed: r.status.String(), Input: in}}
+}
+
+// unreachableError is the startup report of a PSU reading that failed:
+// the PSU, where the platform file says it is, and the read's error.
+func (a *chassisActor) unreachableError(r psuReading) error {
+	u := &UnreachablePSU{PSU: r.psu, Chassis: a.d.name, Err: r.err}
+	for _, p := range a.d.psus {
+		if p.name == r.psu {
+			u.Backend, u.Bus, u.Address = p.cfg.Backend, p.cfg.Bus, p.cfg.Address
+		}
+	}
+	return u
 }
 
 // summary is the chassis as its PSUs' last readings show it.

@@ -129,8 +129,14 @@
 // knows where an errored host stands. The chassis is compared the same way
 // (Off and TransitioningToOn against On, TransitioningToOff and
 // PowerCycling), and PSU faults and a power status that differs from the
-// log are reported too. A power-on that a BMC restart interrupted is left to
-// the machine's timeout.
+// log are reported too. A PSU that does not answer (absent at boot,
+// unpowered, or not at the platform file's bus and address: New opens a
+// bus without probing it) fails neither New nor Reconcile: its Drift
+// carries an *UnreachablePSU naming the PSU, its chassis, back-end, bus
+// and address and wrapping the read's error, and the chassis records
+// psu_unreachable (the assembly logs it as the startup report; the
+// coordinator refuses power-ons). A power-on that a BMC restart
+// interrupted is left to the machine's timeout.
 //
 // Run starts the running reconciler: edges are reported as they come, and
 // every Config.ReconcileInterval (default 10 s) the components' statuses

@@ -124,6 +124,10 @@ type Drift struct {
 	Recorded  string // what the log says, e.g. "Off"
 	Observed  string // what the hardware says, e.g. "PS_PWROK asserted"
 	Input     machine.Input
+	// Err is why the hardware could not be read: an *UnreachablePSU for
+	// a PSU that does not answer (absent, unpowered, or at another
+	// address than the platform file says); nil for a difference read.
+	Err error
 }
 
 // Reconcile reads the hardware (host power good and POST complete, every

@@ -3,6 +3,9 @@ package devices
 import (
 	"errors"
 	"fmt"
+
+	"github.com/statemgr/statemgr/adapters/platform"
+	"github.com/statemgr/statemgr/adapters/smbus"
 )
 
 // Errors of the devices package. Failures of one device are *Error values
@@ -48,3 +51,33 @@ func (e *Error) Error() string {
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
+
+// UnreachablePSU is a PSU that did not answer when it was read, retries
+// included: absent, unpowered, or not at the bus and address the platform
+// file gives. Reconcile reports it in its Drift (Drift.Err), so that the
+// startup report names the device and where it was looked for; Err is the
+// read's *Error (adapters.ErrNAK, adapters.ErrBusTimeout,
+// ErrRetriesExhausted, ...).
+type UnreachablePSU struct {
+	PSU     string
+	Chassis string
+	Backend platform.Backend
+	Bus     int    // I2C bus of the platform file (smbus: /dev/i2c-<Bus>)
+	Address uint16 // 7-bit address of the platform file
+	Err     error
+}
+
+func (u *UnreachablePSU) Error() string {
+	where := fmt.Sprintf("bus %d address 0x%02X", u.Bus, u.Address)
+	switch u.Backend {
+	case platform.BackendSMBus:
+		where = fmt.Sprintf("%s address 0x%02X", smbus.BusPath(u.Bus), u.Address)
+	case platform.BackendSim:
+		where = "simulated " + where
+	}
+	return fmt.Sprintf("psu %s of chassis %s (backend %s, %s) does not answer: %v; check that it is seated and powered and that the platform file's bus and address are the board's",
+		u.PSU, u.Chassis, u.Backend, where, u.Err)
+}
+
+// Unwrap returns the read's error.
+func (u *UnreachablePSU) Unwrap() error { return u.Err }

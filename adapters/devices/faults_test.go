@@ -242,3 +242,46 @@ func TestFaultThermalRunaway(t *testing.T) {
 		t.Fatalf("last thermal event %+v", last)
 	}
 }
+
+// A PSU the platform file names where no device answers (absent at boot):
+// New does not hang or fail on it, the startup reconciliation reports it
+// as an *UnreachablePSU naming the PSU, its chassis, back-end, bus and
+// address and wrapping the bus error, the chassis records psu_unreachable
+// with the error as evidence, and the PSU that answers is still read.
+func TestAbsentPSUAtStartup(t *testing.T) {
+	r := newRig(t, options{noRun: true, prepare: func(r *rig) {
+		r.inject(simhw.Fault{Kind: simhw.BusNAK, Target: "psu1"})
+	}})
+	current := map[actors.ID]machine.Status{}
+	for _, id := range r.sys.IDs() {
+		current[id] = r.status(id)
+	}
+	var drifts []Drift
+	var err error
+	r.during(func() { drifts, err = r.hw.Reconcile(r.ctx, current) })
+	if err != nil {
+		t.Fatalf("Reconcile with psu1 absent: %v", err)
+	}
+	r.run()
+	d := findDrift(t, drifts, chassis, ObservedPSUUnreachable)
+	var absent *UnreachablePSU
+	if !errors.As(d.Err, &absent) {
+		t.Fatalf("drift %+v: Err %v, want an *UnreachablePSU", d, d.Err)
+	}
+	if absent.PSU != "psu1" || absent.Chassis != "0" || absent.Bus != 7 || absent.Address != 0x59 || absent.Backend != platform.BackendSim {
+		t.Fatalf("startup report %+v, want psu1 of chassis 0, sim bus 7 address 0x59", absent)
+	}
+	if !errors.Is(d.Err, adapters.ErrNAK) || !errors.Is(d.Err, ErrRetriesExhausted) {
+		t.Fatalf("startup report %v, want the NAK that outlasted the retries", d.Err)
+	}
+	for _, want := range []string{"psu psu1 of chassis 0", "bus 7 address 0x59", "does not answer", "check that it is seated"} {
+		if !strings.Contains(d.Err.Error(), want) {
+			t.Errorf("startup report %q does not say %q", d.Err, want)
+		}
+	}
+	r.wantCause(chassis, ObservedPSUUnreachable, "reconciliation at startup", "psu1", "NAK")
+	r.during(func() { _, err = r.hw.PSUStatus(r.ctx, "psu0") })
+	if err != nil {
+		t.Fatalf("psu0 with psu1 absent: %v", err)
+	}
+}

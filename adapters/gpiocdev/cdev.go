@@ -3,6 +3,7 @@ package gpiocdev
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	lib "github.com/warthog618/go-gpiocdev"
 
@@ -32,8 +33,36 @@ type cdev interface {
 	// find returns the chip and offset of the line called name.
 	find(name string) (chip string, offset int, err error)
 	request(r request) (requested, error)
+	// chips lists the GPIO chips, for a line given by chip and offset.
+	chips() ([]chipInfo, error)
 	// consumer returns the label of whoever holds the line, "" if unknown.
 	consumer(chip string, offset int) string
+}
+
+// chipInfo is one GPIO chip as the kernel describes it.
+type chipInfo struct {
+	name  string // "gpiochip0"
+	label string // the driver's label, "1e780000.gpio"
+	lines int
+}
+
+// locate finds the chip a platform file names, by name ("gpiochip0"),
+// path ("/dev/gpiochip0") or label ("1e780000.gpio"), and checks that it
+// has a line at offset.
+func locate(chips []chipInfo, chip string, offset int) (string, error) {
+	want := strings.TrimPrefix(chip, "/dev/")
+	var have []string
+	for _, c := range chips {
+		have = append(have, fmt.Sprintf("%s (%s, %d lines)", c.name, c.label, c.lines))
+		if c.name != want && c.label != chip {
+			continue
+		}
+		if offset < 0 || offset >= c.lines {
+			return "", fmt.Errorf("%s (%s) has lines 0..%d, not offset %d: %w", c.name, c.label, c.lines-1, offset, adapters.ErrNoLine)
+		}
+		return c.name, nil
+	}
+	return "", fmt.Errorf("no gpio chip named or labelled %q (there are %s): %w", chip, strings.Join(have, ", "), adapters.ErrNoDevice)
 }
 
 // kernel is the real character device.
@@ -62,6 +91,28 @@ func (kernel) find(name string) (string, int, error) {
 		return "", 0, fmt.Errorf("%w (%w)", adapters.ErrNoLine, adapters.FromErrno(openErr, adapters.ErrLineBusy))
 	}
 	return "", 0, fmt.Errorf("searched %d chips: %w", len(chips), adapters.ErrNoLine)
+}
+
+func (kernel) chips() ([]chipInfo, error) {
+	names := lib.Chips()
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no /dev/gpiochip* devices: %w", adapters.ErrNoDevice)
+	}
+	out := make([]chipInfo, 0, len(names))
+	var openErr error
+	for _, name := range names {
+		c, err := lib.NewChip(name, lib.WithABIVersion(2))
+		if err != nil {
+			openErr = fmt.Errorf("cannot open %s: %w", name, err)
+			continue
+		}
+		out = append(out, chipInfo{name: c.Name, label: c.Label, lines: c.Lines()})
+		_ = c.Close()
+	}
+	if len(out) == 0 {
+		return nil, adapters.FromErrno(openErr, adapters.ErrLineBusy)
+	}
+	return out, nil
 }
 
 func (kernel) request(r request) (requested, error) {

@@ -3,8 +3,11 @@
 // github.com/warthog618/go-gpiocdev.
 //
 // Lines are found by name across every chip, as the device tree's
-// gpio-line-names give them (POWER_OUT, PS_PWROK...), so a platform file
-// never mentions chip numbers or offsets. Polarity is handed to the kernel
+// gpio-line-names give them (POWER_OUT, PS_PWROK...), or, for a board
+// whose device tree names none, by the chip (its name "gpiochip0", path
+// or label "1e780000.gpio") and offset of adapters.LineConfig; an
+// unknown chip is adapters.ErrNoDevice listing the chips, an offset past
+// the chip's lines adapters.ErrNoLine. Polarity is handed to the kernel
 // as the active-low flag, so values and edges are logical: 1 and a rising
 // edge mean asserted whatever the wiring. Inputs with a callback watch both
 // edges; the library's watcher goroutine calls the callback in order, with

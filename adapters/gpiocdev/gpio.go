@@ -63,7 +63,7 @@ func (g *GPIO) open(cfg adapters.LineConfig, output bool, onEdge func(adapters.E
 	if closed {
 		return nil, lineError(cfg.Name, op, adapters.ErrClosed)
 	}
-	chip, offset, err := g.dev.find(cfg.Name)
+	chip, offset, err := g.find(cfg)
 	if err != nil {
 		return nil, lineError(cfg.Name, op, err)
 	}
@@ -100,6 +100,20 @@ func (g *GPIO) open(cfg adapters.LineConfig, output bool, onEdge func(adapters.E
 	}
 	g.lines[l] = struct{}{}
 	return l, nil
+}
+
+// find returns the chip and offset of cfg's line: by name across every
+// chip, or the chip and offset cfg gives.
+func (g *GPIO) find(cfg adapters.LineConfig) (string, int, error) {
+	if cfg.Chip == "" {
+		return g.dev.find(cfg.Name)
+	}
+	chips, err := g.dev.chips()
+	if err != nil {
+		return "", 0, err
+	}
+	chip, err := locate(chips, cfg.Chip, cfg.Offset)
+	return chip, cfg.Offset, err
 }
 
 // Output requests cfg's line as an output, initially deasserted.

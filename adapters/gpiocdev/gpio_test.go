@@ -111,6 +111,10 @@ func (d *fakeDev) request(r request) (requested, error) {
 
 func (d *fakeDev) consumer(chip string, offset int) string { return d.held[d.nameOf(chip, offset)] }
 
+func (d *fakeDev) chips() ([]chipInfo, error) {
+	return []chipInfo{{name: "gpiochip0", label: "1e780000.gpio", lines: 208}, {name: "gpiochip1", label: "1e780800.gpio", lines: 36}}, nil
+}
+
 func (d *fakeDev) line(name string) *fakeLine {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -327,5 +331,41 @@ func TestCloseReleasesEverything(t *testing.T) {
 	}
 	if _, err := g.Output(adapters.LineConfig{Name: "RESET_OUT", Polarity: adapters.ActiveLow}); !errors.Is(err, adapters.ErrClosed) {
 		t.Errorf("Output after Close: %v, want ErrClosed", err)
+	}
+}
+
+// A line given by chip and offset (a board whose device tree names no
+// lines) is requested on that chip at that offset, the chip named as the
+// kernel names it, by its /dev path or by its label; the name search is
+// not used. A chip no one has, or an offset past the chip's lines, fails
+// with a typed error naming the chips there are.
+func TestLineByChipAndOffset(t *testing.T) {
+	for _, chip := range []string{"gpiochip1", "/dev/gpiochip1", "1e780800.gpio"} {
+		dev := newFakeDev()
+		g := newGPIO(clock.NewVirtual(epoch), "statemgr", dev)
+		cfg := adapters.LineConfig{Name: adapters.ChipLineName(chip, 7), Polarity: adapters.ActiveLow, Chip: chip, Offset: 7}
+		in, err := g.Input(cfg, nil)
+		if err != nil {
+			t.Fatalf("chip %q offset 7: %v", chip, err)
+		}
+		// The fake's line at gpiochip1 offset 7 is POST_COMPLETE.
+		fl := dev.line("POST_COMPLETE")
+		if fl == nil || fl.req.chip != "gpiochip1" || fl.req.offset != 7 || !fl.req.activeLow || fl.req.output {
+			t.Fatalf("chip %q offset 7 requested %+v, want gpiochip1 offset 7, active-low input", chip, fl)
+		}
+		if err := in.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := newGPIO(clock.NewVirtual(epoch), "statemgr", newFakeDev())
+	_, err := g.Output(adapters.LineConfig{Name: "gpiochip9:1", Polarity: adapters.ActiveHigh, Chip: "gpiochip9", Offset: 1})
+	var de *adapters.DeviceError
+	if !errors.Is(err, adapters.ErrNoDevice) || !errors.As(err, &de) || de.Device != "gpiochip9:1" ||
+		!strings.Contains(err.Error(), "gpiochip0 (1e780000.gpio, 208 lines)") {
+		t.Fatalf("unknown chip: %v; want ErrNoDevice naming the line and listing the chips", err)
+	}
+	_, err = g.Output(adapters.LineConfig{Name: "gpiochip1:36", Polarity: adapters.ActiveHigh, Chip: "gpiochip1", Offset: 36})
+	if !errors.Is(err, adapters.ErrNoLine) || !strings.Contains(err.Error(), "lines 0..35, not offset 36") {
+		t.Fatalf("offset past the chip: %v; want ErrNoLine saying the chip's range", err)
 	}
 }

@@ -36,6 +36,18 @@ func TestSingleMistakes(t *testing.T) {
 		}, 10, `unknown gpio role "reboot_out"`},
 		{"empty line name", func(t *testing.T) string { return edit(t, `line     = "RO"`, `line = ""`) }, 15, "line must not be empty"},
 		{"line used twice", func(t *testing.T) string { return edit(t, `line     = "RO"`, `line = "PO"`) }, 15, `line "PO" is already used by host h0 power_out at test.hcl:11:16`},
+		{"gpio by line and chip", func(t *testing.T) string {
+			return edit(t, `line     = "RO"`, "line = \"RO\"\n    chip = \"gpiochip0\"")
+		}, 16, `gpio "reset_out": give the line by name (line) or by chip and offset, not both`},
+		{"gpio chip without offset", func(t *testing.T) string { return edit(t, `line     = "RO"`, `chip = "gpiochip0"`) }, 15, `gpio "reset_out": chip needs offset`},
+		{"gpio offset without chip", func(t *testing.T) string { return edit(t, `line     = "RO"`, `offset = 3`) }, 15, `gpio "reset_out": offset needs chip`},
+		{"gpio without line or chip", func(t *testing.T) string { return edit(t, `line     = "RO"`, ``) }, 14, `gpio "reset_out" needs line = "NAME" (the device tree's gpio-line-names) or chip = "gpiochip0" with offset = N`},
+		{"gpio negative offset", func(t *testing.T) string { return edit(t, `line     = "RO"`, "chip = \"gpiochip0\"\n    offset = -1") }, 16, "offset -1 is out of range 0..65535"},
+		{"gpio empty chip", func(t *testing.T) string { return edit(t, `line     = "RO"`, "chip = \"\"\n    offset = 1") }, 15, "chip must not be empty"},
+		{"gpio chip and offset used twice", func(t *testing.T) string {
+			src := edit(t, `line     = "RO"`, "chip = \"gpiochip0\"\n    offset = 8")
+			return strings.Replace(src, `line     = "PO"`, "chip = \"gpiochip0\"\n    offset = 8", 1)
+		}, 16, `line "gpiochip0:8" is already used by host h0 power_out at test.hcl:11:12`},
 		{"duplicate psu", func(t *testing.T) string {
 			return edit(t, "  }\n}\nhost", "  }\n  psu \"psu0\" {\n    bus = 1\n    address = 89\n    backend = \"sim\"\n  }\n}\nhost")
 		}, 8, `duplicate psu "psu0" (first defined at test.hcl:3:7)`},

@@ -77,7 +77,7 @@ var (
 		Blocks:     []hcl.BlockHeaderSchema{{Type: "gpio", LabelNames: []string{"role"}}, {Type: "led", LabelNames: []string{"kind"}}},
 	}
 	gpioSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "line", Required: true}, {Name: "polarity", Required: true},
+		{Name: "line"}, {Name: "chip"}, {Name: "offset"}, {Name: "polarity", Required: true},
 	}}
 	zoneSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "warning", Required: true}, {Name: "critical", Required: true}},
@@ -416,7 +416,7 @@ func (p *parser) host(b *hcl.Block, chassis []Chassis) (Host, bool) {
 			continue
 		}
 		wired[role] = gb.LabelRanges[0]
-		*lineRoles[idx].field(&h.Lines) = p.line(gb, fmt.Sprintf("host %s %s", h.Name, role))
+		*lineRoles[idx].field(&h.Lines) = p.gpio(gb, fmt.Sprintf("host %s %s", h.Name, role))
 	}
 	for _, r := range lineRoles {
 		if _, ok := wired[r.role]; r.required && !ok {
@@ -426,8 +426,44 @@ func (p *parser) host(b *hcl.Block, chassis []Chassis) (Host, bool) {
 	return h, ok
 }
 
-func (p *parser) line(b *hcl.Block, user string) adapters.LineConfig {
-	return p.lineAttrs(p.content(b.Body, gpioSchema).Attributes, user)
+// maxLineOffset bounds a gpio block's offset (the kernel's limit per chip
+// is far lower; the chip itself is checked when the line is requested).
+const maxLineOffset = 1<<16 - 1
+
+// gpio decodes a host's gpio block: its line by name (line = "NAME") or,
+// for a board whose device tree names no lines, by chip and offset
+// (chip = "gpiochip0" or its label, offset = N); exactly one of the two.
+func (p *parser) gpio(b *hcl.Block, user string) adapters.LineConfig {
+	a := p.content(b.Body, gpioSchema).Attributes
+	line, chip, offset := a["line"], a["chip"], a["offset"]
+	switch {
+	case line != nil && (chip != nil || offset != nil):
+		other := chip
+		if other == nil {
+			other = offset
+		}
+		p.errorf(other.NameRange, "gpio %q: give the line by name (line) or by chip and offset, not both", b.Labels[0])
+	case line != nil:
+		return p.lineAttrs(a, user)
+	case chip == nil && offset == nil:
+		p.errorf(b.DefRange, "gpio %q needs line = \"NAME\" (the device tree's gpio-line-names) or chip = \"gpiochip0\" with offset = N (as gpioinfo lists them)", b.Labels[0])
+	case chip == nil:
+		p.errorf(offset.NameRange, "gpio %q: offset needs chip (its name, \"gpiochip0\", or label, \"1e780000.gpio\")", b.Labels[0])
+	case offset == nil:
+		p.errorf(chip.NameRange, "gpio %q: chip needs offset (the line's offset on the chip, as gpioinfo lists it)", b.Labels[0])
+	default:
+		lc := adapters.LineConfig{
+			Chip:     p.nonEmpty(a, "chip", ""),
+			Offset:   p.integer(a, "offset", 0, 0, maxLineOffset),
+			Polarity: adapters.Polarity(p.oneOf(a, "polarity", "", string(adapters.ActiveHigh), string(adapters.ActiveLow))),
+		}
+		if lc.Chip != "" {
+			lc.Name = adapters.ChipLineName(lc.Chip, lc.Offset)
+			p.claim(lc.Name, user, chip.Expr.Range())
+		}
+		return lc
+	}
+	return adapters.LineConfig{}
 }
 
 // lineAttrs decodes line and polarity, and claims the line for user.
@@ -437,13 +473,18 @@ func (p *parser) lineAttrs(a hcl.Attributes, user string) adapters.LineConfig {
 		Polarity: adapters.Polarity(p.oneOf(a, "polarity", "", string(adapters.ActiveHigh), string(adapters.ActiveLow))),
 	}
 	if lc.Name != "" {
-		if other, dup := p.lines[lc.Name]; dup {
-			p.errorf(a["line"].Expr.Range(), "line %q is already used by %s at %s", lc.Name, other, pos(p.lineAt[lc.Name]))
-		} else {
-			p.lines[lc.Name], p.lineAt[lc.Name] = user, a["line"].Expr.Range()
-		}
+		p.claim(lc.Name, user, a["line"].Expr.Range())
 	}
 	return lc
+}
+
+// claim records that user wires line, refusing a line wired twice.
+func (p *parser) claim(line, user string, at hcl.Range) {
+	if other, dup := p.lines[line]; dup {
+		p.errorf(at, "line %q is already used by %s at %s", line, other, pos(p.lineAt[line]))
+		return
+	}
+	p.lines[line], p.lineAt[line] = user, at
 }
 
 func (p *parser) zone(b *hcl.Block) (ThermalZone, bool) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/adapters"
 )
 
 // minimal is a valid file every case below starts from.
@@ -251,5 +252,20 @@ func TestPollMistakes(t *testing.T) {
 	ds := diagnostics(t, minimal+"polls {}\npolls {}\n")
 	if len(ds) != 1 || !strings.Contains(ds[0].Message, "polls") {
 		t.Errorf("two polls blocks: %v", ds)
+	}
+}
+
+// A gpio block may give its line by chip and offset instead of by name,
+// for a board whose device tree names no lines: the chip by name or
+// label, the offset on it; the line's Name is "<chip>:<offset>" for logs.
+func TestGPIOByChipAndOffset(t *testing.T) {
+	src := strings.Replace(minimal, `line     = "PG"`, "chip   = \"1e780000.gpio\"\n    offset = 10", 1)
+	p := mustParse(t, src)
+	want := adapters.LineConfig{Name: "1e780000.gpio:10", Polarity: adapters.ActiveHigh, Chip: "1e780000.gpio", Offset: 10}
+	if got := p.Hosts[0].Lines.PowerGood; got != want {
+		t.Fatalf("power_good = %+v, want %+v", got, want)
+	}
+	if got := p.Hosts[0].Lines.PowerOut; got.Chip != "" || got.Name != "PO" {
+		t.Fatalf("power_out by name = %+v", got)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -56,7 +57,7 @@ func newAcknowledgeCommand(g *globals, cred *credentials) *cobra.Command {
 func newAlertsCommand(g *globals, cred *credentials) *cobra.Command {
 	return &cobra.Command{
 		Use:   "alerts",
-		Short: "List the standing alerts: operations parked in failure, each blocking power requests on its target until acknowledged",
+		Short: "List the standing alerts: operations parked in failure, each blocking power requests on its target until acknowledged, and PSUs that do not answer, until they do",
 		Example: `  statemgr alerts
   statemgr acknowledge op-000042`,
 		Args: cobra.NoArgs,
@@ -74,7 +75,8 @@ func printAlerts(w io.Writer, l server.AlertList) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "OPERATION\tKIND\tTARGET\tSTATE\tALERT")
 	for _, a := range l.Alerts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Operation, a.Kind, a.ID, a.State, a.Alert)
+		op := cmp.Or(a.Operation, "-") // a silent PSU's alert is no operation's
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", op, a.Kind, a.ID, a.State, a.Alert)
 	}
 	return tw.Flush()
 }

@@ -267,6 +267,14 @@ func Start(ctx context.Context, cfg Config) (a *Assembly, err error) {
 		return a, fmt.Errorf("cannot reconcile with the hardware: %w", err)
 	}
 	for _, dr := range a.Drifts {
+		var absent *devices.UnreachablePSU
+		if errors.As(dr.Err, &absent) {
+			// statemgrd runs on: the BMC must stay reachable to show
+			// which PSU is missing, and power-offs need no PSU read.
+			cfg.Logger.Error("psu does not answer at startup; running with it unreachable: power-ons of its chassis are refused (psu_unreachable) until it answers",
+				"psu", absent.PSU, "chassis", dr.Component, "backend", absent.Backend, "bus", absent.Bus, "address", fmt.Sprintf("0x%02X", absent.Address), "error", absent)
+			continue
+		}
 		cfg.Logger.Warn("hardware differs from the log; recorded", "component", dr.Component, "device", dr.Device, "log", dr.Recorded, "hardware", dr.Observed)
 	}
 	cfg.OnStage(StageRunning)
