@@ -101,6 +101,17 @@ func TestBoard(t *testing.T) {
 		}
 	})
 
+	ok("the board ships one multi-call binary: statemgr and statemgr-demo-service are symlinks to statemgrd", func(t *testing.T) {
+		if out := b.mustRun(t, "readlink /bin/statemgr /bin/statemgr-demo-service", time.Minute); strings.Join(strings.Fields(out), " ") != "statemgrd statemgrd" {
+			t.Errorf("readlink /bin/statemgr /bin/statemgr-demo-service = %q, want statemgrd twice", out)
+		}
+		byLink := b.mustRun(t, "statemgr --version", time.Minute)
+		byArgument := b.mustRun(t, "statemgrd statemgr --version", time.Minute)
+		if !strings.HasPrefix(byLink, "statemgr version ") || byLink != byArgument {
+			t.Errorf("statemgr --version = %q, statemgrd statemgr --version = %q: want the same CLI", byLink, byArgument)
+		}
+	})
+
 	var nc *nats.Conn
 	if !ok("statemgrd starts on the board and answers over NATS", func(t *testing.T) {
 		// Baseline of the same run: a Go binary of the same build starting

@@ -17,7 +17,7 @@ func TestHelpPrintsUsageWithDefaults(t *testing.T) {
 		}
 		usage := stdout.String()
 		for _, want := range []string{"Usage: statemgrd", "-http-listen string", `(default "127.0.0.1:9090")`,
-			"-nats-listen string", `(default "127.0.0.1:4222")`, "-storage-profile string", `(default "bmc")`, `(default "info")`, "-version"} {
+			"-nats-listen string", `(default "127.0.0.1:4222")`, "-storage-profile string", `(default "bmc")`, `(default "info")`, "-version", "statemgrd statemgr --help"} {
 			if !strings.Contains(usage, want) {
 				t.Errorf("statemgrd %s lacks %q:\n%s", arg, want, usage)
 			}
