@@ -48,7 +48,7 @@ func TestFlagAtDefaultOverridesFile(t *testing.T) {
 	}
 }
 
-// Every statemgrd command line of the README's shell blocks is one the
+// Every daemon command line of the README (go run ./cmd/statemgrd) is one the
 // daemon accepts: its flags parse and the configuration they make is valid.
 func TestREADMEDaemonLinesParse(t *testing.T) {
 	text, err := os.ReadFile("../../README.md")
@@ -61,9 +61,15 @@ func TestREADMEDaemonLinesParse(t *testing.T) {
 		if !ok || (rest != "" && rest[0] != ' ') {
 			continue
 		}
-		found++
 		rest, _, _ = strings.Cut(rest, "#")
-		o, err := parseFlags(strings.Fields(rest))
+		// go run names the binary statemgrd; the CLI's lines
+		// (go run ./cmd/statemgrd statemgr ...) are cmd/statemgr/cli's to check.
+		program, args, _ := chooseProgram("statemgrd", strings.Fields(rest))
+		if program != daemonProgram {
+			continue
+		}
+		found++
+		o, err := parseFlags(args)
 		if err == nil {
 			_, err = load(o)
 		}
