@@ -84,26 +84,50 @@ func TestProductionNeverImportsTheSimulator(t *testing.T) {
 	}
 }
 
+// boardDeps lists what pkg links when built with build tags tags.
+func boardDeps(t *testing.T, tags, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", "-tags", tags, module+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -tags %q %s: %v", tags, pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+// devOnly are the development tools' packages and what only they link.
+var devOnly = []string{module + "sim", module + "events/logbench", "pgregory.net/rapid"}
+
 // TestBoardCLILinksNoDevelopmentTools: the board build of the CLI
 // (-tags bmc, issue 16 item 2) links neither the simulator, the log
 // benchmark nor the event log; the default build keeps sim and bench.
 func TestBoardCLILinksNoDevelopmentTools(t *testing.T) {
-	deps := func(tags string) []string {
-		out, err := exec.Command("go", "list", "-deps", "-tags", tags, module+"cmd/statemgr").Output()
-		if err != nil {
-			t.Fatalf("go list -tags %q: %v", tags, err)
-		}
-		return strings.Fields(string(out))
-	}
-	devOnly := []string{module + "sim", module + "events/logbench", module + "events/badger", "github.com/dgraph-io/badger/v4", "pgregory.net/rapid"}
-	board := deps("bmc")
-	for _, p := range devOnly {
+	board := boardDeps(t, "bmc", "cmd/statemgr")
+	for _, p := range append(devOnly, module+"events/badger", "github.com/dgraph-io/badger/v4") {
 		if slices.Contains(board, p) {
 			t.Errorf("statemgr built with -tags bmc links %s, a development tool's dependency", p)
 		}
 	}
-	if dev := deps(""); !slices.Contains(dev, module+"sim") {
+	if dev := boardDeps(t, "", "cmd/statemgr"); !slices.Contains(dev, module+"sim") {
 		t.Errorf("the default statemgr build lost the sim command (it no longer links %ssim)", module)
+	}
+}
+
+// TestBoardBinaryIsMultiCallWithoutDevelopmentTools: statemgrd, the one
+// binary a board ships (issue 16 item 1), carries the CLI, and its board
+// build (-tags bmc) leaves out the simulator, the log benchmark and rapid;
+// its default build keeps them (go run ./cmd/statemgrd statemgr sim).
+func TestBoardBinaryIsMultiCallWithoutDevelopmentTools(t *testing.T) {
+	board := boardDeps(t, "bmc", "cmd/statemgrd")
+	if !slices.Contains(board, module+"cmd/statemgr/cli") || !slices.Contains(board, module+"adapters/process/demo") {
+		t.Errorf("statemgrd built with -tags bmc does not link the CLI (cmd/statemgr/cli) and the demo service: it is not the multi-call binary")
+	}
+	for _, p := range devOnly {
+		if slices.Contains(board, p) {
+			t.Errorf("statemgrd built with -tags bmc links %s, a development tool's dependency", p)
+		}
+	}
+	if dev := boardDeps(t, "", "cmd/statemgrd"); !slices.Contains(dev, module+"sim") {
+		t.Errorf("the default statemgrd build has no statemgr sim (it does not link %ssim)", module)
 	}
 }
 

@@ -101,6 +101,22 @@ func TestBoard(t *testing.T) {
 		}
 	})
 
+	ok("the board ships one multi-call binary: statemgr and statemgr-demo-service are symlinks to statemgrd", func(t *testing.T) {
+		if out := b.mustRun(t, "readlink /bin/statemgr; readlink /bin/statemgr-demo-service", time.Minute); strings.Join(strings.Fields(out), " ") != "statemgrd statemgrd" {
+			t.Errorf("readlink of /bin/statemgr and /bin/statemgr-demo-service = %q, want statemgrd twice", out)
+		}
+		byLink := strings.TrimSpace(b.mustRun(t, "statemgr --version", time.Minute))
+		byArgument := strings.TrimSpace(b.mustRun(t, "statemgrd statemgr --version", time.Minute))
+		if !strings.HasPrefix(byLink, "statemgr version ") || byLink != byArgument {
+			t.Errorf("statemgr --version = %q, statemgrd statemgr --version = %q: want the same CLI", byLink, byArgument)
+		}
+		size, err := strconv.ParseInt(strings.TrimSpace(b.mustRun(t, "stat -c %s /bin/statemgrd", time.Minute)), 10, 64)
+		if err != nil {
+			t.Fatalf("size of /bin/statemgrd: %v", err)
+		}
+		t.Logf("FIGURE board binary /bin/statemgrd (daemon, CLI and demo service; armv7, stripped): %.2f MB (target <= 20 MB)", float64(size)/1e6)
+	})
+
 	var nc *nats.Conn
 	if !ok("statemgrd starts on the board and answers over NATS", func(t *testing.T) {
 		// Baseline of the same run: a Go binary of the same build starting

@@ -160,7 +160,7 @@ func parseFlags(args []string) (options, error) {
 	if errors.Is(err, flag.ErrHelp) {
 		var usage strings.Builder
 		fs.SetOutput(&usage)
-		fmt.Fprint(&usage, "Usage: statemgrd [flags]\n\nThe statemgr daemon. Without flags it runs on the defaults below and the\nbuilt-in simulated platform. Flags override the configuration file.\n\nFlags:\n")
+		fmt.Fprint(&usage, "Usage: statemgrd [flags]\n\nThe statemgr daemon. Without flags it runs on the defaults below and the\nbuilt-in simulated platform. Flags override the configuration file.\n\nThe same binary is the CLI and the demo service when called statemgr or\nstatemgr-demo-service (symlinks to it), or given the name first:\nstatemgrd statemgr --help.\n\nFlags:\n")
 		fs.PrintDefaults()
 		o.help = usage.String()
 		return o, nil

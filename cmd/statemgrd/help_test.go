@@ -17,7 +17,7 @@ func TestHelpPrintsUsageWithDefaults(t *testing.T) {
 		}
 		usage := stdout.String()
 		for _, want := range []string{"Usage: statemgrd", "-http-listen string", `(default "127.0.0.1:9090")`,
-			"-nats-listen string", `(default "127.0.0.1:4222")`, "-storage-profile string", `(default "bmc")`, `(default "info")`, "-version"} {
+			"-nats-listen string", `(default "127.0.0.1:4222")`, "-storage-profile string", `(default "bmc")`, `(default "info")`, "-version", "statemgrd statemgr --help"} {
 			if !strings.Contains(usage, want) {
 				t.Errorf("statemgrd %s lacks %q:\n%s", arg, want, usage)
 			}
@@ -48,7 +48,7 @@ func TestFlagAtDefaultOverridesFile(t *testing.T) {
 	}
 }
 
-// Every statemgrd command line of the README's shell blocks is one the
+// Every daemon command line of the README (go run ./cmd/statemgrd) is one the
 // daemon accepts: its flags parse and the configuration they make is valid.
 func TestREADMEDaemonLinesParse(t *testing.T) {
 	text, err := os.ReadFile("../../README.md")
@@ -61,9 +61,15 @@ func TestREADMEDaemonLinesParse(t *testing.T) {
 		if !ok || (rest != "" && rest[0] != ' ') {
 			continue
 		}
-		found++
 		rest, _, _ = strings.Cut(rest, "#")
-		o, err := parseFlags(strings.Fields(rest))
+		// go run names the binary statemgrd; the CLI's lines
+		// (go run ./cmd/statemgrd statemgr ...) are cmd/statemgr/cli's to check.
+		program, args, _ := chooseProgram("statemgrd", strings.Fields(rest))
+		if program != daemonProgram {
+			continue
+		}
+		found++
+		o, err := parseFlags(args)
 		if err == nil {
 			_, err = load(o)
 		}

@@ -1,7 +1,9 @@
 // Command statemgrd is the statemgr daemon: it recovers every component
 // from the event log, reconciles it with the hardware (the simulated
 // platform when none is configured) and serves the NATS API, metrics and
-// health. With no arguments it runs on embedded defaults.
+// health. With no arguments it runs on embedded defaults. The same binary
+// is the CLI and the demo service (multicall.go): a board ships it once,
+// with statemgr and statemgr-demo-service as symlinks to it.
 //
 // The system itself (devices, components, coordinator, services) is built,
 // started and stopped by server/assembly, in the one order the simulation
@@ -34,13 +36,8 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
-	"github.com/statemgr/statemgr/adapters/process/demo"
 	"github.com/statemgr/statemgr/events/badger"
 )
-
-// demoServiceCommand runs the built-in demo service instead of the daemon:
-// a platform service whose command is "statemgrd" runs this binary.
-const demoServiceCommand = "demo-service"
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "0.1.0-dev"
@@ -50,13 +47,11 @@ var (
 	errNotReady   = errors.New("not ready: recovering, reconciling or shutting down")
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() { os.Exit(multicall(os.Args, os.Stdout, os.Stderr)) }
 
-// run is main without os.Exit, so tests can drive the daemon in process.
+// run is the daemon's main without os.Exit, so tests can drive the daemon
+// in process.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == demoServiceCommand {
-		return demo.Main(args[1:], stdout, stderr)
-	}
 	o, err := parseFlags(args)
 	if err != nil {
 		fmt.Fprintln(stderr, "statemgrd:", err)

@@ -15,7 +15,7 @@ const childDaemonEnv = "STATEMGRD_CHILD"
 // With STATEMGRD_CHILD set it is a whole daemon, for tests that SIGKILL it.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == demoServiceCommand {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(multicall(os.Args, os.Stdout, os.Stderr))
 	}
 	if args := os.Getenv(childDaemonEnv); args != "" {
 		os.Exit(run(strings.Fields(args), os.Stdout, os.Stderr))

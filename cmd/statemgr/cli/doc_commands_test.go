@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -26,7 +26,7 @@ type docLine struct {
 // README's shell blocks, in order.
 func readmeCommandLines(t *testing.T) []docLine {
 	t.Helper()
-	text, err := os.ReadFile("../../README.md")
+	text, err := os.ReadFile("../../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ var offline = map[string]bool{"statemgr bench log": true, "statemgr sim": true}
 // runs for a second.
 func runDocLine(t *testing.T, url string, l docLine) (string, error) {
 	t.Helper()
-	root := newRootCommand()
+	root := newRootCommand(testVersion)
 	cmd, rest, err := root.Find(l.args)
 	if err != nil {
 		return "", err
@@ -161,7 +161,7 @@ func TestREADMECommandLinesRun(t *testing.T) {
 // daemon is in (operation op-1 does not exist there), but every one must be
 // a valid command line the server answers.
 func TestHelpExamplesRun(t *testing.T) {
-	lines := exampleCommandLines(t, newRootCommand())
+	lines := exampleCommandLines(t, newRootCommand(testVersion))
 	if len(lines) < 20 {
 		t.Fatalf("found only %d example lines", len(lines))
 	}

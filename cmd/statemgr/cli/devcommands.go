@@ -1,6 +1,6 @@
 //go:build !bmc
 
-package main
+package cli
 
 import "github.com/spf13/cobra"
 

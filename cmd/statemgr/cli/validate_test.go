@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 
 func run(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cmd := newRootCommand()
+	cmd := newRootCommand(testVersion)
 	var out bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&out)
@@ -114,10 +114,10 @@ func TestValidateReportsProblemsWithLocation(t *testing.T) {
 
 func TestVersionFlag(t *testing.T) {
 	var out syncBuffer
-	root := newRootCommand()
+	root := newRootCommand(testVersion)
 	root.SetArgs([]string{"--version"})
 	root.SetOut(&out)
-	if err := root.Execute(); err != nil || out.String() != "statemgr version "+version+"\n" {
+	if err := root.Execute(); err != nil || out.String() != "statemgr version "+testVersion+"\n" {
 		t.Fatalf("statemgr --version: %v, %q", err, out.String())
 	}
 }

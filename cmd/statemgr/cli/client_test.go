@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -38,7 +38,7 @@ func (s *syncBuffer) String() string {
 
 // runCLI executes the CLI with args against the server at url.
 func runCLI(ctx context.Context, url string, out *syncBuffer, args ...string) error {
-	root := newRootCommand()
+	root := newRootCommand(testVersion)
 	root.SetArgs(append([]string{"-s", url, "--timeout", "3s"}, args...))
 	root.SetOut(out)
 	root.SetErr(out)

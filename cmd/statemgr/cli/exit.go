@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -135,9 +135,10 @@ func usageArgs(cmd *cobra.Command) {
 	}
 }
 
-// execute runs the command line args and returns the exit code.
-func execute(args []string, stdout, stderr io.Writer) int {
-	root := newRootCommand()
+// Main runs the command line args (without the program name) as statemgr
+// version and returns the exit code.
+func Main(version string, args []string, stdout, stderr io.Writer) int {
+	root := newRootCommand(version)
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

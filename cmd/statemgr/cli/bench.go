@@ -1,6 +1,6 @@
 //go:build !bmc
 
-package main
+package cli
 
 import (
 	"context"

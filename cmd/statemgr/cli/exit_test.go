@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -14,6 +14,9 @@ import (
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/server/servertest"
 )
+
+// testVersion is the version the tests run the CLI as.
+const testVersion = "0.0.0-test"
 
 var (
 	buildOnce sync.Once
@@ -31,7 +34,7 @@ func cliBinary(t *testing.T) string {
 			return
 		}
 		binary = filepath.Join(strings.TrimSpace(string(dir)), "statemgr")
-		if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		if out, err := exec.Command("go", "build", "-o", binary, "github.com/statemgr/statemgr/cmd/statemgr").CombinedOutput(); err != nil {
 			buildErr = errors.New(string(out))
 		}
 	})
