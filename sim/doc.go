@@ -82,6 +82,15 @@
 // Scenarios are the field bugs of bmc.md part (d) as fixed runs with
 // expected ends.
 //
+// # Golden traces
+//
+// testdata/traces holds the traces of seeds 1-6 and 24 (150 steps) and of
+// every scenario, first recorded at 7764c20, before the composition root
+// of issue 24; TestGoldenTraces fails when a build's trace differs from
+// them, so a refactor cannot change the simulation's behaviour unseen. A
+// deliberate change rewrites them (go test ./sim -run TestGoldenTraces
+// -rewrite) and says why in its commit.
+//
 // # Not covered
 //
 // The source of a host crash (no adapter reads a host watchdog yet: a
