@@ -161,6 +161,7 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	}
 	policy, timeouts, every, _ := cfg.Policy.coordinator() // checked by Config.check
 	d.inputs = inputs.New(plat, clock.Real{}, logger.Named("inputs"))
+	d.metrics.registry.MustRegister(inputCollector{d.inputs})
 	var bmcBoot machine.Input
 	if boot.isNew {
 		bmcBoot = boot.input()
@@ -181,6 +182,7 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 			obs.co.Store(co)
 			return obs
 		},
+		OnChange: d.metrics.observeChange,
 		OnRequest: func(kind machine.InputKind, took time.Duration, _ error) {
 			d.metrics.requestTime.WithLabelValues(string(kind)).Observe(took.Seconds())
 		},
@@ -193,6 +195,7 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		return d, err
 	}
 	go obs.reconcileLoop(ctx, d.asm.Coordinator, every)
+	d.metrics.registry.MustRegister(&psuCollector{psus: d.asm.Hardware, clk: clock.Real{}})
 	if d.httpLn != nil {
 		d.httpLn = limitConns(d.httpLn, defaultHTTPLimits.maxConns)
 		d.http = newHTTPServer(d.health.handler(d.metrics), defaultHTTPLimits)
@@ -244,7 +247,7 @@ func (d *statemgrd) followMetrics(ctx context.Context, sys *protoactor.System, e
 		return err
 	}
 	d.metrics.head.Set(float64(head))
-	go d.metrics.follow(ctx, d.log, head+1, errorStates, logger.Named("metrics"))
+	go d.metrics.follow(ctx, d.log, head+1, views, errorStates, logger.Named("metrics"))
 	return nil
 }
 
