@@ -3,6 +3,7 @@ package coordinator
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/adapters/platform"
@@ -36,6 +37,9 @@ type InputReading struct {
 	// Detail is the evidence: what was reported, by whom and when, or why
 	// the input is unknown.
 	Detail string
+	// LastReport is when the input last reported; zero: not since
+	// statemgrd started.
+	LastReport time.Time
 }
 
 // Inputs gives the external inputs' current readings; server/inputs

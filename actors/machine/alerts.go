@@ -3,6 +3,7 @@ package machine
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -48,11 +49,11 @@ func CheckAlerts(c *Compiled, st Status, history []time.Time, now time.Time, th 
 	}
 	in := now.Sub(st.Since)
 	if cs, ok := c.states[st.State]; ok && cs.Kind == ErrorKind && th.Error > 0 && in >= th.Error {
-		raise(AlertStuckInError, fmt.Sprintf("%s:%s:%d", AlertStuckInError, st.State, st.Since.UnixNano()),
+		raise(AlertStuckInError, alertKey(AlertStuckInError, fmt.Sprintf("%s:%d", st.State, st.Since.UnixNano())),
 			"%s has been in error state %s for %s (limit %s): %s", c.kind, st.State, in, th.Error, st.Cause)
 	}
 	if limit := th.States[st.State]; limit > 0 && in >= limit {
-		raise(AlertSlowState, fmt.Sprintf("%s:%s:%d", AlertSlowState, st.State, st.Since.UnixNano()),
+		raise(AlertSlowState, alertKey(AlertSlowState, fmt.Sprintf("%s:%d", st.State, st.Since.UnixNano())),
 			"%s has been in %s for %s (limit %s)", c.kind, st.State, in, limit)
 	}
 	if th.ThrashTransitions > 0 && th.ThrashWindow > 0 {
@@ -67,11 +68,27 @@ func CheckAlerts(c *Compiled, st Status, history []time.Time, now time.Time, th 
 			// One key per window-sized bucket: a machine that keeps
 			// thrashing is reported once per window, not once per check.
 			bucket := now.Truncate(th.ThrashWindow)
-			raise(AlertThrashing, fmt.Sprintf("%s:%d", AlertThrashing, bucket.UnixNano()),
+			raise(AlertThrashing, alertKey(AlertThrashing, fmt.Sprint(bucket.UnixNano())),
 				"%s changed state %d times within %s (limit %d)", c.kind, n, th.ThrashWindow, th.ThrashTransitions)
 		}
 	}
 	return alerts
+}
+
+// alertKey is the Key of a standing alert: its kind first, so that
+// AlertKindOf can tell the kind from the key alone (the component shell
+// keeps only keys).
+func alertKey(kind AlertKind, condition string) string { return string(kind) + ":" + condition }
+
+// AlertKindOf returns the kind of the standing alert whose Key is key.
+// An alert raised by a transition has no key (the component shell keeps it
+// standing until its next step): AlertTransition.
+func AlertKindOf(key string) AlertKind {
+	if key == "" {
+		return AlertTransition
+	}
+	kind, _, _ := strings.Cut(key, ":")
+	return AlertKind(kind)
 }
 
 // NextAlertCheck returns the earliest time after now at which CheckAlerts

@@ -55,6 +55,9 @@ func TestCheckAlerts(t *testing.T) {
 				if a.Type != EventAlert || a.Key == "" || !a.Time.Equal(now) || a.State != tc.st.State || a.Machine != tc.c.Kind() {
 					t.Errorf("alert %+v", a)
 				}
+				if got := AlertKindOf(a.Key); got != a.Alert {
+					t.Errorf("AlertKindOf(%q) = %q, want %q", a.Key, got, a.Alert)
+				}
 			}
 			if !slices.Equal(kinds, tc.want) {
 				t.Fatalf("alerts %v, want %v", kinds, tc.want)
@@ -67,6 +70,9 @@ func TestCheckAlerts(t *testing.T) {
 }
 
 func TestAlertKeysAreStable(t *testing.T) {
+	if got := AlertKindOf(""); got != AlertTransition {
+		t.Errorf("the kind of a keyless alert is %q, want %q", got, AlertTransition)
+	}
 	c := mustCompile(t, Service(DefaultServiceConfig()))
 	th := DefaultThresholds()
 	st := Status{State: StateError, Since: t0}

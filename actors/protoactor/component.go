@@ -443,7 +443,11 @@ func (c *component) append(ctx context.Context, records []actors.Record, op stri
 // changed tells Config.OnChange the durable status.
 func (c *component) changed() {
 	if c.cfg.OnChange != nil {
-		c.cfg.OnChange(Change{ID: c.id, Status: c.mem.Status, Kind: c.m.StateKind(c.mem.Status.State), Alerts: len(c.mem.Alerts)})
+		kinds := make([]machine.AlertKind, len(c.mem.Alerts))
+		for i, key := range c.mem.Alerts {
+			kinds[i] = machine.AlertKindOf(key)
+		}
+		c.cfg.OnChange(Change{ID: c.id, Status: c.mem.Status, Kind: c.m.StateKind(c.mem.Status.State), Alerts: kinds})
 	}
 }
 

@@ -12,9 +12,10 @@
 //     effects to the Effector. A version conflict means another writer (a
 //     stale incarnation) exists; the actor panics and recovers from the log.
 //   - Config.OnChange hears the component's status (with its state's
-//     kind and the number of standing alerts) after recovery, after each
-//     append and when an alert clears: never a status not yet durable.
-//     The LEDs follow it.
+//     kind and the kinds of its standing alerts, machine.AlertKindOf their
+//     keys) after recovery, after each append and when an alert clears:
+//     never a status not yet durable. The LEDs and the daemon's
+//     standing-alert metrics follow it.
 //   - Who performs an effect is decided here, and only here: the actor
 //     hands to the Effector the effects whose machine.Effect.PerformedBy is
 //     machine.PerformedByEffector. Those of the coordinator's saga steps

@@ -49,12 +49,12 @@ type Config struct {
 }
 
 // Change is a component's durable status, the kind of its state and the
-// number of its standing alerts.
+// kinds of its standing alerts (one per alert, in the order raised).
 type Change struct {
 	ID     actors.ID
 	Status machine.Status
 	Kind   machine.StateKind
-	Alerts int
+	Alerts []machine.AlertKind
 }
 
 // System runs one actor per component.

@@ -562,3 +562,59 @@ func TestUnknownPerformerIsRefused(t *testing.T) {
 		t.Fatalf("host after a refused input: %s, want Off", got)
 	}
 }
+
+// TestOnChangeNamesStandingAlertKinds checks that OnChange hears the kind
+// of each standing alert (the daemon's statemgr_alerts_standing), after
+// the alert is durable and again once it clears: a transition's alert
+// until the next step, a time-in-state alert while its condition holds.
+func TestOnChangeNamesStandingAlertKinds(t *testing.T) {
+	e := &env{log: memlog.New(), snaps: memsnap.New(), clock: clock.NewVirtual(t0), fx: &recorder{}, esc: make(chan protoactor.Escalation, 16)}
+	var mu sync.Mutex
+	var last []machine.AlertKind
+	cfg := e.config(t)
+	cfg.OnChange = func(ch protoactor.Change) {
+		if ch.ID == "host.0" {
+			mu.Lock()
+			last = ch.Alerts
+			mu.Unlock()
+		}
+	}
+	sys, err := protoactor.Start(cfg, components(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sys.Stop)
+	standing := func() []machine.AlertKind {
+		mu.Lock()
+		defer mu.Unlock()
+		return last
+	}
+	if _, err := sys.Request(ctx, "host.0", request(machine.RequestOn, "op-1", "chassis_on")); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(14 * time.Second) // past the power-good timeout: Error
+	if _, err := sys.Tick(ctx, "host.0"); err != nil {
+		t.Fatal(err)
+	}
+	// The timeout's own alert stands until the next step.
+	if got := standing(); !slices.Equal(got, []machine.AlertKind{machine.AlertTransition}) {
+		t.Fatalf("just in Error, standing alerts %v, want [%s]", got, machine.AlertTransition)
+	}
+	e.clock.Advance(5 * time.Minute)
+	if _, err := sys.Tick(ctx, "host.0"); err != nil {
+		t.Fatal(err)
+	}
+	if got := standing(); !slices.Equal(got, []machine.AlertKind{machine.AlertStuckInError}) {
+		t.Fatalf("after 5 min in Error, standing alerts %v, want [%s]", got, machine.AlertStuckInError)
+	}
+	out, err := sys.Request(ctx, "host.0", request(machine.RequestForceOff, "op-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.View.Status.State == machine.StateError {
+		t.Fatalf("ForceOff left host.0 in Error")
+	}
+	if got := standing(); len(got) != 0 {
+		t.Fatalf("out of Error (%s), standing alerts %v", out.View.Status.State, got)
+	}
+}

@@ -57,6 +57,8 @@ type statemgrd struct {
 	// cycle serialises what stops the core: a restore and the shutdown.
 	cycle  sync.Mutex
 	inputs *inputs.Store // external inputs: the API feeds it, the coordinator reads it
+	// psuMetrics is the core's PSU collector, unregistered when the core stops.
+	psuMetrics *psuCollector
 	// sim is the simulated board of a platform with sim back-ends: the
 	// process's, so that it keeps its state across a restore as a real
 	// board would.
@@ -151,6 +153,7 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 		return d, err
 	}
 	d.inputs = inputs.New(d.plat, clock.Real{}, logger.Named("inputs"))
+	d.metrics.registry.MustRegister(inputCollector{d.inputs})
 	if devices.UsesSim(d.plat) {
 		if d.sim, err = simhw.New(clock.Real{}, devices.SimConfig(d.plat, 0)); err != nil {
 			return d, fmt.Errorf("cannot build the simulated board: %w", err)
@@ -237,6 +240,7 @@ func (d *statemgrd) startCore(ctx context.Context) (err error) {
 			obs.co.Store(co)
 			return obs
 		},
+		OnChange: d.metrics.observeChange,
 		OnRequest: func(kind machine.InputKind, took time.Duration, _ error) {
 			d.metrics.requestTime.WithLabelValues(string(kind)).Observe(took.Seconds())
 		},
@@ -249,6 +253,9 @@ func (d *statemgrd) startCore(ctx context.Context) (err error) {
 		return err
 	}
 	go obs.reconcileLoop(ctx, d.asm.Coordinator, every)
+	// Registered per core: a restore starts a new assembly and its devices.
+	d.psuMetrics = &psuCollector{psus: d.asm.Hardware, clk: clock.Real{}}
+	d.metrics.registry.MustRegister(d.psuMetrics)
 	apiCfg := server.Config{Conn: d.nc, System: d.asm.System, Operations: d.asm.Coordinator, Log: d.log, Platform: plat, Clock: clock.Real{},
 		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0, Inputs: d.inputs,
 		PSUs: assembly.PSUs{Hardware: d.asm.Hardware}, LEDs: d.asm.LEDs}
@@ -299,7 +306,7 @@ func (d *statemgrd) followMetrics(ctx context.Context, sys *protoactor.System, e
 		return err
 	}
 	d.metrics.head.Set(float64(head))
-	go d.metrics.follow(ctx, d.log, head+1, errorStates, logger.Named("metrics"))
+	go d.metrics.follow(ctx, d.log, head+1, views, errorStates, logger.Named("metrics"))
 	return nil
 }
 
@@ -391,6 +398,10 @@ func (d *statemgrd) shutdown(grace time.Duration) error {
 func (d *statemgrd) stopCore(grace time.Duration) error {
 	d.health.ready.Store(false)
 	var errs []error
+	if d.psuMetrics != nil {
+		d.metrics.registry.Unregister(d.psuMetrics)
+		d.psuMetrics = nil
+	}
 	if d.api != nil {
 		// No new requests; in-flight ones finish.
 		errs = append(errs, d.api.Stop())

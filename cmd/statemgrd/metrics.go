@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -11,6 +12,7 @@ import (
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/events"
 )
 
@@ -28,6 +30,13 @@ type metrics struct {
 	appendFails prometheus.Counter
 	requestTime *prometheus.HistogramVec
 	operations  *prometheus.CounterVec
+	standing    *prometheus.GaugeVec
+	stays       *prometheus.HistogramVec
+
+	standingMu sync.Mutex
+	// standingKinds are the alert kinds each component's gauge was last
+	// set non-zero for, so that a cleared kind is set back to 0.
+	standingKinds map[actors.ID][]machine.AlertKind
 }
 
 func newMetrics() *metrics {
@@ -55,9 +64,42 @@ func newMetrics() *metrics {
 	}
 	m.operations = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "statemgr_operations_total",
 		Help: "Power operations ended, by kind and outcome (rejected included)."}, []string{"kind", "outcome"})
+	m.standing = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "statemgr_alerts_standing",
+		Help: "Alerts standing now, by component and kind (transition, stuck_in_error, slow_state, thrashing)."}, []string{"component", "kind"})
+	// From a quarter second (a pulse) to 18 hours (a host's uptime).
+	m.stays = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "statemgr_component_time_in_state_seconds",
+		Help:    "Completed stays in a state, by component and the state left.",
+		Buckets: prometheus.ExponentialBuckets(0.25, 4, 10)}, []string{"component", "state"})
+	m.standingKinds = map[actors.ID][]machine.AlertKind{}
 	m.registry.MustRegister(m.state, m.since, m.transitions, m.errors, m.alerts, m.head, m.appendTime, m.appendFails,
-		m.requestTime, m.operations, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.requestTime, m.operations, m.standing, m.stays,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// observeChange sets a component's standing-alert gauges from its durable
+// status (assembly.Config.OnChange). The labels stay bounded: the
+// components times the alert kinds (machine.AlertKind).
+func (m *metrics) observeChange(ch protoactor.Change) {
+	counts := map[machine.AlertKind]int{}
+	kinds := make([]machine.AlertKind, 0, len(ch.Alerts))
+	for _, k := range ch.Alerts {
+		if counts[k] == 0 {
+			kinds = append(kinds, k)
+		}
+		counts[k]++
+	}
+	m.standingMu.Lock()
+	defer m.standingMu.Unlock()
+	for _, k := range m.standingKinds[ch.ID] {
+		if counts[k] == 0 {
+			m.standing.WithLabelValues(string(ch.ID), string(k)).Set(0)
+		}
+	}
+	for _, k := range kinds {
+		m.standing.WithLabelValues(string(ch.ID), string(k)).Set(float64(counts[k]))
+	}
+	m.standingKinds[ch.ID] = kinds
 }
 
 // instrumentedLog times appends for the metrics.
@@ -100,8 +142,14 @@ func (m *metrics) countOperation(e events.Event) {
 }
 
 // follow updates the series from the durable log until ctx ends: what the
-// metrics show has been logged.
-func (m *metrics) follow(ctx context.Context, log events.Log, from uint64, errorStates map[actors.ID]map[string]bool, logger hclog.Logger) {
+// metrics show has been logged. views are the components' statuses at
+// from-1, where the stays in progress began.
+func (m *metrics) follow(ctx context.Context, log events.Log, from uint64, views map[actors.ID]machine.Status,
+	errorStates map[actors.ID]map[string]bool, logger hclog.Logger) {
+	since := make(map[actors.ID]time.Time, len(views))
+	for id, st := range views {
+		since[id] = st.Since
+	}
 	sub, err := log.Subscribe(ctx, from)
 	if err != nil {
 		logger.Error("metrics cannot follow the event log", "error", err)
@@ -132,6 +180,12 @@ func (m *metrics) follow(ctx context.Context, log events.Log, from uint64, error
 			m.state.WithLabelValues(string(id), r.Event.To).Set(1)
 			m.since.WithLabelValues(string(id)).Set(float64(r.Status.Since.UnixNano()) / 1e9)
 			m.transitions.WithLabelValues(string(id), r.Event.To).Inc()
+			if began, ok := since[id]; ok {
+				// A stay began before a restart ends after it; a clock
+				// stepped back gives no negative stay.
+				m.stays.WithLabelValues(string(id), r.Event.From).Observe(max(0, r.Status.Since.Sub(began).Seconds()))
+			}
+			since[id] = r.Status.Since
 			if errorStates[id][r.Event.To] {
 				m.errors.WithLabelValues(string(id)).Inc()
 			}

@@ -70,6 +70,10 @@ type Config struct {
 	// far as it is built (its Coordinator included). The simulation moves
 	// its virtual clock meanwhile; nil: the step is called directly.
 	Await Await
+	// OnChange hears each component's durable status after the LEDs do
+	// (protoactor.Config.OnChange: the daemon's standing-alert metrics).
+	// It runs on the component's actor and must not block.
+	OnChange func(protoactor.Change)
 	// OnRequest is protoactor.Config.OnRequest (the daemon's metrics).
 	OnRequest func(kind machine.InputKind, d time.Duration, err error)
 	// OnStage hears each stage of Start and Stop as it begins (the
@@ -202,7 +206,10 @@ func Start(ctx context.Context, cfg Config) (a *Assembly, err error) {
 	a.System, err = protoactor.Start(protoactor.Config{Log: cfg.Log, Snapshots: cfg.Snapshots, SnapshotPolicy: cfg.SnapshotPolicy,
 		Clock: cfg.Clock, Logger: cfg.Logger.Named("components"), Effects: effectRouter{hw: a.Hardware, services: cfg.Services},
 		Seed: cfg.Seed, OnRequest: cfg.OnRequest, OnChange: func(ch protoactor.Change) {
-			ledsCtl.Observe(ch.ID, ch.Status.State, ch.Kind, ch.Alerts)
+			ledsCtl.Observe(ch.ID, ch.Status.State, ch.Kind, len(ch.Alerts))
+			if cfg.OnChange != nil {
+				cfg.OnChange(ch)
+			}
 		}}, compiled)
 	if err != nil {
 		return a, err

@@ -6,7 +6,8 @@
 //
 // Start order: the devices (adapters/devices); the LEDs (adapters/leds,
 // on Config.LEDBoard or the devices' board), which hear every component's
-// durable status (protoactor.Config.OnChange); the components
+// durable status (protoactor.Config.OnChange; Config.OnChange hears it
+// after them); the components
 // (actors/protoactor), recovered from snapshot and log, with their effects
 // routed to the devices or, for services, to Config.Services; the BMC boot
 // if the BMC rebooted (Config.BMCBoot); the BMC Ready; the coordinator,

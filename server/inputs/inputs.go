@@ -243,6 +243,9 @@ func (s *Store) staleAt(e *entry, now time.Time) bool {
 // reading renders e at now; s.mu is held.
 func (s *Store) reading(e *entry, now time.Time) Reading {
 	r := Reading{Kind: e.cfg.Kind, Name: e.cfg.Name, Hosts: e.hosts, UnknownBlocksPowerOn: e.cfg.UnknownBlocksPowerOn}
+	if e.reported {
+		r.LastReport = e.at
+	}
 	by := e.by
 	if by == ReportedByAny {
 		by = "an unidentified publisher"
