@@ -133,7 +133,6 @@ func (v *Virtual) Advance(d time.Duration) { v.Set(v.Now().Add(d)) }
 // Set moves the clock to t (never backwards), firing the timers due.
 func (v *Virtual) Set(t time.Time) {
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	for len(v.timers) > 0 && !v.timers[0].when.After(t) {
 		next := heap.Pop(&v.timers).(*virtualTimer)
 		if next.when.After(v.now) {
@@ -151,6 +150,7 @@ func (v *Virtual) Set(t time.Time) {
 	if t.After(v.now) {
 		v.now = t
 	}
+	v.mu.Unlock()
 }
 
 // NextDeadline returns the deadline of the earliest pending timer.
@@ -233,14 +233,11 @@ func WithTimeout(parent context.Context, c Clock, d time.Duration) (context.Cont
 		at = outer
 	}
 	ctx, cancel := context.WithCancelCause(context.WithValue(parent, deadlineKey{}, at))
-	t := c.NewTimer(d)
-	go func() {
-		select {
-		case <-t.C():
-			cancel(context.DeadlineExceeded)
-		case <-ctx.Done():
-		}
-	}()
+	// AfterFunc, not a goroutine on a channel timer: a call waiting under
+	// the timeout costs no goroutine, and on a virtual clock the context is
+	// cancelled by the Advance that reaches the deadline, not some time
+	// after it.
+	t := c.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
 	return ctx, func() {
 		t.Stop()
 		cancel(context.Canceled)
