@@ -210,7 +210,9 @@ func (s *Server) awaitOutcome(ctx context.Context, id actors.ID, accepted machin
 	if done {
 		return current, nil
 	}
-	timer := time.NewTimer(d)
+	// On the server's clock, so that a rig on a virtual clock decides
+	// when a wait for an outcome ends.
+	timer := s.cfg.Clock.NewTimer(d)
 	defer timer.Stop()
 	next := after + 1
 	for {
@@ -237,7 +239,7 @@ func (s *Server) awaitOutcome(ctx context.Context, id actors.ID, accepted machin
 		}
 		select {
 		case <-changed:
-		case <-timer.C:
+		case <-timer.C():
 			current.Result = ResultInProgress
 			return current, nil
 		case <-ctx.Done():

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 )
@@ -194,7 +195,8 @@ func (s *Server) stateOf(id actors.ID) string {
 // awaitOperation waits up to d for operation op's outcome. A wait that
 // ends first answers in_progress: the operation goes on.
 func (s *Server) awaitOperation(ctx context.Context, op string, target actors.ID, d time.Duration) (Outcome, error) {
-	wctx, cancel := context.WithTimeout(ctx, d)
+	// On the server's clock, as awaitOutcome's.
+	wctx, cancel := clock.WithTimeout(ctx, s.cfg.Clock, d)
 	defer cancel()
 	go func() {
 		select {

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters/platform"
@@ -625,6 +626,44 @@ func TestRequesterFromTrustedRequestInfo(t *testing.T) {
 		if evs[i].Requester != want {
 			t.Errorf("TrustRequestInfo=%v: requester %q, want %q", trust, evs[i].Requester, want)
 		}
+	}
+}
+
+// TestWaitForAnOutcomeEndsOnTheServersClock: a control request's wait is
+// timed by the server's clock, so a rig on a virtual clock ends it by
+// moving the clock, with the outcome in progress, and not before.
+func TestWaitForAnOutcomeEndsOnTheServersClock(t *testing.T) {
+	v := clock.NewVirtual(time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC))
+	env := servertest.Start(t, servertest.Options{Server: server.Config{Clock: v}})
+	env.PowerChassis(t, "chassis.0")
+	if err := env.Sim.Inject(simhw.Fault{Kind: simhw.HostPowerGoodNeverRises, Target: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	cl := client.New(env.Connect(t))
+	done := make(chan server.ControlReply, 1)
+	go func() {
+		var reply server.ControlReply
+		if err := cl.Request(ctxT(t), server.SubjectHostPowerOn, server.ControlRequest{ID: "host.0", Wait: "1m"}, &reply); err != nil {
+			t.Error(err)
+		}
+		done <- reply
+	}()
+	waitForState(t, cl, "host.0", "TransitioningToRunning")
+	for deadline := time.Now().Add(5 * time.Second); v.Pending() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the wait put no timer on the server's clock")
+		}
+	}
+	v.Advance(59 * time.Second)
+	select {
+	case reply := <-done:
+		t.Fatalf("the wait ended before its minute on the server's clock: %+v", reply.Outcome)
+	case <-time.After(50 * time.Millisecond):
+	}
+	v.Advance(time.Second)
+	reply := <-done
+	if reply.Outcome == nil || reply.Outcome.Result != server.ResultInProgress || reply.Outcome.State != "TransitioningToRunning" {
+		t.Fatalf("outcome after the wait: %+v, want in progress in TransitioningToRunning", reply.Outcome)
 	}
 }
 

@@ -27,6 +27,10 @@ const (
 // lists them.
 var programs = []string{daemonProgram, cliProgram, demoProgram}
 
+// developmentPrograms are the further programs a development build adds
+// by build tag (floor.go), run by the name they register in programs.
+var developmentPrograms = map[string]func(args []string, stdout, stderr io.Writer) int{}
+
 // demoServiceCommand, as the first argument, runs the demo service too: a
 // platform service whose command is "statemgrd" runs
 // "<this binary> demo-service ...".
@@ -74,6 +78,8 @@ func multicall(argv []string, stdout, stderr io.Writer) int {
 		return cli.Main(version, rest, stdout, stderr)
 	case program == demoProgram:
 		return demo.Main(rest, stdout, stderr)
+	case developmentPrograms[program] != nil:
+		return developmentPrograms[program](rest, stdout, stderr)
 	}
 	return run(rest, stdout, stderr)
 }
