@@ -174,7 +174,7 @@ func TestStartupFilesHaveTheValidateLimits(t *testing.T) {
 		if !errors.Is(err, errConfig) || !errors.Is(err, platform.ErrTooComplex) || !strings.Contains(err.Error(), path+":") {
 			t.Errorf("config %s: %v, want a located errConfig wrapping platform.ErrTooComplex", name, err)
 		}
-		if _, err := loadPlatform(path); !errors.Is(err, platform.ErrTooComplex) || !strings.Contains(err.Error(), path+":") {
+		if _, err := readPlatform(path, server.OriginFile); !errors.Is(err, platform.ErrTooComplex) || !strings.Contains(err.Error(), path+":") {
 			t.Errorf("platform %s: %v, want a located platform.ErrTooComplex", name, err)
 		}
 	}

@@ -45,6 +45,8 @@ var version = "0.1.0-dev"
 var (
 	errNotStarted = errors.New("components not started")
 	errNotReady   = errors.New("not ready: recovering, reconciling or shutting down")
+	// errUnconfigured is /readyz's while no platform is in force.
+	errUnconfigured = errors.New("not ready: unconfigured, no platform and no components; an operator sets one with statemgr config set FILE")
 )
 
 func main() { os.Exit(multicall(os.Args, os.Stdout, os.Stderr)) }
