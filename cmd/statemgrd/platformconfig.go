@@ -149,7 +149,7 @@ func (d *statemgrd) SetPlatform(ctx context.Context, change server.PlatformChang
 	d.cycle.Lock()
 	defer d.cycle.Unlock()
 	prev := d.inForce.Load()
-	if err := d.canReplace(prev, change); err != nil {
+	if err := d.canReplace(ctx, prev, change); err != nil {
 		return server.ConfigSetReply{}, err
 	}
 	path := filepath.Join(d.cfg.DataDir, persistedPlatform)
@@ -203,7 +203,7 @@ func (d *statemgrd) SetPlatform(ctx context.Context, change server.PlatformChang
 
 // canReplace refuses change while prev is in force, unless it replaces it
 // with every host Off and no operation in flight.
-func (d *statemgrd) canReplace(prev *platformInForce, change server.PlatformChange) error {
+func (d *statemgrd) canReplace(ctx context.Context, prev *platformInForce, change server.PlatformChange) error {
 	switch {
 	case prev == nil:
 		return nil
@@ -219,7 +219,9 @@ func (d *statemgrd) canReplace(prev *platformInForce, change server.PlatformChan
 		if id.Kind() != actors.KindHost {
 			continue
 		}
-		v, err := d.asm.System.Get(context.Background(), id)
+		gctx, cancel := context.WithTimeout(ctx, answerTime)
+		v, err := d.asm.System.Get(gctx, id)
+		cancel()
 		if err != nil {
 			return configFailed("cannot read %s's state, nothing was changed: %v", id, err)
 		}
