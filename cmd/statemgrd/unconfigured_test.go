@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -31,9 +33,9 @@ const usersBlock = `  user "olga" {
 `
 
 // userClient connects to url as user.
-func userClient(t *testing.T, url, user, password string) *client.Client {
+func userClient(t *testing.T, url, user, password string, opts ...nats.Option) *client.Client {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.UserInfo(user, password), nats.CustomInboxPrefix(server.InboxPrefix(user)))
+	nc, err := nats.Connect(url, append(opts, nats.UserInfo(user, password), nats.CustomInboxPrefix(server.InboxPrefix(user)))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +88,14 @@ func TestUnconfiguredDaemonTakesItsPlatformThroughTheAPI(t *testing.T) {
 	d := runDaemonOn(t, dir, usersBlock, "unconfigured = true\n", false)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	op, viewer := userClient(t, d.natsURL, "olga", "operator-pw"), userClient(t, d.natsURL, "vera", "viewer-pw")
+	violations := make(chan error, 4)
+	op := userClient(t, d.natsURL, "olga", "operator-pw")
+	viewer := userClient(t, d.natsURL, "vera", "viewer-pw", nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+		select {
+		case violations <- err:
+		default:
+		}
+	}))
 
 	if got := configOf(t, ctx, viewer); got.Configured {
 		t.Fatalf("config get of an unconfigured daemon: %+v", got)
@@ -118,6 +127,14 @@ func TestUnconfiguredDaemonTakesItsPlatformThroughTheAPI(t *testing.T) {
 	if err == nil {
 		t.Fatal("a viewer set the platform")
 	}
+	select {
+	case v := <-violations:
+		if !errors.Is(v, nats.ErrPermissionViolation) || !strings.Contains(v.Error(), server.SubjectConfigSet) {
+			t.Fatalf("a viewer's set: %v", v)
+		}
+	case <-ctx.Done():
+		t.Fatal("a viewer's set: no permissions violation")
+	}
 	if got := configOf(t, ctx, op); got.Configured {
 		t.Fatalf("refused sets configured the daemon: %+v", got)
 	}
@@ -125,10 +142,22 @@ func TestUnconfiguredDaemonTakesItsPlatformThroughTheAPI(t *testing.T) {
 		t.Fatalf("a refused set left %s: %v", persistedPlatform, err)
 	}
 
+	// The first platform goes through the CLI.
 	first := variant("1")
-	reply, err := setPlatform(ctx, op, first, false)
-	if err != nil {
+	file := filepath.Join(t.TempDir(), "mine.hcl")
+	if err := os.WriteFile(file, []byte(first), 0o600); err != nil {
 		t.Fatal(err)
+	}
+	statemgr := func(user, password string, args ...string) (int, string) {
+		var out bytes.Buffer
+		base := []string{"statemgr", "--server", d.natsURL, "--user", user, "--password", password, "--timeout", "10s", "--output", "json"}
+		code := multicall(append(base, args...), &out, &out)
+		return code, out.String()
+	}
+	code, out := statemgr("olga", "operator-pw", "config", "set", file)
+	var reply server.ConfigSetReply
+	if err := json.Unmarshal([]byte(out), &reply); code != 0 || err != nil {
+		t.Fatalf("statemgr config set: exit %d, %v\n%s", code, err, out)
 	}
 	if reply.Platform.Origin != server.OriginAPI || reply.Platform.SHA256 != sha(first) || reply.Replaced != nil || len(reply.Components) == 0 {
 		t.Fatalf("first set: %+v", reply)
@@ -136,8 +165,13 @@ func TestUnconfiguredDaemonTakesItsPlatformThroughTheAPI(t *testing.T) {
 	if n := componentCount(t, ctx, viewer); n != len(reply.Components) {
 		t.Fatalf("list shows %d components, the set started %d", n, len(reply.Components))
 	}
-	if _, err := setPlatform(ctx, op, variant("2"), false); !errors.Is(err, server.ErrAlreadyConfigured) {
-		t.Fatalf("second set without replace: %v, want already_configured", err)
+	if code, out := statemgr("olga", "operator-pw", "config", "set", file); code == 0 || !strings.Contains(out, "already_configured") {
+		t.Fatalf("second statemgr config set without --replace: exit %d\n%s", code, out)
+	}
+	var got server.PlatformConfig
+	code, out = statemgr("vera", "viewer-pw", "config", "get")
+	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil || got.Source != first || got.Origin != server.OriginAPI {
+		t.Fatalf("statemgr config get as a viewer: exit %d, %v\n%s", code, err, out)
 	}
 
 	// The platform set is in force after a restart, unconfigured = true

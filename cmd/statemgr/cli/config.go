@@ -13,19 +13,21 @@ import (
 
 func newConfigCommand(g *globals, cred *credentials) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "config",
-		Short: "Show the platform in force, or set it through the API (docs/BACKUP.md, First configuration)",
-		Example: `  statemgr config get
-  statemgr config set /etc/statemgr/platform.hcl`,
-		Args: cobra.NoArgs,
+		Use:     "config",
+		Short:   "Show the platform in force, or set it through the API (docs/BACKUP.md, First configuration)",
+		Example: `  statemgr config get`,
+		Args:    cobra.NoArgs,
 	}
 	var replace bool
 	setCmd := &cobra.Command{
 		Use: "set FILE",
 		Short: "Set the platform (operator): the first one of a daemon started unconfigured; with --replace another one, " +
 			"once every host is Off (the components restart on it). The daemon validates it, persists it in its data directory and runs it at every start",
-		Example: `  statemgr config set platform.hcl
-  statemgr config set --replace platform-v2.hcl`,
+		Long: `Sends the platform file FILE to the daemon, which validates it as statemgr validate does
+(problems are refused bad_platform, each located), persists it in its data directory and starts
+its components on it; every later start runs it. Check it first: statemgr validate FILE.
+A daemon running a platform refuses another one unless --replace, which needs every host Off:
+statemgr config set --replace FILE.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src, err := platform.ReadSource(args[0])
