@@ -21,6 +21,13 @@
 // API; startCore, stopCore) within the process: NATS, the page, the
 // checkpoint store and the simulated board stay up, so the reply reaches
 // the requester once the API answers over the restored log.
+//
+// The platform comes from the data directory's platform.hcl once
+// statemgr.config.set has written it there (platformconfig.go), else from
+// the configuration: none with --unconfigured (then the core is the
+// unconfigured API alone, and no component runs), the platform file, or
+// the built-in default. A config set persists the platform before it
+// stops the core and starts it on the new platform, as a restore does.
 package main
 
 import (
