@@ -60,7 +60,8 @@ type statemgrd struct {
 	// fatal hears a restore that left the daemon without its core: run
 	// exits, and systemd starts it again on the log in place.
 	fatal chan error
-	// cycle serialises what stops the core: a restore and the shutdown.
+	// cycle serialises what stops the core: a restore, a platform change
+	// (SetPlatform) and the shutdown.
 	cycle  sync.Mutex
 	inputs *inputs.Store // external inputs: the API feeds it, the coordinator reads it
 	// inputMetrics is the inputs' collector, registered per platform.
