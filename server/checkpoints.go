@@ -93,7 +93,7 @@ func (r CheckpointList) firstItems(n int) any {
 // checkpoints_not_configured without Config.Checkpoints.
 func (s *Server) checkpointEndpoints(read, control func(string, any, func(context.Context, *call) (any, error)) endpoint) []endpoint {
 	restore := control(SubjectCheckpointRestore, CheckpointRestoreRequest{}, s.checkpointRestore)
-	restore.restore = true
+	restore.exclusive = true
 	return []endpoint{
 		control(SubjectCheckpointCreate, CheckpointCreateRequest{}, s.checkpointCreate),
 		read(SubjectCheckpointList, CheckpointListRequest{}, s.checkpointList),

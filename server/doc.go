@@ -74,6 +74,16 @@
 //     ErrRestoreInProgress, and waits for the control requests in flight;
 //     it is not counted in flight itself, since the Stop the daemon calls
 //     waits for those.
+//  9. statemgr.config.get and statemgr.config.set go to Config.Configurer
+//     (the daemon). A set is validated here as statemgr.validate does
+//     (ErrBadPlatform with each located problem), then handled as a
+//     restore is: exclusive (control requests are refused
+//     ErrConfigInProgress), not counted in flight, the daemon stopping
+//     this Server and starting another on the new platform. A daemon with
+//     no platform yet runs an unconfigured Server (Config.Unconfigured):
+//     no components, the lists answer empty, statemgr.validate and the
+//     config subjects are served, and every other subject answers
+//     ErrNotConfigured.
 //
 // The embedded NATS server (StartNATS) listens on 127.0.0.1:4222 by default.
 // Users get one of three roles: viewer (read and subscribe), operator (also

@@ -136,6 +136,19 @@ var (
 	ErrUnknownPSU = &ErrorKind{"ErrUnknownPSU", 404, 10080,
 		"the platform file has no psu of that name",
 		"name a psu of the platform file (its psu block's label, e.g. psu0); statemgr psu lists them all"}
+	// Configuration through the API (statemgr.config.*).
+	ErrNotConfigured = &ErrorKind{"ErrNotConfigured", 409, 10081,
+		"statemgrd runs unconfigured: it has no platform yet, so no components to read or act on",
+		"an operator gives it its first platform: statemgr config set FILE (check the file first with statemgr validate FILE); docs/BACKUP.md, First configuration"}
+	ErrAlreadyConfigured = &ErrorKind{"ErrAlreadyConfigured", 409, 10082,
+		"statemgrd already runs a platform; nothing was changed",
+		"statemgr config get shows the platform in force; to replace it, power every host off and run statemgr config set --replace FILE"}
+	ErrHostsRunning = &ErrorKind{"ErrHostsRunning", 409, 10083,
+		"a platform replacement restarts every component, so it needs every host Off; nothing was changed",
+		"power off the hosts the message names (statemgr power off HOST), then run statemgr config set --replace FILE again"}
+	ErrBadPlatform = &ErrorKind{"ErrBadPlatform", 422, 10084,
+		"the platform file does not validate; nothing was changed",
+		"fix the problems the message lists (file:line:col: what is wrong), check the file with statemgr validate FILE, then set it again"}
 	ErrReplyTooLarge = &ErrorKind{"ErrReplyTooLarge", 413, 10085,
 		"one item of the reply is larger than a reply can carry under the NATS server's max payload, so it cannot be sent even alone on a page",
 		`raise the NATS server's max_payload above the size the message names (the embedded server: statemgrd's nats { max_payload = BYTES }); the items around it can still be read with a narrower request (a filter, or "from" past the item)`}
@@ -178,6 +191,12 @@ var (
 	ErrBadInputReport = &ErrorKind{"ErrBadInputReport", 400, 10101,
 		"the input report's values are missing or out of range",
 		`send {"celsius": 41.5} or {"level": "normal|warning|critical"} for a thermal input, {"level": "ok|warning|critical"} for a health input; docs/API.md (External inputs)`}
+	ErrConfigInProgress = &ErrorKind{"ErrConfigInProgress", 503, 10107,
+		"a platform change (statemgr config set) is in progress: statemgrd takes no control request until it ends",
+		"wait for the config set's reply (statemgr config set prints it), then send the request again"}
+	ErrConfigFailed = &ErrorKind{"ErrConfigFailed", 500, 10108,
+		"the platform could not be stored, or its components could not start; the message says which platform statemgrd runs now",
+		"read statemgrd's log for the cause (the data directory's disk, a device the platform names); statemgr config get shows the platform in force"}
 	ErrWebLoginRequired = &ErrorKind{"ErrWebLoginRequired", 401, 10110,
 		"the web page's request has no valid session, or statemgr has users and none was given",
 		"log in on the page with a statemgr NATS user and password; sessions end on logout, after 30 minutes unused and when statemgrd restarts"}
@@ -213,9 +232,11 @@ var Catalogue = []*ErrorKind{
 	ErrRejected, ErrUnknownRequest, ErrInvalidInput, ErrUnavailable, ErrLogFailed, ErrUnknownOperation,
 	ErrUnsupported, ErrBusy, ErrStopping, ErrInternal, ErrComponentBusy, ErrInterlock, ErrHostsNotOff,
 	ErrOverrideDenied, ErrIdempotencyConflict, ErrNoSpace, ErrTooComplex, ErrDuplicateField, ErrBadSchedule,
-	ErrFieldTooLong, ErrRateLimited, ErrNotSupportedByPlatform, ErrUnknownPSU, ErrReplyTooLarge,
+	ErrFieldTooLong, ErrRateLimited, ErrNotSupportedByPlatform, ErrUnknownPSU,
+	ErrNotConfigured, ErrAlreadyConfigured, ErrHostsRunning, ErrBadPlatform, ErrReplyTooLarge,
 	ErrCheckpointsNotConfigured, ErrUnknownCheckpoint, ErrBadCheckpointID, ErrCheckpointInProgress, ErrCheckpointCorrupt,
 	ErrCheckpointStoreUnavailable, ErrCheckpointPlatformMismatch, ErrRestoreInProgress, ErrOperationsInFlight, ErrRestoreFailed, ErrUnknownInput, ErrBadInputReport,
+	ErrConfigInProgress, ErrConfigFailed,
 	ErrWebLoginRequired, ErrWebBadCredentials, ErrWebCrossOrigin, ErrWebPermissionDenied, ErrWebUnknownSubject,
 	ErrWebTooManySessions, ErrNoIdentifyLED, ErrBadIndicatorDuration, ErrNoLEDs,
 }

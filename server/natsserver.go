@@ -107,7 +107,7 @@ const (
 var readSubjects = []string{
 	SubjectComponentsList, SubjectHostsList, SubjectHostGet, SubjectChassisGet, SubjectBMCGet,
 	SubjectServicesList, SubjectServiceGet, SubjectSystemStatus, SubjectHistory, SubjectOperationGet,
-	SubjectAlertsList, SubjectLogReplay, SubjectValidate, SubjectPSUReadings, SubjectCheckpointList, SubjectCheckpointShow, SubjectLEDsList, discoverySubjects,
+	SubjectAlertsList, SubjectLogReplay, SubjectValidate, SubjectPSUReadings, SubjectCheckpointList, SubjectCheckpointShow, SubjectLEDsList, SubjectConfigGet, discoverySubjects,
 }
 
 // controlRequestSubjects are the control requests (the self-state subject
@@ -117,6 +117,7 @@ var controlRequestSubjects = []string{
 	SubjectChassisCycle, SubjectBMCMaintenance, SubjectBMCReset, SubjectServiceStart, SubjectServiceStop,
 	SubjectServiceRestart, SubjectServiceReset, SubjectServiceEnable, SubjectServiceDisable, SubjectOperationAck,
 	SubjectCheckpointCreate, SubjectCheckpointDelete, SubjectCheckpointRestore, SubjectLEDIdentify, SubjectLEDLampTest,
+	SubjectConfigSet,
 }
 
 // RequestSubjects are the API's request subjects a user may send, as the

@@ -34,11 +34,17 @@ func (s *Server) endpointTable() []endpoint {
 		return ep
 	}
 	validate := read(SubjectValidate, ValidateRequest{}, s.validate)
-	validate.limit = MaxValidateSize
+	validate.limit, validate.unconfigured = MaxValidateSize, true
+	// The lists answer an unconfigured Server too: it has no components.
+	list := func(subject, kind string) endpoint {
+		ep := cached(subject, ListRequest{}, s.list(kind))
+		ep.unconfigured = true
+		return ep
+	}
 	eps := []endpoint{
-		cached(SubjectComponentsList, ListRequest{}, s.list("")),
-		cached(SubjectHostsList, ListRequest{}, s.list(actors.KindHost)),
-		cached(SubjectServicesList, ListRequest{}, s.list(actors.KindService)),
+		list(SubjectComponentsList, ""),
+		list(SubjectHostsList, actors.KindHost),
+		list(SubjectServicesList, actors.KindService),
 		cached(SubjectHostGet, IDRequest{}, s.get(actors.KindHost)),
 		cached(SubjectChassisGet, IDRequest{}, s.get(actors.KindChassis)),
 		cached(SubjectBMCGet, IDRequest{}, s.get(actors.KindBMC)),
@@ -62,6 +68,7 @@ func (s *Server) endpointTable() []endpoint {
 		control(SubjectServiceDisable, ControlRequest{}, s.forwardToService("disable")),
 	}
 	eps = append(eps, s.checkpointEndpoints(read, control)...)
+	eps = append(eps, s.configEndpoints(read, control)...)
 	for _, c := range controlSubjects {
 		eps = append(eps, control(c.subject, ControlRequest{}, s.control(c)))
 	}
@@ -179,7 +186,7 @@ func (s *Server) alerts(_ context.Context, c *call) (any, error) {
 // components returns the views of every component of kind ("" = all).
 func (s *Server) components(kind string) ([]Component, error) {
 	out := []Component{}
-	for _, id := range s.cfg.System.IDs() {
+	for _, id := range s.ids() {
 		if kind != "" && id.Kind() != kind {
 			continue
 		}

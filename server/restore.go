@@ -80,7 +80,7 @@ type (
 // from then on); this waits for those in flight, then hands over to the
 // daemon's Restorer.
 func (s *Server) checkpointRestore(ctx context.Context, c *call) (any, error) {
-	defer s.endRestore()
+	defer s.endExclusive()
 	req, derr := decode[CheckpointRestoreRequest](c.data)
 	if derr != nil {
 		return nil, derr
@@ -107,21 +107,30 @@ func (s *Server) checkpointRestore(ctx context.Context, c *call) (any, error) {
 	return reply, nil
 }
 
-// beginRestore marks the Server restoring, or says one already is; the
-// caller holds s.mu.
-func (s *Server) beginRestore() *Error {
-	if s.restoring {
-		return newError(ErrRestoreInProgress, "a checkpoint restore is already in progress")
+// beginExclusive marks the Server running the exclusive request of
+// subject, or says one already runs; the caller holds s.mu.
+func (s *Server) beginExclusive(subject string) *Error {
+	if s.exclusive != "" {
+		return exclusiveRunning(s.exclusive, subject)
 	}
-	s.restoring = true
+	s.exclusive = subject
 	return nil
 }
 
-// endRestore lets control requests in again: the restore failed before
-// the Server was stopped, or the Server is stopped and refuses them
-// anyway.
-func (s *Server) endRestore() {
+// exclusiveRunning refuses a request of subject while the exclusive
+// request of running runs.
+func exclusiveRunning(running, subject string) *Error {
+	if running == SubjectConfigSet {
+		return newError(ErrConfigInProgress, "a platform change (statemgr config set) is in progress: %s is refused until it ends", subject)
+	}
+	return newError(ErrRestoreInProgress, "a checkpoint restore is in progress: %s is refused until it ends", subject)
+}
+
+// endExclusive lets control requests in again: the exclusive request
+// failed before the Server was stopped, or the Server is stopped and
+// refuses them anyway.
+func (s *Server) endExclusive() {
 	s.mu.Lock()
-	s.restoring = false
+	s.exclusive = ""
 	s.mu.Unlock()
 }

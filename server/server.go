@@ -94,6 +94,16 @@ type Config struct {
 	// (statemgr.checkpoint.restore); nil, or no Checkpoints: that subject
 	// answers checkpoints_not_configured.
 	Restorer Restorer
+	// Configurer shows the platform in force and replaces it
+	// (statemgr.config.get and statemgr.config.set); nil: those subjects
+	// answer unsupported.
+	Configurer Configurer
+	// Unconfigured serves a daemon that runs no platform yet (statemgrd
+	// --unconfigured): System, Log, Operations and Platform are nil, the
+	// list subjects answer no components, statemgr.validate and the
+	// config subjects are served, and every other subject answers
+	// not_configured. It needs Conn and Configurer.
+	Unconfigured bool
 }
 
 // Server is statemgr's NATS API: a micro service with one endpoint per
@@ -110,13 +120,14 @@ type Server struct {
 	reports    reportLimiter // bounds each service's self-state reports
 	endpoints  []endpoint
 
-	mu       sync.Mutex // guards svc, pub, stopping, restoring, inflight.Add and controls.Add
+	mu       sync.Mutex // guards svc, pub, stopping, exclusive, inflight.Add and controls.Add
 	svc      micro.Service
 	pub      *publisher
 	stopping bool
-	// restoring refuses control requests while a restore runs; the restore
-	// waits for those in controls first.
-	restoring bool
+	// exclusive is the subject of the exclusive request running (a
+	// restore, a platform change), "" when none: control requests are
+	// refused until it ends, and it waits for those in controls first.
+	exclusive string
 	inflight  sync.WaitGroup
 	controls  sync.WaitGroup
 	slots     chan struct{}
@@ -127,10 +138,15 @@ type Server struct {
 
 // New checks cfg and builds a Server; Start makes it serve.
 func New(cfg Config) (*Server, error) {
-	if cfg.Conn == nil || cfg.System == nil || cfg.Log == nil || cfg.Operations == nil {
+	switch {
+	case cfg.Unconfigured && (cfg.Conn == nil || cfg.Configurer == nil):
+		return nil, errors.New("cannot create the unconfigured statemgr server: Config needs Conn and Configurer")
+	case cfg.Unconfigured && (cfg.System != nil || cfg.Log != nil || cfg.Operations != nil || cfg.Platform != nil):
+		return nil, errors.New("cannot create the unconfigured statemgr server: it runs no System, Log, Operations or Platform")
+	case !cfg.Unconfigured && (cfg.Conn == nil || cfg.System == nil || cfg.Log == nil || cfg.Operations == nil):
 		return nil, errors.New("cannot create the statemgr server: Config needs Conn, System, Log and Operations")
 	}
-	if cfg.Platform == nil {
+	if cfg.Platform == nil && !cfg.Unconfigured {
 		cfg.Platform = platform.Default()
 	}
 	if cfg.Clock == nil {
@@ -151,21 +167,26 @@ func New(cfg Config) (*Server, error) {
 	if cfg.OperationIndexSize <= 0 {
 		cfg.OperationIndexSize = DefaultOperationIndexSize
 	}
-	comps, err := cfg.Platform.Components()
-	if err != nil {
-		return nil, fmt.Errorf("cannot create the statemgr server: %w", err)
+	var comps []platform.Component
+	if cfg.Platform != nil {
+		var err error
+		if comps, err = cfg.Platform.Components(); err != nil {
+			return nil, fmt.Errorf("cannot create the statemgr server: %w", err)
+		}
 	}
 	s := &Server{
 		cfg:        cfg,
 		log:        cfg.Logger,
 		warnings:   newRepeatedWarnings(warningInterval),
 		stateKinds: map[actors.ID]map[string]machine.StateKind{},
-		topo:       coordinator.TopologyOf(cfg.Platform),
 		notifiers:  map[actors.ID]*events.Notifier{},
 		ops:        newOperationIndex(cfg.OperationIndexSize),
 		views:      newViewCache(),
 		slots:      make(chan struct{}, cfg.MaxInFlight),
 		quit:       make(chan struct{}),
+	}
+	if cfg.Platform != nil {
+		s.topo = coordinator.TopologyOf(cfg.Platform)
 	}
 	for _, c := range comps {
 		kinds := map[string]machine.StateKind{}
@@ -174,7 +195,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.stateKinds[actors.ID(c.ID)] = kinds
 	}
-	for _, id := range cfg.System.IDs() {
+	for _, id := range s.ids() {
 		if _, ok := s.stateKinds[id]; !ok {
 			return nil, fmt.Errorf("cannot create the statemgr server: component %s is not in the platform", id)
 		}
@@ -193,6 +214,9 @@ func (s *Server) Start() error {
 	if s.svc != nil {
 		return errors.New("statemgr server already started")
 	}
+	if s.cfg.Unconfigured {
+		return s.register(nil, 0)
+	}
 	ctx := context.Background()
 	head, err := s.cfg.Log.Head(ctx)
 	if err != nil {
@@ -209,6 +233,24 @@ func (s *Server) Start() error {
 		pub.stop()
 		return fmt.Errorf("cannot start the statemgr server: %w", err)
 	}
+	if err := s.register(pub, head); err != nil {
+		pub.stop()
+		return err
+	}
+	return nil
+}
+
+// ids are the components' ids; none on an unconfigured Server.
+func (s *Server) ids() []actors.ID {
+	if s.cfg.System == nil {
+		return nil
+	}
+	return s.cfg.System.IDs()
+}
+
+// register adds the micro service with every endpoint; the caller holds
+// s.mu and stops pub if it fails.
+func (s *Server) register(pub *publisher, head uint64) error {
 	svc, err := micro.AddService(s.cfg.Conn, micro.Config{
 		Name:        ServiceName,
 		Version:     s.cfg.Version,
@@ -216,20 +258,17 @@ func (s *Server) Start() error {
 		Metadata:    map[string]string{"events": SubjectEventsPrefix + ">"},
 	})
 	if err != nil {
-		pub.stop()
 		return fmt.Errorf("cannot register the %s service: %w", ServiceName, err)
 	}
 	for _, ep := range s.endpoints {
 		meta, err := ep.metadata()
 		if err != nil {
 			_ = svc.Stop()
-			pub.stop()
 			return fmt.Errorf("cannot add endpoint %s: %w", ep.subject, err)
 		}
 		if err := svc.AddEndpoint(ep.name(), s.handler(ep), micro.WithEndpointSubject(ep.subject),
 			micro.WithEndpointMetadata(meta)); err != nil {
 			_ = svc.Stop()
-			pub.stop()
 			return fmt.Errorf("cannot add endpoint %s: %w", ep.subject, err)
 		}
 	}
@@ -237,11 +276,11 @@ func (s *Server) Start() error {
 	// before anyone is told the service is up.
 	if err := s.cfg.Conn.Flush(); err != nil {
 		_ = svc.Stop()
-		pub.stop()
 		return fmt.Errorf("cannot register the %s service's subscriptions: %w", ServiceName, err)
 	}
 	s.svc, s.pub, s.started = svc, pub, s.cfg.Clock.Now()
-	s.log.Info("serving", "service", ServiceName, "version", s.cfg.Version, "endpoints", len(s.endpoints), "log_head", head)
+	s.log.Info("serving", "service", ServiceName, "version", s.cfg.Version, "endpoints", len(s.endpoints), "log_head", head,
+		"unconfigured", s.cfg.Unconfigured)
 	return nil
 }
 
@@ -303,11 +342,14 @@ type endpoint struct {
 	// inline handlers answer from memory without blocking, so they run on
 	// the endpoint's subscription goroutine; the others get their own.
 	inline bool
-	// restore is statemgr.checkpoint.restore's: it marks the Server
-	// restoring and is not counted in flight (the Server it stops would
-	// wait for it).
-	restore bool
-	handle  func(ctx context.Context, c *call) (any, error)
+	// exclusive is statemgr.checkpoint.restore's and statemgr.config.set's:
+	// it refuses control requests while it runs and is not counted in
+	// flight (the Server it stops would wait for it).
+	exclusive bool
+	// unconfigured endpoints are served by an unconfigured Server too;
+	// the others answer not_configured there.
+	unconfigured bool
+	handle       func(ctx context.Context, c *call) (any, error)
 }
 
 // Endpoint kinds, in each endpoint's metadata.
@@ -347,15 +389,20 @@ func (s *Server) handler(ep endpoint) micro.Handler {
 			s.respondError(req, newError(ErrStopping, "statemgr is shutting down"))
 			return
 		}
+		if s.cfg.Unconfigured && !ep.unconfigured {
+			s.mu.Unlock()
+			s.respondError(req, newError(ErrNotConfigured, "statemgrd runs unconfigured, with no platform and no components: %s is refused until an operator sets the platform (statemgr config set FILE)", ep.subject))
+			return
+		}
 		if ep.inline {
 			s.mu.Unlock()
 			s.answer(req, ep, &call{subject: req.Subject(), data: req.Data(), requester: s.requesterOf(req.Headers())})
 			return
 		}
 		control := ep.kind == EndpointControl
-		if control && s.restoring {
+		if control && s.exclusive != "" {
 			s.mu.Unlock()
-			s.respondError(req, newError(ErrRestoreInProgress, "a checkpoint restore is in progress: %s is refused until it ends", ep.subject))
+			s.respondError(req, exclusiveRunning(s.exclusive, ep.subject))
 			return
 		}
 		c := &call{subject: req.Subject(), data: req.Data(), requester: s.requesterOf(req.Headers())}
@@ -363,8 +410,8 @@ func (s *Server) handler(ep endpoint) micro.Handler {
 		// hold the endpoint. That goroutine must not touch req: micro reads
 		// its error fields for statistics as soon as this handler returns.
 		reply := directReply{nc: s.cfg.Conn, subject: req.Reply()}
-		if ep.restore {
-			derr := s.beginRestore()
+		if ep.exclusive {
+			derr := s.beginExclusive(ep.subject)
 			s.mu.Unlock()
 			if derr != nil {
 				s.respondError(req, derr)

@@ -29,7 +29,7 @@ func (s *Server) validate(_ context.Context, c *call) (any, error) {
 	if req.From < 0 {
 		return nil, newError(ErrBadRequest, `"from" must be 0 or more, got %d`, req.From)
 	}
-	reply, err := validatePlatform(name, []byte(req.Source))
+	_, reply, err := validatePlatform(name, []byte(req.Source))
 	if err != nil {
 		return nil, err
 	}
@@ -56,12 +56,12 @@ func (r ValidateReply) from(n int) (ValidateReply, error) {
 }
 
 // validatePlatform parses a platform file and validates every component's
-// machine.
-func validatePlatform(name string, src []byte) (ValidateReply, error) {
+// machine; the platform is nil unless the reply is OK.
+func validatePlatform(name string, src []byte) (*platform.Platform, ValidateReply, error) {
 	reply := ValidateReply{Platform: name}
 	plat, err := platform.Parse(name, src)
 	if errors.Is(err, platform.ErrTooComplex) {
-		return reply, &Error{Kind: ErrTooComplex, Message: strings.ReplaceAll(err.Error(), "\n", "; "), Err: err}
+		return nil, reply, &Error{Kind: ErrTooComplex, Message: strings.ReplaceAll(err.Error(), "\n", "; "), Err: err}
 	}
 	if err != nil {
 		var perr *platform.Error
@@ -72,12 +72,12 @@ func validatePlatform(name string, src []byte) (ValidateReply, error) {
 		} else {
 			reply.Errors = []string{err.Error()}
 		}
-		return reply, nil
+		return nil, reply, nil
 	}
 	comps, err := plat.Components()
 	if err != nil {
 		reply.Errors = strings.Split(err.Error(), "\n")
-		return reply, nil
+		return nil, reply, nil
 	}
 	reply.OK = true
 	for _, c := range comps {
@@ -88,5 +88,20 @@ func validatePlatform(name string, src []byte) (ValidateReply, error) {
 		reply.OK = reply.OK && len(r.Problems) == 0
 		reply.Components = append(reply.Components, r)
 	}
-	return reply, nil
+	if !reply.OK {
+		plat = nil
+	}
+	return plat, reply, nil
+}
+
+// problems lists what the reply found wrong: the parse errors, then each
+// component's problems.
+func (r ValidateReply) problems() []string {
+	out := append([]string{}, r.Errors...)
+	for _, c := range r.Components {
+		for _, p := range c.Problems {
+			out = append(out, c.ID+": "+p)
+		}
+	}
+	return out
 }

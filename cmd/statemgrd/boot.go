@@ -54,11 +54,10 @@ func (b bootFacts) newBoot(dataDir string) (booted bool, id string, err error) {
 
 // record stores the boot id after the boot has been logged.
 func recordBoot(dataDir, id string) error {
-	tmp := filepath.Join(dataDir, "boot_id.tmp")
-	if err := os.WriteFile(tmp, []byte(id+"\n"), 0o640); err != nil {
+	if err := writeFileAtomic(filepath.Join(dataDir, "boot_id"), []byte(id+"\n")); err != nil {
 		return fmt.Errorf("cannot record the boot id: %w", err)
 	}
-	return os.Rename(tmp, filepath.Join(dataDir, "boot_id"))
+	return nil
 }
 
 // rebootCause reads why the BMC last reset, as phosphor-state-manager does:
@@ -90,11 +89,7 @@ const resetFile = "bmc_reset"
 
 // markReset records that a BMC reset is in progress.
 func markReset(dataDir string) error {
-	tmp := filepath.Join(dataDir, resetFile+".tmp")
-	if err := os.WriteFile(tmp, []byte(string(platform.BMCResetRestartDaemon)+"\n"), 0o640); err != nil {
-		return fmt.Errorf("cannot record the BMC reset: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dataDir, resetFile)); err != nil {
+	if err := writeFileAtomic(filepath.Join(dataDir, resetFile), []byte(string(platform.BMCResetRestartDaemon)+"\n")); err != nil {
 		return fmt.Errorf("cannot record the BMC reset: %w", err)
 	}
 	return nil

@@ -13,7 +13,6 @@ import (
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
-	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/snapshots/checkpoint"
 	"github.com/statemgr/statemgr/snapshots/checkpoint/file"
 	"github.com/statemgr/statemgr/snapshots/checkpoint/jetstream"
@@ -120,22 +119,18 @@ func newCheckpoints(ctx context.Context, cfg Config, log checkpoint.Source, nc *
 	if c == nil {
 		return nil, nil
 	}
-	plat, err := platformSource(cfg.PlatformFile)
-	if err != nil {
-		return nil, err
-	}
 	keep := defaultKeep
 	if c.Keep != nil {
 		keep = *c.Keep
 	}
-	lc := &lazyCheckpoints{open: func(ctx context.Context) (*checkpoint.Manager, error) {
+	lc := &lazyCheckpoints{open: func(ctx context.Context, plat checkpoint.PlatformSource) (*checkpoint.Manager, error) {
 		store, spool, err := openCheckpointStore(ctx, c, cfg.DataDir, nc)
 		if err != nil {
 			return nil, fmt.Errorf("%w: cannot open the checkpoint store: %w", checkpoint.ErrUnavailable, err)
 		}
 		return checkpoint.NewManager(checkpoint.Config{Source: log, Store: store, Platform: plat, Now: time.Now,
 			Keep: keep, SpoolDir: spool, Version: version})
-	}, where: c.where(), platform: plat}
+	}, where: c.where()}
 	if _, err := lc.manager(ctx); err != nil {
 		logger.Error("checkpoints are unavailable until their store can be opened; each checkpoint request tries again", "where", c.where(), "error", err)
 	}
@@ -153,20 +148,35 @@ func (c *CheckpointsConfig) where() string {
 // lazyCheckpoints opens the checkpoint store on first use, and again
 // after a failed open.
 type lazyCheckpoints struct {
-	open  func(context.Context) (*checkpoint.Manager, error)
+	open  func(context.Context, checkpoint.PlatformSource) (*checkpoint.Manager, error)
 	where string
-	// platform is the platform in force, which a restored checkpoint
-	// must have been taken under.
+	mu    sync.Mutex
+	// platform is the platform in force, which checkpoints are taken
+	// under and a restored checkpoint must have been taken under.
 	platform checkpoint.PlatformSource
-	mu       sync.Mutex
 	m        *checkpoint.Manager
+}
+
+// usePlatform makes checkpoints from now on be taken under p: the store
+// is opened again on next use.
+func (l *lazyCheckpoints) usePlatform(p checkpoint.PlatformSource) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.platform, l.m = p, nil
+}
+
+// platformInForce is the platform checkpoints are taken under.
+func (l *lazyCheckpoints) platformInForce() checkpoint.PlatformSource {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.platform
 }
 
 func (l *lazyCheckpoints) manager(ctx context.Context) (*checkpoint.Manager, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.m == nil {
-		m, err := l.open(ctx)
+		m, err := l.open(ctx, l.platform)
 		if err != nil {
 			return nil, err
 		}
@@ -208,21 +218,3 @@ func (l *lazyCheckpoints) Delete(ctx context.Context, id string) error {
 }
 
 func (l *lazyCheckpoints) Where() string { return l.where }
-
-// platformSource returns the platform file's text (the built-in one's
-// without a file), which every checkpoint carries and names by its hash.
-func platformSource(path string) (checkpoint.PlatformSource, error) {
-	if path == "" {
-		p := platform.Default()
-		return checkpoint.PlatformSource{File: platform.DefaultFile, BMC: p.BMC.Name, Source: platform.DefaultSource()}, nil
-	}
-	src, err := platform.ReadSource(path)
-	if err != nil {
-		return checkpoint.PlatformSource{}, fmt.Errorf("cannot read platform file: %w", err)
-	}
-	p, err := platform.Parse(path, src)
-	if err != nil {
-		return checkpoint.PlatformSource{}, fmt.Errorf("platform file %s:\n%w", path, err)
-	}
-	return checkpoint.PlatformSource{File: path, BMC: p.BMC.Name, Source: src}, nil
-}

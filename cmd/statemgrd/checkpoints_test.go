@@ -43,30 +43,53 @@ func TestCheckpointsBlockIsChecked(t *testing.T) {
 // extra, and returns a client connected to its NATS and a stop function.
 func runDaemonWith(t *testing.T, extra string) (*client.Client, func()) {
 	t.Helper()
-	dir, httpAddr, natsAddr := t.TempDir(), freeAddr(t), freeAddr(t)
-	file := filepath.Join(t.TempDir(), "statemgrd.hcl")
-	conf := "data_dir = \"" + dir + "\"\nhttp_listen = \"" + httpAddr + "\"\nnats {\n  listen = \"" + natsAddr + "\"\n}\n" + extra
-	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var stderr syncBuffer
-	code := make(chan int, 1)
-	go func() { code <- run([]string{"-config", file}, &bytes.Buffer{}, &stderr) }()
-	waitReady(t, "http://"+httpAddr+"/readyz")
-	nc, err := nats.Connect("nats://" + natsAddr)
+	d := runDaemonOn(t, t.TempDir(), "", extra, true)
+	nc, err := nats.Connect(d.natsURL)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return client.New(nc), func() {
+		nc.Close()
+		d.stop()
+	}
+}
+
+// inProcessDaemon is a daemon run in process (runDaemonOn).
+type inProcessDaemon struct {
+	natsURL string
+	stderr  *syncBuffer
+	stop    func() // idempotent; the test's cleanup calls it too
+}
+
+// runDaemonOn runs the daemon in process on data directory dir, with a
+// config file whose nats block holds natsBlock and which ends with
+// extra; it returns once the daemon is ready, or only healthy (an
+// unconfigured daemon is never ready) unless ready.
+func runDaemonOn(t *testing.T, dir, natsBlock, extra string, ready bool) inProcessDaemon {
+	t.Helper()
+	httpAddr, natsAddr := freeAddr(t), freeAddr(t)
+	file := filepath.Join(t.TempDir(), "statemgrd.hcl")
+	conf := "data_dir = \"" + dir + "\"\nhttp_listen = \"" + httpAddr + "\"\nnats {\n  listen = \"" + natsAddr + "\"\n" + natsBlock + "}\n" + extra
+	if err := os.WriteFile(file, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncBuffer{}
+	code := make(chan int, 1)
+	go func() { code <- run([]string{"-config", file}, &bytes.Buffer{}, stderr) }()
+	probe := "/readyz"
+	if !ready {
+		probe = "/healthz"
+	}
+	waitReady(t, "http://"+httpAddr+probe)
 	stopped := false
 	stop := func() {
 		if !stopped {
 			stopped = true
-			nc.Close()
-			stopWithSIGTERM(t, code, &stderr)
+			stopWithSIGTERM(t, code, stderr)
 		}
 	}
 	t.Cleanup(stop)
-	return client.New(nc), stop
+	return inProcessDaemon{natsURL: "nats://" + natsAddr, stderr: stderr, stop: stop}
 }
 
 // TestDaemonCheckpoints: a daemon with a checkpoints block serves the

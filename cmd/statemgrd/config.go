@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,9 +22,13 @@ type Config struct {
 	DataDir        string `hcl:"data_dir,optional"`
 	StorageProfile string `hcl:"storage_profile,optional"`
 	PlatformFile   string `hcl:"platform_file,optional"`
-	LogFormat      string `hcl:"log_format,optional"`  // text or json
-	LogLevel       string `hcl:"log_level,optional"`   // trace, debug, info, warn, error
-	HTTPListen     string `hcl:"http_listen,optional"` // metrics and health; "" disables
+	// Unconfigured starts with no platform (and no components) until an
+	// operator sets one through the API (statemgr config set); once set,
+	// the data directory's copy is used at every start.
+	Unconfigured bool   `hcl:"unconfigured,optional"`
+	LogFormat    string `hcl:"log_format,optional"`  // text or json
+	LogLevel     string `hcl:"log_level,optional"`   // trace, debug, info, warn, error
+	HTTPListen   string `hcl:"http_listen,optional"` // metrics and health; "" disables
 	// ShutdownGrace bounds how long a SIGTERM waits for in-flight work.
 	ShutdownGrace string        `hcl:"shutdown_grace,optional"`
 	NATS          *NATSConfig   `hcl:"nats,block"`
@@ -141,6 +146,7 @@ func parseFlags(args []string) (options, error) {
 	o := options{overrides: map[string]string{}}
 	fs.StringVar(&o.configFile, "config", "", "configuration file (HCL); flags override it")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	unconfigured := fs.Bool("unconfigured", false, "start with no platform and no components until an operator sets one (statemgr config set FILE); once set, it is used at every start")
 	fs.BoolVar(&o.salvage, "salvage", false, "rebuild a damaged event log from every record that verifies, recording the loss as events, and exit (daemon stopped)")
 	def := defaultConfig()
 	values := map[string]*string{}
@@ -175,6 +181,9 @@ func parseFlags(args []string) (options, error) {
 	fs.Visit(func(f *flag.Flag) {
 		if v, ok := values[f.Name]; ok {
 			o.overrides[f.Name] = *v
+		}
+		if f.Name == "unconfigured" {
+			o.overrides[f.Name] = strconv.FormatBool(*unconfigured)
 		}
 	})
 	return o, nil
@@ -216,6 +225,8 @@ func load(o options) (Config, error) {
 			cfg.LogFormat = v
 		case "log-level":
 			cfg.LogLevel = v
+		case "unconfigured":
+			cfg.Unconfigured = v == "true"
 		}
 	}
 	problems := cfg.check()
@@ -239,6 +250,9 @@ func (c Config) check() []configProblem {
 	}
 	if c.DataDir == "" {
 		add("data_dir", "data_dir is empty: give a directory for the event log")
+	}
+	if c.Unconfigured && c.PlatformFile != "" {
+		add("unconfigured", "unconfigured and platform_file %q contradict each other: give a platform file, or start unconfigured and set the platform through the API (statemgr config set)", c.PlatformFile)
 	}
 	if _, err := badger.ParseProfile(c.StorageProfile); err != nil {
 		add("storage_profile", "%v", err)

@@ -82,6 +82,8 @@ func TestConfigErrorsSayWhatToFix(t *testing.T) {
 		"bad emergency":      {file: "policy {\n thermal_critical = \"panic\"\n}\n", want: `thermal_critical "panic"`},
 		"tiny max payload":   {file: "nats {\n max_payload = 100\n}\n", want: "max_payload 100: give bytes from 4096"},
 		"huge max payload":   {file: "nats {\n max_payload = 1073741824\n}\n", want: "max_payload 1073741824"},
+		"unconfigured with a platform": {file: "platform_file = \"/etc/p.hcl\"\n", flags: []string{"-unconfigured"},
+			want: "flag -unconfigured: unconfigured and platform_file \"/etc/p.hcl\" contradict"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -174,7 +176,7 @@ func TestStartupFilesHaveTheValidateLimits(t *testing.T) {
 		if !errors.Is(err, errConfig) || !errors.Is(err, platform.ErrTooComplex) || !strings.Contains(err.Error(), path+":") {
 			t.Errorf("config %s: %v, want a located errConfig wrapping platform.ErrTooComplex", name, err)
 		}
-		if _, err := loadPlatform(path); !errors.Is(err, platform.ErrTooComplex) || !strings.Contains(err.Error(), path+":") {
+		if _, err := readPlatform(path, server.OriginFile); !errors.Is(err, platform.ErrTooComplex) || !strings.Contains(err.Error(), path+":") {
 			t.Errorf("platform %s: %v, want a located platform.ErrTooComplex", name, err)
 		}
 	}

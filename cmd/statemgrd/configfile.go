@@ -35,7 +35,7 @@ type sources struct {
 var flagAttrs = map[string]string{
 	"data-dir": "data_dir", "storage-profile": "storage_profile", "platform": "platform_file",
 	"nats-url": "nats.url", "nats-listen": "nats.listen", "http-listen": "http_listen",
-	"log-format": "log_format", "log-level": "log_level",
+	"log-format": "log_format", "log-level": "log_level", "unconfigured": "unconfigured",
 }
 
 // locate prefixes a problem with where its attribute was set.

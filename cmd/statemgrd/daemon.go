@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/hashicorp/go-hclog"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/clock"
@@ -45,7 +47,11 @@ type statemgrd struct {
 	ctx    context.Context // the daemon's: the core started again after a restore runs on it
 	cancel context.CancelFunc
 	cfg    Config
-	plat   *platform.Platform
+	// inForce is the platform in force, nil while unconfigured; plat is
+	// its parsed platform. A platform change (SetPlatform) replaces both
+	// with the core stopped.
+	inForce atomic.Pointer[platformInForce]
+	plat    *platform.Platform
 	// dataDir holds the log, the boot id and the pending BMC reset.
 	dataDir string
 	// resets hears the BMC reset (restart-daemon) once it is pending;
@@ -54,9 +60,12 @@ type statemgrd struct {
 	// fatal hears a restore that left the daemon without its core: run
 	// exits, and systemd starts it again on the log in place.
 	fatal chan error
-	// cycle serialises what stops the core: a restore and the shutdown.
+	// cycle serialises what stops the core: a restore, a platform change
+	// (SetPlatform) and the shutdown.
 	cycle  sync.Mutex
 	inputs *inputs.Store // external inputs: the API feeds it, the coordinator reads it
+	// inputMetrics is the inputs' collector, registered per platform.
+	inputMetrics prometheus.Collector
 	// psuMetrics is the core's PSU collector, unregistered when the core stops.
 	psuMetrics *psuCollector
 	// sim is the simulated board of a platform with sim back-ends: the
@@ -82,22 +91,6 @@ type statemgrd struct {
 	cleanups []*process.Cleanup
 	stopOrd  []string // services in stop order
 	api      *server.Server
-}
-
-// loadPlatform returns the configured platform or the built-in default.
-func loadPlatform(path string) (*platform.Platform, error) {
-	if path == "" {
-		return platform.Default(), nil
-	}
-	src, err := platform.ReadSource(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read platform file: %w", err)
-	}
-	p, err := platform.Parse(path, src)
-	if err != nil {
-		return nil, fmt.Errorf("platform file %s:\n%w", path, err)
-	}
-	return p, nil
 }
 
 // errorStatesOf returns each component's error states (the metrics count
@@ -149,21 +142,19 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	if lim := profile.MemoryLimit(); lim > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(lim)
 	}
-	if d.plat, err = loadPlatform(cfg.PlatformFile); err != nil {
+	plat, ignored, err := resolvePlatform(cfg)
+	if err != nil {
 		return d, err
 	}
-	d.inputs = inputs.New(d.plat, clock.Real{}, logger.Named("inputs"))
-	d.metrics.registry.MustRegister(inputCollector{d.inputs})
-	if devices.UsesSim(d.plat) {
-		if d.sim, err = simhw.New(clock.Real{}, devices.SimConfig(d.plat, 0)); err != nil {
-			return d, fmt.Errorf("cannot build the simulated board: %w", err)
-		}
+	if ignored != "" {
+		logger.Warn("the platform set through the API (statemgr config set) is in force: platform_file is ignored", "platform_file", ignored)
 	}
-	// The checkpoints copy whichever log the core has open.
+	// The checkpoints copy whichever log the core has open, under the
+	// platform in force (usePlatform).
 	if d.checkpoints, err = newCheckpoints(ctx, cfg, coreLog{d}, d.nc, logger.Named("checkpoints")); err != nil {
 		return d, err
 	}
-	if err := d.startCore(ctx); err != nil {
+	if err := d.startOn(plat); err != nil {
 		return d, err
 	}
 	if d.httpLn != nil {
@@ -179,16 +170,61 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	}
 	notify(logger, daemon.SdNotifyReady)
 	go watchdog(ctx, d.health, logger)
-	logger.Info("ready", "data_dir", cfg.DataDir, "profile", profile, "components", len(d.asm.System.IDs()))
+	if d.asm == nil {
+		logger.Warn("ready, unconfigured: no platform and no components until an operator sets one (statemgr config set FILE)", "data_dir", cfg.DataDir)
+	} else {
+		logger.Info("ready", "data_dir", cfg.DataDir, "profile", profile, "components", len(d.asm.System.IDs()),
+			"platform", plat.source.File, "origin", plat.origin)
+	}
 	return d, nil
+}
+
+// usePlatform makes p the platform in force (nil: none) and builds what
+// the process keeps per platform: the external inputs' store and its
+// metrics, the simulated board, the checkpoints' platform. The core is
+// stopped.
+func (d *statemgrd) usePlatform(p *platformInForce) error {
+	if d.sim != nil {
+		if err := d.sim.Close(); err != nil {
+			d.logger.Warn("cannot close the simulated board of the previous platform", "error", err)
+		}
+		d.sim = nil
+	}
+	if d.inputMetrics != nil {
+		d.metrics.registry.Unregister(d.inputMetrics)
+		d.inputMetrics = nil
+	}
+	d.inForce.Store(p)
+	d.health.unconfigured.Store(p == nil)
+	d.plat, d.inputs = nil, nil
+	if p == nil {
+		return nil
+	}
+	d.plat = p.plat
+	d.inputs = inputs.New(d.plat, clock.Real{}, d.logger.Named("inputs"))
+	d.inputMetrics = inputCollector{d.inputs}
+	d.metrics.registry.MustRegister(d.inputMetrics)
+	if d.checkpoints != nil {
+		d.checkpoints.usePlatform(p.source)
+	}
+	if devices.UsesSim(d.plat) {
+		var err error
+		if d.sim, err = simhw.New(clock.Real{}, devices.SimConfig(d.plat, 0)); err != nil {
+			return fmt.Errorf("cannot build the simulated board: %w", err)
+		}
+	}
+	return nil
 }
 
 // startCore opens the log, makes the services' supervisors, starts the
 // system in the assembly's one order (server/assembly.Start) and then the
-// NATS API over it. On error the caller stops what it started
-// (stopCore).
+// NATS API over it; with no platform in force, the unconfigured API
+// alone. On error the caller stops what it started (stopCore).
 func (d *statemgrd) startCore(ctx context.Context) (err error) {
 	cfg, logger, plat := d.cfg, d.logger, d.plat
+	if plat == nil {
+		return d.startAPI(server.Config{Unconfigured: true})
+	}
 	ctx, d.coreCancel = context.WithCancel(ctx)
 	// Compiled here, so that a bad machine fails the start before the log
 	// is opened.
@@ -256,20 +292,27 @@ func (d *statemgrd) startCore(ctx context.Context) (err error) {
 	// Registered per core: a restore starts a new assembly and its devices.
 	d.psuMetrics = &psuCollector{psus: d.asm.Hardware, clk: clock.Real{}}
 	d.metrics.registry.MustRegister(d.psuMetrics)
-	apiCfg := server.Config{Conn: d.nc, System: d.asm.System, Operations: d.asm.Coordinator, Log: d.log, Platform: plat, Clock: clock.Real{},
-		Logger: logger.Named("api"), Version: version, TrustRequestInfo: d.ns != nil && len(cfg.NATS.Users) > 0, Inputs: d.inputs,
+	apiCfg := server.Config{System: d.asm.System, Operations: d.asm.Coordinator, Log: d.log, Platform: plat, Inputs: d.inputs,
 		PSUs: assembly.PSUs{Hardware: d.asm.Hardware}, LEDs: d.asm.LEDs}
 	if d.checkpoints != nil {
 		apiCfg.Checkpoints, apiCfg.Restorer = d.checkpoints, d
 	}
-	if d.api, err = server.New(apiCfg); err != nil {
-		return err
-	}
-	if err := d.api.Start(); err != nil {
+	if err := d.startAPI(apiCfg); err != nil {
 		return err
 	}
 	d.health.ready.Store(true)
 	return nil
+}
+
+// startAPI starts the NATS API of cfg, with what every one of the
+// daemon's has: its connection, log, version and the config subjects.
+func (d *statemgrd) startAPI(cfg server.Config) (err error) {
+	cfg.Conn, cfg.Clock, cfg.Logger, cfg.Version, cfg.Configurer = d.nc, clock.Real{}, d.logger.Named("api"), version, d
+	cfg.TrustRequestInfo = d.ns != nil && len(d.cfg.NATS.Users) > 0
+	if d.api, err = server.New(cfg); err != nil {
+		return err
+	}
+	return d.api.Start()
 }
 
 // eventsDir is where the event log is, in the data directory.
@@ -370,6 +413,7 @@ func (d *statemgrd) shutdown(grace time.Duration) error {
 	errs := []error{d.stopCore(grace)}
 	if d.sim != nil {
 		errs = append(errs, d.sim.Close())
+		d.sim = nil
 	}
 	d.cancel()
 	if d.nc != nil {

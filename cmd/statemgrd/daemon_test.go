@@ -104,8 +104,8 @@ func stopWithSIGTERM(t *testing.T, code <-chan int, stderr *syncBuffer) {
 	}
 }
 
-// waitReady polls /readyz until it answers 200: it answers 503 while the
-// daemon recovers, reconciles and starts its API.
+// waitReady polls /readyz (or /healthz) until it answers 200: it answers
+// 503 while the daemon recovers, reconciles and starts its API.
 func waitReady(t *testing.T, url string) {
 	t.Helper()
 	for i := 0; i < 400; i++ {

@@ -28,6 +28,10 @@ type health struct {
 	// components stopped (MaxRestoreTime bounds it): the systemd watchdog
 	// must not kill the daemon midway.
 	restoring atomic.Bool
+	// unconfigured passes the health check while the daemon runs no
+	// platform (statemgrd --unconfigured): it serves the config subjects,
+	// and a restart would not configure it. It is not ready.
+	unconfigured atomic.Bool
 }
 
 // canAppend is the log's answer; nil before the log is open.
@@ -41,7 +45,7 @@ func (h *health) canAppend() error {
 // check asks every component for its view within a deadline: a stuck
 // mailbox makes the daemon unhealthy (and stops the systemd watchdog).
 func (h *health) check(ctx context.Context) error {
-	if h.restoring.Load() {
+	if h.restoring.Load() || h.unconfigured.Load() {
 		return nil
 	}
 	sys := h.sys.Load()
@@ -79,6 +83,10 @@ func (h *health) handler(m *metrics) http.Handler {
 		_ = json.NewEncoder(w).Encode(body)
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if h.unconfigured.Load() {
+			respond(w, errUnconfigured)
+			return
+		}
 		if !h.ready.Load() {
 			respond(w, errNotReady)
 			return

@@ -21,6 +21,13 @@
 // API; startCore, stopCore) within the process: NATS, the page, the
 // checkpoint store and the simulated board stay up, so the reply reaches
 // the requester once the API answers over the restored log.
+//
+// The platform comes from the data directory's platform.hcl once
+// statemgr.config.set has written it there (platformconfig.go), else from
+// the configuration: none with --unconfigured (then the core is the
+// unconfigured API alone, and no component runs), the platform file, or
+// the built-in default. A config set persists the platform before it
+// stops the core and starts it on the new platform, as a restore does.
 package main
 
 import (
@@ -45,6 +52,8 @@ var version = "0.1.0-dev"
 var (
 	errNotStarted = errors.New("components not started")
 	errNotReady   = errors.New("not ready: recovering, reconciling or shutting down")
+	// errUnconfigured is /readyz's while no platform is in force.
+	errUnconfigured = errors.New("not ready: unconfigured, no platform and no components; an operator sets one with statemgr config set FILE")
 )
 
 func main() { os.Exit(multicall(os.Args, os.Stdout, os.Stderr)) }

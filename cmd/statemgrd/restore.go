@@ -48,7 +48,7 @@ func (d *statemgrd) Restore(ctx context.Context, id, requester string) (server.C
 		return server.CheckpointRestoreReply{}, err
 	}
 	store := m.Store()
-	man, err := restore.Verify(ctx, store, id, d.checkpoints.platform)
+	man, err := restore.Verify(ctx, store, id, d.checkpoints.platformInForce())
 	if err != nil {
 		return server.CheckpointRestoreReply{}, err
 	}

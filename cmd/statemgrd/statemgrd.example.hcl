@@ -5,6 +5,7 @@
 data_dir        = "/var/lib/statemgr"   # example; default: $STATE_DIRECTORY, /var/lib/statemgr as root, ~/.local/state/statemgr
 storage_profile = "bmc"                 # bmc (256-512 MB devices, 64 MiB Go memory limit) or server
 platform_file   = ""                    # the built-in simulated platform when empty
+# unconfigured  = true                  # no platform until statemgr config set gives one (docs/BACKUP.md)
 log_format      = "text"                # text or json
 log_level       = "info"                # trace, debug, info, warn, error
 http_listen     = "127.0.0.1:9090"      # /metrics, /healthz, /readyz; "" disables

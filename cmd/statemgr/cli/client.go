@@ -40,7 +40,7 @@ func clientCommands(g *globals) []*cobra.Command {
 		newBMCCommand(g, cred), newServiceCommand(g, cred), newHistoryCommand(g, cred), newStatusCommand(g, cred),
 		newOperationCommand(g, cred), newAcknowledgeCommand(g, cred), newAlertsCommand(g, cred), newTailCommand(g, cred),
 		newPSUCommand(g, cred),
-		newCheckpointCommand(g, cred),
+		newCheckpointCommand(g, cred), newConfigCommand(g, cred),
 	}
 	for _, c := range cmds {
 		f := c.PersistentFlags()
@@ -168,6 +168,8 @@ func waitOf(req any) time.Duration {
 		return server.MaxCheckpointTime // the server bounds it
 	case server.CheckpointRestoreRequest:
 		return server.MaxRestoreTime
+	case server.ConfigSetRequest:
+		return server.MaxConfigSetTime
 	}
 	d, err := time.ParseDuration(wait)
 	if err != nil || d < 0 {
