@@ -45,9 +45,11 @@ type RequestBlockers struct {
 	Component actors.ID `json:"component"`
 	// Request is the request's name on the component's control subject
 	// (On, ForceOff, EnterMaintenance, ...).
-	Request  string    `json:"request"`
-	Kind     Kind      `json:"kind"`
-	Blockers []Blocker `json:"blockers"`
+	Request string `json:"request"`
+	// Kind and ResetType are the coordinator operation it runs as.
+	Kind      Kind      `json:"kind"`
+	ResetType string    `json:"reset_type,omitempty"`
+	Blockers  []Blocker `json:"blockers"`
 }
 
 // UnreadableError refuses a request when the components or hardware the
@@ -217,7 +219,7 @@ func (c *Coordinator) blockers(s *state, snap *snapshot, snapErr error) []Reques
 	out := make([]RequestBlockers, len(reqs))
 	for i, req := range reqs {
 		refs, _ := c.refusals(s, "", req, snap, snapErr)
-		rb := RequestBlockers{Component: req.Target, Request: req.Name(), Kind: req.Kind, Blockers: make([]Blocker, 0, len(refs))}
+		rb := RequestBlockers{Component: req.Target, Request: req.Name(), Kind: req.Kind, ResetType: req.ResetType, Blockers: make([]Blocker, 0, len(refs))}
 		for _, r := range refs {
 			if b, ok := BlockerOf(r); ok {
 				rb.Blockers = append(rb.Blockers, b)
