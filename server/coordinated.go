@@ -25,6 +25,9 @@ type Operations interface {
 	Acknowledge(ctx context.Context, id, requester string, role coordinator.Role) error
 	Alerts() ([]coordinator.Result, error)
 	PSUAlerts() ([]coordinator.PSUAlert, error)
+	// Blockers lists what refuses each request of each component now
+	// (statemgr.interlocks.list).
+	Blockers(ctx context.Context) ([]coordinator.RequestBlockers, error)
 	// Busy says whether an operation in flight or queued would refuse
 	// req busy now; it must not block (every status read asks it).
 	Busy(req coordinator.Request, statuses map[actors.ID]machine.Status) *coordinator.BusyError

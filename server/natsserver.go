@@ -107,7 +107,7 @@ const (
 var readSubjects = []string{
 	SubjectComponentsList, SubjectHostsList, SubjectHostGet, SubjectChassisGet, SubjectBMCGet,
 	SubjectServicesList, SubjectServiceGet, SubjectSystemStatus, SubjectHistory, SubjectOperationGet,
-	SubjectAlertsList, SubjectLogReplay, SubjectValidate, SubjectPSUReadings, SubjectCheckpointList, SubjectCheckpointShow, SubjectLEDsList, SubjectConfigGet, discoverySubjects,
+	SubjectAlertsList, SubjectInterlocksList, SubjectLogReplay, SubjectValidate, SubjectPSUReadings, SubjectCheckpointList, SubjectCheckpointShow, SubjectLEDsList, SubjectConfigGet, discoverySubjects,
 }
 
 // controlRequestSubjects are the control requests (the self-state subject

@@ -53,6 +53,7 @@ func (s *Server) endpointTable() []endpoint {
 		read(SubjectHistory, HistoryRequest{}, s.history),
 		read(SubjectOperationGet, OperationRequest{}, s.operation),
 		read(SubjectAlertsList, AlertsRequest{}, s.alerts),
+		read(SubjectInterlocksList, InterlocksRequest{}, s.interlocks),
 		read(SubjectPSUReadings, PSUReadingsRequest{}, s.psuReadings),
 		read(SubjectLogReplay, ReplayRequest{}, s.replay),
 		validate,

@@ -41,6 +41,9 @@ type Coordinator struct {
 	// before Start returns.
 	abandoned []string
 
+	// reads is the last read of the components and hardware (Blockers).
+	reads readCache
+
 	st state // owned by the loop
 }
 
@@ -353,45 +356,29 @@ func (c *Coordinator) decide(s *state, req Request, snap *snapshot, snapErr erro
 	if req.IdempotencyKey != "" {
 		s.keys[req.IdempotencyKey] = id
 	}
-	if snapErr != nil {
-		return reject(fmt.Errorf("operation %s: cannot read the components and hardware to check interlocks: %w", id, snapErr))
+	// The checks, in their order, are refusals' (Blockers lists them).
+	refusals, goal := c.refusals(s, id, req, snap, snapErr)
+	if goal != "" {
+		return c.noop(s, o, goal)
 	}
-	if e := s.emergency; e != nil {
-		return reject(&BusyError{Op: id, Component: req.Target, InFlight: e.id, Kind: Emergency})
-	}
-	if goal, ok := req.goal(); ok && !s.changing(req.Target) && !s.queued(req.Target) {
-		switch st := snap.state(req.Target); {
-		case st == goal:
-			return c.noop(s, o, goal)
-		case goal == machine.StateRunning && (st == machine.StateDiagnosticMode || st == machine.StateQuiesced):
-			return reject(&PoweredHostError{Op: id, Host: req.Target, State: st})
-		}
-	}
-	refusals := c.standingInterlocks(s, id, req, snap)
 	var overrides []Interlock
 	for _, r := range refusals {
-		if !slices.Contains(req.Override, r.Interlock) {
+		var il *InterlockError
+		if !errors.As(r, &il) || !slices.Contains(req.Override, il.Interlock) {
 			return reject(r)
 		}
 		switch {
 		case req.Role != RoleOperator:
-			return reject(&OverrideError{Op: id, Interlock: r.Interlock, Requester: req.Requester, Reason: fmt.Sprintf("role %s may not override interlocks; the operator role may", req.Role)})
-		case !overridable[r.Interlock]:
-			return reject(&OverrideError{Op: id, Interlock: r.Interlock, Requester: req.Requester, Reason: "this interlock protects the hardware and cannot be overridden; " + r.Clears})
+			return reject(&OverrideError{Op: id, Interlock: il.Interlock, Requester: req.Requester, Reason: fmt.Sprintf("role %s may not override interlocks; the operator role may", req.Role)})
+		case !overridable[il.Interlock]:
+			return reject(&OverrideError{Op: id, Interlock: il.Interlock, Requester: req.Requester, Reason: "this interlock protects the hardware and cannot be overridden; " + il.Clears})
 		}
-		overrides = append(overrides, r.Interlock)
-	}
-	if err := c.hostsOff(id, req, snap); err != nil {
-		return reject(err)
+		overrides = append(overrides, il.Interlock)
 	}
 	o.locks = c.footprint(req, snap)
 	o.powerOn = req.powersOn()
-	if b := s.conflict(o); b != nil {
-		if !req.Queue {
-			b.Op = id
-			return reject(b)
-		}
-		o.queued = true
+	if s.conflict(o) != nil {
+		o.queued = true // refusals refused it busy unless it asked to queue
 	}
 	if o.powerOn && s.powerOns() >= c.cfg.Policy.MaxConcurrentPowerOns {
 		o.queued = true

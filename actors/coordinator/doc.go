@@ -26,8 +26,19 @@
 // (Result.State). A refusal is a typed error:
 // *InterlockError (naming the interlock and what clears it),
 // *OverrideError, *BusyError (naming the operation in flight) and
-// *HostsNotOffError (listing the hosts). A request with an idempotency key
-// already seen gets the first request's operation.
+// *HostsNotOffError (listing the hosts), *PoweredHostError and
+// *UnreadableError (the components or hardware could not be read). A
+// request with an idempotency key already seen gets the first request's
+// operation.
+//
+// Admission runs its checks in one order (refusals): the read, an
+// emergency in flight, the request already at its goal (a no-op, nothing
+// else checked), a powered host that is not Running, the interlocks, the
+// hosts not off, a conflict. Blockers runs the same list, reading nothing,
+// for every request of every component, so the first blocker it lists is
+// exactly the refusal the request would get now (BlockerOf describes a
+// refusal the same way); it reads the components and the hardware at
+// most once per BlockersMaxAge of the clock.
 //
 // Operations hold components: exclusively those they change, shared those
 // they depend on (a host power-on holds its host, and its chassis and the

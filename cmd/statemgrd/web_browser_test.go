@@ -252,6 +252,13 @@ host "%d" {
 	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('article[id="c-host.0"] button[data-request="On"]').length`)); err != nil || n != 0 {
 		failed("host.0's buttons with the chassis off", fmt.Errorf("%d On buttons, %v", n, err))
 	}
+	// What blocks its power on, and what clears it, is a line of its card
+	// (statemgr.interlocks.list, paged under the 4 KiB max payload).
+	dependency := host + ` .blocker[data-check="power_dependency"]`
+	run("host.0 shows its power_dependency line while the chassis is off", chromedp.WaitVisible(dependency))
+	if line := text(dependency); !strings.Contains(line, "On") || !strings.Contains(line, "chassis.0 is Off") || !strings.Contains(line, "Clears when chassis.0 is powered on") {
+		t.Fatalf("host.0's power_dependency line %q: want the requests it blocks, chassis.0 Off and what clears it", line)
+	}
 	run("power the chassis, then the host, watching its states",
 		click(`article[id="c-chassis.0"] button[data-request="On"]`),
 		chromedp.WaitVisible(`article[id="c-chassis.0"] [data-state="On"]`),

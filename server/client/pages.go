@@ -37,6 +37,15 @@ func AlertsAll(ctx context.Context, request RequestFunc) (server.AlertList, erro
 		})
 }
 
+// InterlocksAll reads statemgr.interlocks.list whole (for component id,
+// or every one with id ""), following its pages.
+func InterlocksAll(ctx context.Context, request RequestFunc, id string) (server.InterlocksReply, error) {
+	return allPages(ctx, request, server.SubjectInterlocksList, server.InterlocksRequest{ID: id}, "", func(r *server.InterlocksRequest, from string) { r.From = from },
+		func(l *server.InterlocksReply) (*[]server.RequestBlockers, *string, *bool) {
+			return &l.Requests, &l.Next, &l.More
+		})
+}
+
 // CheckpointsAll reads statemgr.checkpoint.list whole, following its
 // pages.
 func CheckpointsAll(ctx context.Context, request RequestFunc) (server.CheckpointList, error) {

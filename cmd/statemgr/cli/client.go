@@ -38,7 +38,7 @@ func clientCommands(g *globals) []*cobra.Command {
 	cmds := []*cobra.Command{
 		newListCommand(g, cred), newGetCommand(g, cred), newPowerCommand(g, cred), newResetCommand(g, cred), newIdentifyCommand(g, cred), newLampTestCommand(g, cred),
 		newBMCCommand(g, cred), newServiceCommand(g, cred), newHistoryCommand(g, cred), newStatusCommand(g, cred),
-		newOperationCommand(g, cred), newAcknowledgeCommand(g, cred), newAlertsCommand(g, cred), newTailCommand(g, cred),
+		newOperationCommand(g, cred), newAcknowledgeCommand(g, cred), newAlertsCommand(g, cred), newInterlocksCommand(g, cred), newTailCommand(g, cred),
 		newPSUCommand(g, cred),
 		newCheckpointCommand(g, cred), newConfigCommand(g, cred),
 	}

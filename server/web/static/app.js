@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { csrf: "", role: "", lastSeq: 0, shownHead: 0, source: null, components: new Map(), operations: new Map(), alerts: new Map(), refreshTimer: 0 };
+const state = { csrf: "", role: "", lastSeq: 0, shownHead: 0, source: null, components: new Map(), operations: new Map(), alerts: new Map(), refreshTimer: 0, blockers: new Map(), blockersTimer: 0 };
 
 // Power requests by component kind: the allowed request name → subject and body.
 const powerRequest = {
@@ -59,6 +59,7 @@ async function start() {
   }
   await refresh();
   follow();
+  watchBlockers();
 }
 
 async function checked(p) { const r = await p; if (!r.ok) throw new APIError(r.status, await r.json().catch(() => ({}))); return r; }
@@ -85,9 +86,11 @@ $("login-form").addEventListener("submit", async (ev) => {
     $("login-password").value = "";
     await refresh();
     follow();
+    watchBlockers();
   } catch (e) { $("login").hidden = false; showError(e); $("app").hidden = false; }
 });
 $("logout").addEventListener("click", async () => {
+  clearTimeout(state.blockersTimer);
   try { await post("/api/logout", {}); } catch (e) { /* the session is gone either way */ }
   if (state.source) state.source.close();
   showLogin();
@@ -121,6 +124,41 @@ async function refresh() {
   state.components = new Map(status.components.map((c) => [c.id, c]));
   state.alerts = new Map(standing.alerts.map((a) => [a.operation, { operation: a.operation, id: a.id, alert: a.alert, message: a.cause }]));
   render();
+}
+
+// blockersEvery is how often the page re-reads what blocks each request
+// (statemgr.interlocks.list; the daemon reads the hardware for it at
+// most every 2 s however many pages ask).
+const blockersEvery = 5000;
+
+// watchBlockers reads the interlocks now and every blockersEvery.
+function watchBlockers() {
+  clearTimeout(state.blockersTimer);
+  readBlockers().catch(() => {}).finally(() => { state.blockersTimer = setTimeout(watchBlockers, blockersEvery); });
+}
+
+// readBlockers groups, per component, the requests each blocker refuses:
+// one line per blocker (check and reason), naming the requests it blocks.
+async function readBlockers() {
+  const list = await allPages("statemgr.interlocks.list", "requests");
+  const byComponent = new Map();
+  for (const r of list.requests) {
+    const lines = byComponent.get(r.id) || new Map();
+    byComponent.set(r.id, lines);
+    for (const b of r.blockers) {
+      const key = b.check + "\u0000" + b.reason;
+      if (!lines.has(key)) lines.set(key, { ...b, requests: [] });
+      lines.get(key).requests.push(r.request);
+    }
+  }
+  state.blockers = new Map([...byComponent].map(([id, lines]) => [id, [...lines.values()]]));
+  renderPower();
+}
+
+function blockerLines(id) {
+  return (state.blockers.get(id) || []).map((b) => el("p", { class: "blocker", "data-check": b.check, "data-requests": b.requests.join(" ") },
+    el("strong", {}, b.requests.join(", ")), " blocked by ", el("code", {}, b.check), ": " + b.reason + ". Clears when " + b.clears + "." +
+    (b.overridable ? " An operator may override it." : "")));
 }
 
 function scheduleRefresh() {
@@ -207,6 +245,7 @@ function renderPower() {
     const extra = [];
     // Requests the state allows but an operation in flight holds a component of.
     for (const b of c.busy || []) extra.push(el("p", { class: "busy", "data-busy": b.request }, b.request + ": busy, " + b.component + " is held by " + b.operation + " (" + b.kind + ")"));
+    extra.push(...blockerLines(c.id));
     if (c.failure) extra.push(el("p", { class: "interlock" }, "Failed " + c.failure.what + ": " + c.failure.cause));
     if (c.requested) extra.push(el("p", { class: "sub" }, "Last request " + c.requested.name + " by " + (c.requested.requester || "?") + (c.requested.operation ? " (" + c.requested.operation + ")" : "")));
     box.append(el("article", { class: "component", id: "c-" + c.id, "aria-label": c.id },
