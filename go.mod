@@ -80,3 +80,11 @@ require (
 	golang.org/x/tools v0.51.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+// ristretto v2.2.0 (and every release up to v2.4.2, the newest) maps files
+// with unix.Mmap but unmaps them with a raw munmap, leaving a pointer to
+// each unmapped file in x/sys/unix's global map; on 32-bit ARM the Go heap
+// grows into those addresses and the GC dies ("found bad pointer in Go
+// heap", issue 14). third_party/ristretto is v2.2.0 with that one fix
+// (third_party/ristretto/README.md).
+replace github.com/dgraph-io/ristretto/v2 => ./third_party/ristretto
