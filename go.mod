@@ -85,6 +85,6 @@ require (
 // with unix.Mmap but unmaps them with a raw munmap, leaving a pointer to
 // each unmapped file in x/sys/unix's global map; on 32-bit ARM the Go heap
 // grows into those addresses and the GC dies ("found bad pointer in Go
-// heap", issue 14). third_party/ristretto is v2.2.0 with that one fix
-// (third_party/ristretto/README.md).
-replace github.com/dgraph-io/ristretto/v2 => ./third_party/ristretto
+// heap", issue 14). events/badger/ristretto is v2.2.0 with that one fix
+// (events/badger/ristretto/README.md).
+replace github.com/dgraph-io/ristretto/v2 => ./events/badger/ristretto

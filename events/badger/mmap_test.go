@@ -15,7 +15,7 @@ import (
 // the mapping (unix.Mmap does, in a global map keyed by a pointer to its
 // last byte), the record would outlive the mapping: on 32-bit ARM the Go
 // heap grows into the unmapped range and the GC dies with "found bad
-// pointer in Go heap" (issue 14, third_party/ristretto). unix.Munmap finds
+// pointer in Go heap" (issue 14, events/badger/ristretto). unix.Munmap finds
 // only recorded mappings, so it must refuse a ristretto mapping, before and
 // after the mapping grows (mremap).
 func TestMappedFilesLeaveNoPointerInUnix(t *testing.T) {
