@@ -38,7 +38,7 @@ func TestParseBootProgress(t *testing.T) {
 	}
 	for _, bad := range []string{
 		"", "osrunning", "OS Running", " PCIInit", "Running",
-		"xyz.openbmc_project.State.Boot.Progress.ProgressStages.", // the prefix alone
+		"xyz.openbmc_project.State.Boot.Progress.ProgressStages.",              // the prefix alone
 		"xyz.openbmc_project.State.Boot.Progress.ProgressStages.OSBootStarted", // Redfish name in D-Bus form
 		strings.Repeat("A", 10000),
 	} {
