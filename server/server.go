@@ -107,7 +107,7 @@ type Server struct {
 	notifiers  map[actors.ID]*events.Notifier // woken when the publisher passes a record of the component
 	ops        *operationIndex
 	views      *viewCache
-	reports    reportLimiter // bounds each service's self-state reports
+	reports    reportLimiter // bounds each service's self-state reports and each host's events
 	endpoints  []endpoint
 
 	mu       sync.Mutex // guards svc, pub, stopping, restoring, inflight.Add and controls.Add
