@@ -3,6 +3,7 @@ package platform
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -20,11 +21,26 @@ var HostEvents = []string{
 	machine.ObservedBootProgress,    // a boot progress stage, recorded on the host
 }
 
+// HostEventHeartbeat is the keepalive a host's source sends when it has
+// nothing else to report, to a host whose input block has a heartbeat. It
+// is not a host event: it changes nothing and is not recorded.
+const HostEventHeartbeat = "heartbeat"
+
 // HostInput is a host's "input" block: which host events statemgr takes
 // for it from other services (HostEvents). A host without one takes none.
 type HostInput struct {
 	Events []string // in file order, each once
+	// Heartbeat, if set, is how long the source may go without an event
+	// (or a HostEventHeartbeat) while the host is Running before statemgr
+	// takes the silence for a watchdog expiry. 0: no heartbeat.
+	Heartbeat time.Duration
 }
+
+// Heartbeat bounds.
+const (
+	MinHostHeartbeat = time.Second
+	MaxHostHeartbeat = time.Hour
+)
 
 // Accepts reports whether the block accepts event; a nil HostInput
 // accepts none.
@@ -32,7 +48,7 @@ func (in *HostInput) Accepts(event string) bool {
 	return in != nil && slices.Contains(in.Events, event)
 }
 
-var hostInputSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "events", Required: true}}}
+var hostInputSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "events", Required: true}, {Name: "heartbeat"}}}
 
 // hostInput reads a host's input blocks (at most one).
 func (p *parser) hostInput(blocks hcl.Blocks, host string) *HostInput {
@@ -58,6 +74,17 @@ func (p *parser) hostInput(blocks hcl.Blocks, host string) *HostInput {
 			p.errorf(attr.Expr.Range(), "host %q input: event %q is listed twice", host, ev)
 		default:
 			in.Events = append(in.Events, ev)
+		}
+	}
+	if hb, given := a["heartbeat"]; given {
+		in.Heartbeat = p.duration(a, "heartbeat", 0, false)
+		switch {
+		case in.Heartbeat == 0: // the decoder said why
+		case in.Heartbeat < MinHostHeartbeat || in.Heartbeat > MaxHostHeartbeat:
+			p.errorf(hb.Expr.Range(), "host %q input: heartbeat %v is outside %v..%v", host, in.Heartbeat, MinHostHeartbeat, MaxHostHeartbeat)
+			in.Heartbeat = 0
+		case list != nil && !slices.Contains(list, machine.ObservedWatchdogExpired):
+			p.errorf(hb.Expr.Range(), "host %q input: a heartbeat's silence is a watchdog expiry; add %q to events", host, machine.ObservedWatchdogExpired)
 		}
 	}
 	return in

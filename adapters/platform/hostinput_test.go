@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // hostWith puts extra into minimal's host "h0" block.
@@ -15,19 +16,24 @@ func TestHostInputBlock(t *testing.T) {
 	for _, c := range []struct {
 		name, block string
 		want        []string // nil: no input block
+		heartbeat   time.Duration
 	}{
-		{"none", "", nil},
-		{"watchdog only", `input { events = ["watchdog_expired"] }`, []string{"watchdog_expired"}},
+		{"none", "", nil, 0},
+		{"watchdog only", `input { events = ["watchdog_expired"] }`, []string{"watchdog_expired"}, 0},
 		{"every event", `input {
   events = ["boot_progress", "post_complete", "host_crash", "watchdog_expired"]
-}`, []string{"boot_progress", "post_complete", "host_crash", "watchdog_expired"}},
+}`, []string{"boot_progress", "post_complete", "host_crash", "watchdog_expired"}, 0},
+		{"heartbeat", `input {
+  events    = ["watchdog_expired"]
+  heartbeat = "30s"
+}`, []string{"watchdog_expired"}, 30 * time.Second},
 	} {
 		p, err := Parse("test.hcl", []byte(hostWith(c.block)))
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		in := p.Hosts[0].Input
-		if (in == nil) != (c.want == nil) || (in != nil && !slices.Equal(in.Events, c.want)) {
+		if (in == nil) != (c.want == nil) || (in != nil && (!slices.Equal(in.Events, c.want) || in.Heartbeat != c.heartbeat)) {
 			t.Errorf("%s: input %+v, want events %v", c.name, in, c.want)
 			continue
 		}
@@ -52,6 +58,18 @@ input { events = ["post_complete"] }`, `duplicate input block`},
   events   = ["host_crash"]
   interval = "30s"
 }`, `Unsupported argument`},
+		{`input {
+  events    = ["host_crash"]
+  heartbeat = "30s"
+}`, `a heartbeat's silence is a watchdog expiry; add "watchdog_expired" to events`},
+		{`input {
+  events    = ["watchdog_expired"]
+  heartbeat = "100ms"
+}`, `heartbeat 100ms is outside 1s..1h0m0s`},
+		{`input {
+  events    = ["watchdog_expired"]
+  heartbeat = "soon"
+}`, `heartbeat: "soon" is not a duration`},
 		{`input "x" { events = ["host_crash"] }`, `Extraneous label`},
 	} {
 		_, err := Parse("test.hcl", []byte(hostWith(c.block)))
