@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/coordinator"
@@ -18,7 +20,8 @@ const HostInputKind platform.InputKind = "host"
 
 // HostInputRequest is a host event another service reports on
 // statemgr.input.host.<host>: "event" is one of platform.HostEvents that
-// the host's input block accepts; a boot_progress carries its stage in
+// the host's input block accepts, or platform.HostEventHeartbeat for a
+// host whose block has a heartbeat; a boot_progress carries its stage in
 // "progress" (an OpenBMC stage or a Redfish BootProgress.LastState).
 type HostInputRequest struct {
 	Event    string `json:"event"`
@@ -33,9 +36,10 @@ type HostInputReply struct {
 	Event string `json:"event"`
 	// Recorded is the record's type: "transition" when the host machine
 	// took the event, "ignored_observation" when no transition leaves the
-	// host's state for it (the report is on record all the same).
-	Recorded     string `json:"recorded"`
-	Seq          uint64 `json:"seq"`   // the record's global sequence in the log
+	// host's state for it (the report is on record all the same); absent
+	// for a heartbeat, which is not recorded.
+	Recorded     string `json:"recorded,omitempty"`
+	Seq          uint64 `json:"seq,omitempty"` // the record's global sequence in the log
 	State        string `json:"state"` // the host's state after the event
 	BootProgress string `json:"boot_progress,omitempty"`
 	// Rebooted: a crash or watchdog expiry made the coordinator reset the
@@ -71,6 +75,9 @@ func (s *Server) hostEvent(ctx context.Context, c *call) (any, error) {
 	if derr := s.reports.allow(id, s.cfg.Clock.Now()); derr != nil {
 		return nil, derr
 	}
+	if req.Event == platform.HostEventHeartbeat {
+		return s.heartbeat(ctx, id, host.Input.Heartbeat)
+	}
 	by := s.reporter(c)
 	cause := "reported on " + c.subject
 	if by != inputs.ReportedByAny {
@@ -95,6 +102,9 @@ func (s *Server) hostEvent(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if host.Input.Heartbeat > 0 {
+		s.beats.arm(id, host.Input.Heartbeat)
+	}
 	s.views.update(out.View)
 	reply := HostInputReply{Host: string(id), Event: req.Event, State: out.View.Status.State,
 		BootProgress: out.View.Status.BootProgress, Rebooted: rebooted}
@@ -112,6 +122,20 @@ func (s *Server) hostEvent(ctx context.Context, c *call) (any, error) {
 	return reply, nil
 }
 
+// heartbeat re-arms host id's heartbeat watchdog for d; nothing is
+// recorded.
+func (s *Server) heartbeat(ctx context.Context, id actors.ID, d time.Duration) (any, error) {
+	s.beats.arm(id, d)
+	askCtx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	v, err := s.cfg.System.Get(askCtx, id)
+	if err != nil {
+		return nil, err
+	}
+	return HostInputReply{Host: string(id), Event: platform.HostEventHeartbeat, State: v.Status.State, BootProgress: v.Status.BootProgress,
+		Detail: fmt.Sprintf("heartbeat kept: the next event is due within %v while the host runs (nothing recorded)", d)}, nil
+}
+
 // acceptedHostEvent returns the platform's host name if its input block
 // accepts req's event, or the typed refusal saying what to do.
 func (s *Server) acceptedHostEvent(name string, req HostInputRequest) (platform.Host, *Error) {
@@ -127,12 +151,15 @@ func (s *Server) acceptedHostEvent(name string, req HostInputRequest) (platform.
 	switch {
 	case req.Event == "":
 		return host, newError(ErrBadHostEvent, `a host event needs "event": one of %s`, strings.Join(platform.HostEvents, ", "))
-	case !slices.Contains(platform.HostEvents, req.Event):
-		return host, newError(ErrBadHostEvent, "%s is not a host event: send one of %s", excerpt([]byte(req.Event)), strings.Join(platform.HostEvents, ", "))
+	case !slices.Contains(platform.HostEvents, req.Event) && req.Event != platform.HostEventHeartbeat:
+		return host, newError(ErrBadHostEvent, "%s is not a host event: send one of %s, or %s", excerpt([]byte(req.Event)), strings.Join(platform.HostEvents, ", "), platform.HostEventHeartbeat)
 	case req.Progress != "" && req.Event != machine.ObservedBootProgress:
 		return host, newError(ErrBadHostEvent, `"progress" goes only with event %s, not %s`, machine.ObservedBootProgress, req.Event)
 	case len(req.Message) > inputs.MaxText:
 		return host, newError(ErrBadHostEvent, `"message" is %d bytes, at most %d`, len(req.Message), inputs.MaxText)
+	case req.Event == platform.HostEventHeartbeat && (host.Input == nil || host.Input.Heartbeat == 0):
+		return host, newError(ErrHostEventNotAccepted, `host %q has no heartbeat to keep: add heartbeat = "30s" (with "watchdog_expired" among its events) to its input block, or send only host events`, name)
+	case req.Event == platform.HostEventHeartbeat:
 	case host.Input == nil:
 		return host, newError(ErrHostEventNotAccepted, `host %q takes no events from outside: its host block has no input block; add input { events = ["%s"] } to it (docs/PORTING.md, Host health sources)`, name, req.Event)
 	case !host.Input.Accepts(req.Event):

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/statemgr/statemgr/actors"
+	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters/platform"
@@ -21,21 +22,28 @@ import (
 // watchdog daemon granted host 0 and a reporter granted every host.
 func hostInputRig(t *testing.T) *servertest.Env {
 	t.Helper()
-	src := strings.Replace(string(platform.DefaultSource()), `host "0" {`, `host "0" {
-  input {
+	return hostInputEnv(t, `input {
     events = ["watchdog_expired", "post_complete", "boot_progress"]
-  }`, 1)
+  }`, servertest.Options{Policy: coordinator.Policy{AutoReboot: true, BootAttempts: 1}})
+}
+
+// hostInputEnv starts the simulated platform with block in host 0's
+// block, and the users of hostInputRig.
+func hostInputEnv(t *testing.T, block string, opts servertest.Options) *servertest.Env {
+	t.Helper()
+	src := strings.Replace(string(platform.DefaultSource()), `host "0" {`, `host "0" {
+  `+block, 1)
 	plat, err := platform.Parse("hostinput.hcl", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return servertest.Start(t, servertest.Options{Platform: plat,
-		Policy: coordinator.Policy{AutoReboot: true, BootAttempts: 1},
-		Users: []server.User{
-			{Name: "hostwd", Password: "wd-secret", Role: server.RoleViewer, Inputs: []string{"host.0"}},
-			{Name: "bridge", Password: "bridge-secret", Role: server.RoleViewer, Inputs: []string{"host.*"}},
-			{Name: "op", Password: "op-secret", Role: server.RoleOperator},
-		}})
+	opts.Platform = plat
+	opts.Users = []server.User{
+		{Name: "hostwd", Password: "wd-secret", Role: server.RoleViewer, Inputs: []string{"host.0"}},
+		{Name: "bridge", Password: "bridge-secret", Role: server.RoleViewer, Inputs: []string{"host.*"}},
+		{Name: "op", Password: "op-secret", Role: server.RoleOperator},
+	}
+	return servertest.Start(t, opts)
 }
 
 // hostRecord reads the host's record at seq from the log.
@@ -143,6 +151,7 @@ func TestHostEventsRefusedTyped(t *testing.T) {
 		{"statemgr.input.host.0", `{"event": "host_crash"}`, server.ErrHostEventNotAccepted, "its input block accepts watchdog_expired, post_complete, boot_progress"},
 		{"statemgr.input.host.1", `{"event": "watchdog_expired"}`, server.ErrHostEventNotAccepted, `add input { events = ["watchdog_expired"] }`},
 		{"statemgr.input.host.9", `{"event": "watchdog_expired"}`, server.ErrUnknownHostInput, "its hosts are 0, 1"},
+		{"statemgr.input.host.0", `{"event": "heartbeat"}`, server.ErrHostEventNotAccepted, `has no heartbeat to keep: add heartbeat = "30s"`},
 		{"statemgr.input.host.0", `{}`, server.ErrBadHostEvent, `needs "event"`},
 		{"statemgr.input.host.0", `{"event": "power_good_asserted"}`, server.ErrBadHostEvent, "is not a host event"},
 		{"statemgr.input.host.0", `{"event": "boot_progress"}`, server.ErrBadHostEvent, `needs "progress"`},
@@ -200,5 +209,85 @@ func TestHostEventsRateLimited(t *testing.T) {
 	}
 	if accepted < server.SelfStateBurst || accepted > server.SelfStateBurst+2 || limited == 0 {
 		t.Fatalf("%d accepted, %d rate limited; want the burst of %d, then refusals", accepted, limited, server.SelfStateBurst)
+	}
+}
+
+// A host whose input block has a heartbeat: its source keeps it with
+// heartbeats (nothing recorded) and events; silence past the heartbeat
+// while the host runs is a watchdog expiry, on the server's virtual clock,
+// handled as one (auto-reboot off: Quiesced), with the silence as cause.
+func TestHostHeartbeatWatchdog(t *testing.T) {
+	vclk := clock.NewVirtual(time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC))
+	env := hostInputEnv(t, `input {
+    events    = ["watchdog_expired", "boot_progress"]
+    heartbeat = "30s"
+  }`, servertest.Options{Server: server.Config{Clock: vclk}})
+	wd := connectAs(t, env, "hostwd", "wd-secret")
+	ctx := ctxT(t)
+	env.PowerChassis(t, "chassis.0")
+	env.Do(t, coordinator.Request{Kind: coordinator.HostPowerOn, Target: "host.0", ResetType: machine.RequestOn, Requester: "test"})
+	head, err := env.Log.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reply server.HostInputReply
+	if err := wd.Request(ctx, "statemgr.input.host.0", map[string]any{"event": "heartbeat"}, &reply); err != nil {
+		t.Fatal(err)
+	}
+	if reply.Recorded != "" || reply.Seq != 0 || reply.State != machine.StateRunning || !strings.Contains(reply.Detail, "due within 30s") {
+		t.Fatalf("heartbeat reply %+v", reply)
+	}
+	vclk.Advance(29 * time.Second)
+	if err := wd.Request(ctx, "statemgr.input.host.0", map[string]any{"event": "boot_progress", "progress": "OSRunning"}, &reply); err != nil {
+		t.Fatal(err)
+	}
+	vclk.Advance(29 * time.Second) // 58s since the heartbeat, 29s since the last event
+	if err := wd.Request(ctx, "statemgr.input.host.0", map[string]any{"event": "heartbeat"}, &reply); err != nil {
+		t.Fatal(err)
+	}
+	after, err := env.Log.Head(ctx)
+	if err != nil || after != head+1 {
+		t.Fatalf("log head %d → %d (%v), want only the boot progress recorded", head, after, err)
+	}
+	if v, err := env.System.Get(ctx, "host.0"); err != nil || v.Status.State != machine.StateRunning {
+		t.Fatalf("host.0 within its heartbeat: %+v, %v", v, err)
+	}
+
+	vclk.Advance(30 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v, err := env.System.Get(ctx, "host.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Status.State == machine.StateQuiesced {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("host.0 %s after 30s of silence, want Quiesced", v.Status.State)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	evs, err := env.Log.ReadStream(ctx, "host.0", 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, e := range evs {
+		rec, err := actors.DecodeRecord(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Event.Type == machine.EventTransition && rec.Event.Trigger == machine.ObservedWatchdogExpired {
+			found = rec.Event.To == machine.StateQuiesced && strings.Contains(rec.Event.Cause, "no event on statemgr.input.host.0 for 30s (its input block's heartbeat)")
+		}
+	}
+	if !found {
+		t.Fatal("no watchdog expiry record with the heartbeat's silence as cause")
+	}
+	// Disarmed until the next event: more silence does nothing more.
+	vclk.Advance(time.Minute)
+	if n := vclk.Pending(); n != 0 {
+		t.Fatalf("%d timers pending after the expiry, want the heartbeat disarmed", n)
 	}
 }

@@ -108,6 +108,7 @@ type Server struct {
 	ops        *operationIndex
 	views      *viewCache
 	reports    reportLimiter // bounds each service's self-state reports and each host's events
+	beats      *heartbeats   // the hosts' heartbeat watchdogs
 	endpoints  []endpoint
 
 	mu       sync.Mutex // guards svc, pub, stopping, restoring, inflight.Add and controls.Add
@@ -180,6 +181,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.notifiers[id] = &events.Notifier{}
 	}
+	s.beats = newHeartbeats(s)
 	s.endpoints = s.endpointTable()
 	return s, nil
 }
@@ -264,6 +266,7 @@ func (s *Server) Stop() error {
 		err = svc.Stop()
 	}
 	s.inflight.Wait()
+	s.beats.stop()
 	if pub != nil {
 		pub.stop()
 	}
