@@ -40,7 +40,7 @@ type HostInputReply struct {
 	// for a heartbeat, which is not recorded.
 	Recorded     string `json:"recorded,omitempty"`
 	Seq          uint64 `json:"seq,omitempty"` // the record's global sequence in the log
-	State        string `json:"state"` // the host's state after the event
+	State        string `json:"state"`         // the host's state after the event
 	BootProgress string `json:"boot_progress,omitempty"`
 	// Rebooted: a crash or watchdog expiry made the coordinator reset the
 	// host (auto-reboot, one boot attempt used).
