@@ -58,6 +58,11 @@ const (
 	// granted the input (User.Inputs) may publish them.
 	SubjectInputThermal = "statemgr.input.thermal.*"
 	SubjectInputHealth  = "statemgr.input.health.*"
+	// SubjectInputHost takes host events (a watchdog expiry, a crash, POST
+	// complete, boot progress) on statemgr.input.host.<host>, for the
+	// events the host's input block accepts; only users granted the host
+	// (User.Inputs "host.<host>") may publish them.
+	SubjectInputHost = "statemgr.input.host.*"
 )
 
 // SubjectInputPrefix starts every input subject.

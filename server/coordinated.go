@@ -11,6 +11,7 @@ import (
 	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/actors/protoactor"
 )
 
 // Operations runs power operations as sagas across components;
@@ -31,6 +32,9 @@ type Operations interface {
 	// Busy says whether an operation in flight or queued would refuse
 	// req busy now; it must not block (every status read asks it).
 	Busy(req coordinator.Request, statuses map[actors.ID]machine.Status) *coordinator.BusyError
+	// ReportCrash hands a host crash or watchdog expiry to the
+	// coordinator's crash handling (auto-reboot and its boot attempts).
+	ReportCrash(ctx context.Context, h actors.ID, crash coordinator.Crash) (bool, *protoactor.Outcome, error)
 }
 
 // asOperation returns the coordinator operation that request name (one a

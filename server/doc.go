@@ -22,7 +22,9 @@
 //     with a catalogued error before a full decode; decoding never panics.
 //     Every request's cost is bounded (docs/API.md, Limits): platform
 //     sources by platform.CheckLimits, schedules by MaxScheduleAhead, a
-//     service's self-state reports by MaxSelfStateText and a token bucket.
+//     service's self-state reports by MaxSelfStateText and a token bucket,
+//     a host's events (statemgr.input.host.<host>) by MaxInputSize and the
+//     same bucket, per host.
 //     Each endpoint's micro metadata declares its request's schema and
 //     size limit ("request", "max_bytes"), from the type its handler
 //     decodes; package server/campaign sends hostile bodies built from them.

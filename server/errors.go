@@ -224,6 +224,16 @@ var (
 	ErrNoLEDs = &ErrorKind{"ErrNoLEDs", 503, 10122,
 		"this statemgr drives no LEDs",
 		"run statemgrd with a platform file that has led blocks; the API serves LEDs only with its LED controller"}
+	// Host health sources (statemgr.input.host.<host>).
+	ErrHostEventNotAccepted = &ErrorKind{"ErrHostEventNotAccepted", 403, 10123,
+		"the host's platform file block does not accept that event from outside statemgr",
+		`add the event to the host's input block (host "<name>" { input { events = ["watchdog_expired", ...] } }, docs/PORTING.md), or report only the events it lists`}
+	ErrUnknownHostInput = &ErrorKind{"ErrUnknownHostInput", 404, 10124,
+		"the platform file has no host of that name",
+		"publish on statemgr.input.host.<host> with a host name of the platform file (statemgr.hosts.list lists the hosts; host.0's name is 0)"}
+	ErrBadHostEvent = &ErrorKind{"ErrBadHostEvent", 400, 10125,
+		"the host event is missing, not a host event, or its progress or message is invalid",
+		`send {"event": "watchdog_expired"}, "host_crash", "post_complete", or {"event": "boot_progress", "progress": "PCIInit"} (an OpenBMC stage or a Redfish BootProgress.LastState); docs/API.md (Host health sources)`}
 )
 
 // Catalogue lists every ErrorKind, in code order.
@@ -239,6 +249,7 @@ var Catalogue = []*ErrorKind{
 	ErrConfigInProgress, ErrConfigFailed,
 	ErrWebLoginRequired, ErrWebBadCredentials, ErrWebCrossOrigin, ErrWebPermissionDenied, ErrWebUnknownSubject,
 	ErrWebTooManySessions, ErrNoIdentifyLED, ErrBadIndicatorDuration, ErrNoLEDs,
+	ErrHostEventNotAccepted, ErrUnknownHostInput, ErrBadHostEvent,
 }
 
 // LookupError returns the kind with the numeric code, if the catalogue has one.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,11 +39,11 @@ type User struct {
 	Role     Role
 	Service  string // RoleService: the service's name (component service.<Service>)
 	// Inputs are the external inputs the user may report, whatever its
-	// role, as "<kind>.<name>" ("thermal.cpu0", "health.vr0") or
-	// "<kind>.*" for every input of a kind: it may publish on
+	// role, as "<kind>.<name>" ("thermal.cpu0", "health.vr0", "host.0")
+	// or "<kind>.*" for every input of a kind: it may publish on
 	// statemgr.input.<kind>.<name>, and nothing else reaches those
 	// subjects. A thermal manager is typically a service user with
-	// Inputs ["thermal.*"].
+	// Inputs ["thermal.*"], a host watchdog daemon one with ["host.*"].
 	Inputs []string
 }
 
@@ -157,14 +158,14 @@ func checkUserToken(name string) error {
 }
 
 // errBadInputGrant refuses a User.Inputs entry that names no input.
-var errBadInputGrant = errors.New(`an input grant is "thermal.<name>", "health.<name>", "thermal.*" or "health.*"`)
+var errBadInputGrant = errors.New(`an input grant is "<kind>.<name>" or "<kind>.*", kind thermal, health or host (host.<host name>)`)
 
 // inputSubjects returns the subjects u.Inputs grants.
 func inputSubjects(u User) ([]string, error) {
 	var out []string
 	for _, g := range u.Inputs {
 		kind, name, ok := strings.Cut(g, ".")
-		if !ok || (kind != string(platform.InputThermal) && kind != string(platform.InputHealth)) ||
+		if !ok || !slices.Contains([]platform.InputKind{platform.InputThermal, platform.InputHealth, HostInputKind}, platform.InputKind(kind)) ||
 			name == "" || (name != "*" && (strings.ContainsAny(name, ".*> \t\r\n"))) {
 			return nil, fmt.Errorf("user %q: input %q: %w", u.Name+u.Nkey, g, errBadInputGrant)
 		}
@@ -350,7 +351,7 @@ func linkAccounts(ns *natsserver.Server) error {
 		return err
 	}
 	requests := append(append([]string{}, readSubjects...), controlRequestSubjects...)
-	requests = append(requests, SubjectServiceSelfState, SubjectInputThermal, SubjectInputHealth)
+	requests = append(requests, SubjectServiceSelfState, SubjectInputThermal, SubjectInputHealth, SubjectInputHost)
 	for _, subject := range requests {
 		respType := natsserver.Singleton
 		if subject == discoverySubjects {

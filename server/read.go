@@ -27,7 +27,7 @@ func (s *Server) endpointTable() []endpoint {
 	control := func(subject string, req any, h func(context.Context, *call) (any, error)) endpoint {
 		return endpoint{subject: subject, kind: EndpointControl, limit: MaxRequestSize, request: reflect.TypeOf(req), handle: h}
 	}
-	// An input report is answered from memory, and its body is small.
+	// An input report's body is small.
 	input := func(subject string, req any, h func(context.Context, *call) (any, error)) endpoint {
 		ep := control(subject, req, h)
 		ep.limit = MaxInputSize
@@ -63,6 +63,7 @@ func (s *Server) endpointTable() []endpoint {
 		control(SubjectServiceSelfState, SelfStateRequest{}, s.selfState),
 		input(SubjectInputThermal, ThermalInputRequest{}, s.thermalInput),
 		input(SubjectInputHealth, HealthInputRequest{}, s.healthInput),
+		input(SubjectInputHost, HostInputRequest{}, s.hostEvent),
 		control(SubjectBMCMaintenance, MaintenanceRequest{}, s.maintenance),
 		control(SubjectOperationAck, OperationRequest{}, s.acknowledge),
 		control(SubjectServiceEnable, ControlRequest{}, s.forwardToService("enable")),

@@ -38,8 +38,9 @@ func (b *tokenBucket) take(now time.Time, rate float64, burst int) (bool, time.D
 	return false, time.Duration((1 - b.tokens) / rate * float64(time.Second))
 }
 
-// reportLimiter keeps one bucket per service; its map is bounded by the
-// platform's services, as selfState checks the id before asking it.
+// reportLimiter keeps one bucket per service (self-state reports) and per
+// host (host events); its map is bounded by the platform's components, as
+// both handlers check the id before asking it.
 type reportLimiter struct {
 	mu      sync.Mutex
 	buckets map[actors.ID]*tokenBucket
@@ -59,7 +60,7 @@ func (l *reportLimiter) allow(id actors.ID, now time.Time) *Error {
 		l.buckets[id] = b
 	}
 	if ok, wait := b.take(now, SelfStateRate, SelfStateBurst); !ok {
-		return newError(ErrRateLimited, "%s sent more than %d self-state reports at once, or more than %d a second: retry in %v",
+		return newError(ErrRateLimited, "%s was sent more than %d reports at once, or more than %d a second: retry in %v",
 			id, SelfStateBurst, SelfStateRate, wait.Round(time.Millisecond))
 	}
 	return nil

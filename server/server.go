@@ -117,7 +117,8 @@ type Server struct {
 	notifiers  map[actors.ID]*events.Notifier // woken when the publisher passes a record of the component
 	ops        *operationIndex
 	views      *viewCache
-	reports    reportLimiter // bounds each service's self-state reports
+	reports    reportLimiter // bounds each service's self-state reports and each host's events
+	beats      *heartbeats   // the hosts' heartbeat watchdogs
 	endpoints  []endpoint
 
 	mu       sync.Mutex // guards svc, pub, stopping, exclusive, inflight.Add and controls.Add
@@ -201,6 +202,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.notifiers[id] = &events.Notifier{}
 	}
+	s.beats = newHeartbeats(s)
 	s.endpoints = s.endpointTable()
 	return s, nil
 }
@@ -303,6 +305,7 @@ func (s *Server) Stop() error {
 		err = svc.Stop()
 	}
 	s.inflight.Wait()
+	s.beats.stop()
 	if pub != nil {
 		pub.stop()
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/actors/saga"
@@ -185,6 +186,26 @@ func TestAutoRebootBudgetThenQuiesced(t *testing.T) {
 	}
 	if _, err := r.co.HostCrashed(ctx, chassis, false); !errors.Is(err, coordinator.ErrInvalidRequest) {
 		t.Fatalf("HostCrashed(chassis) = %v", err)
+	}
+}
+
+// A crash reported for a host that is not running uses no boot attempt:
+// the host records it as an ignored observation, with who reported it.
+func TestCrashOfAHostNotRunningUsesNoBootAttempt(t *testing.T) {
+	r := newRig(t, withPolicy(func(p *coordinator.Policy) { p.AutoReboot = true }))
+	rebooted, out, err := r.co.ReportCrash(ctx, host0, coordinator.Crash{Watchdog: true, Requester: "hostwd", Cause: "watchdog daemon"})
+	if err != nil || rebooted {
+		t.Fatalf("crash of an Off host: rebooted %t, %v", rebooted, err)
+	}
+	if len(out.Stored) != 1 || r.state(host0) != machine.StateOff {
+		t.Fatalf("host %s, records %+v", r.state(host0), out.Stored)
+	}
+	rec, err := actors.DecodeRecord(out.Stored[0])
+	if err != nil || rec.Event.Type != machine.EventIgnored || rec.Event.Requester != "hostwd" || rec.Event.Cause != "watchdog daemon" {
+		t.Fatalf("record %+v, %v", rec.Event, err)
+	}
+	if recs := r.records(coordinator.RecBootAttempt); len(recs) != 0 {
+		t.Fatalf("boot attempts %+v", recs)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/clock"
 	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/actors/protoactor"
 	"github.com/statemgr/statemgr/actors/saga"
 	"github.com/statemgr/statemgr/events"
 )
@@ -741,49 +742,73 @@ func (c *Coordinator) emergency(ctx context.Context, kind EmergencyKind, zones, 
 }
 
 // HostCrashed handles a host crash (or watchdog expiry, with watchdog
-// set): while auto-reboot is on and boot attempts are left, one attempt is
-// used (and logged) and the host is reset; otherwise the host goes to
-// Quiesced with an alert. It reports whether the host was rebooted.
+// set) the board reported, as ReportCrash does.
 func (c *Coordinator) HostCrashed(ctx context.Context, h actors.ID, watchdog bool) (bool, error) {
+	rebooted, _, err := c.ReportCrash(ctx, h, Crash{Watchdog: watchdog})
+	return rebooted, err
+}
+
+// Crash is a host crash or watchdog expiry and who reported it.
+type Crash struct {
+	Watchdog bool // the host's watchdog expired; else the host crashed
+	// Requester and Cause go into the host's record: who reported the
+	// crash and how ("" : the board, and the machine's default cause).
+	Requester, Cause string
+}
+
+// ReportCrash handles a host crash: while the host is Running, auto-reboot
+// is on and boot attempts are left, one attempt is used (and logged) and
+// the host is reset; otherwise the host machine takes the crash as it
+// stands (Running goes to Quiesced with an alert; a host that is not
+// running records the report as an ignored observation, using no boot
+// attempt). It returns once the host's record is durable, with whether
+// the host was rebooted and the host's outcome.
+func (c *Coordinator) ReportCrash(ctx context.Context, h actors.ID, crash Crash) (bool, *protoactor.Outcome, error) {
 	if _, ok := c.cfg.Topology.chassisOf(h); !ok || h.Kind() != actors.KindHost {
-		return false, fmt.Errorf("%w: unknown host %q", ErrInvalidRequest, h)
+		return false, nil, fmt.Errorf("%w: unknown host %q", ErrInvalidRequest, h)
 	}
+	view, err := c.cfg.Components.Get(ctx, h)
+	if err != nil {
+		return false, nil, err
+	}
+	running := view.Status.State == machine.StateRunning
 	var auto bool
 	var used int
 	if err := c.call(func(s *state) {
-		auto = c.autoReboot(s, h)
+		auto = running && c.autoReboot(s, h)
 		used = s.attempts[h]
 		if auto {
 			used++
 			s.attempts[h] = used
 		}
 	}); err != nil {
-		return false, err
+		return false, nil, err
 	}
 	if auto {
 		if _, _, err := c.append(RecBootAttempt, "", Record{Component: h, Used: used, Cause: fmt.Sprintf("boot attempt %d of %d", used, c.cfg.Policy.BootAttempts)}); err != nil {
-			return false, err
+			return false, nil, err
 		}
 	}
 	trigger := machine.ObservedHostCrash
-	if watchdog {
+	if crash.Watchdog {
 		trigger = machine.ObservedWatchdogExpired
 	}
 	x := &executor{c: c}
 	opID := fmt.Sprintf("op-boot/%s/%d", h.Name(), used)
 	// The reset pulse of an auto-reboot is ours (below), not the devices'.
 	in := machine.Input{Kind: machine.KindObservation, Trigger: trigger, Operation: opID, Facts: x.facts(ctx, h),
-		PerformedBy: machine.PerformedByCoordinator}
+		PerformedBy: machine.PerformedByCoordinator, Requester: crash.Requester, Cause: crash.Cause}
 	in.Facts["auto_reboot"] = auto
-	if !auto {
-		in.Cause = fmt.Sprintf("host crashed with auto-reboot off or its %d boot attempts spent", c.cfg.Policy.BootAttempts)
+	if !auto && running {
+		why := fmt.Sprintf("host crashed with auto-reboot off or its %d boot attempts spent", c.cfg.Policy.BootAttempts)
+		in.Cause = strings.TrimPrefix(crash.Cause+"; "+why, "; ")
 	}
 	out, err := c.cfg.Components.Request(ctx, h, in)
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	if !auto || out.View.Status.State != machine.StateRunning {
-		return false, nil
+		return false, out, nil
 	}
 	// The pulse waits on the clock: on a goroutine of its own, counted.
 	c.track.begin()
@@ -793,7 +818,7 @@ func (c *Coordinator) HostCrashed(ctx context.Context, h actors.ID, watchdog boo
 			c.log.Error("auto-reboot reset pulse failed", "host", h, "error", err)
 		}
 	}()
-	return true, nil
+	return true, out, nil
 }
 
 // Schedule persists a transition to run at at; it survives restarts (a

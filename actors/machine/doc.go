@@ -88,6 +88,7 @@
 // request it blocks is refused with RejectedError.Capability set, since
 // retrying cannot help, and is never in Allowed without the fact. Effects are named actions with parameters written in the machine,
 // "hold_power_button(duration=4s)". Status effects (record_boot_progress,
+// whose stage ParseBootProgress reads from OpenBMC's or Redfish's names,
 // reset_boot_progress, record_power_status, record_reboot_cause,
 // record_failure, clear_failure) are applied by Step; the others
 // (press_power_button, hold_power_button, pulse_reset, nmi,

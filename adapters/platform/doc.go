@@ -1,7 +1,8 @@
 // Package platform reads the platform file: the description of one board
 // that tells statemgr what it manages — the chassis and its PSUs (bus,
-// address, page, back-end, power sequencing order), the hosts and the GPIO
-// lines that control them (names and polarity), the BMC (and how it is reset:
+// address, page, back-end, power sequencing order), the hosts, the GPIO
+// lines that control them (names and polarity) and the host events other
+// services may report for them (a host's "input" block, HostInput), the BMC (and how it is reset:
 // reset = "none", the default, or "restart-daemon" on the simulated
 // platform), thermal zones with
 // their sensors and limits, supervised services (command, environment,

@@ -74,7 +74,8 @@ var (
 	}}
 	hostSchema = &hcl.BodySchema{
 		Attributes: []hcl.AttributeSchema{{Name: "chassis"}},
-		Blocks:     []hcl.BlockHeaderSchema{{Type: "gpio", LabelNames: []string{"role"}}, {Type: "led", LabelNames: []string{"kind"}}},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "gpio", LabelNames: []string{"role"}}, {Type: "led", LabelNames: []string{"kind"}},
+			{Type: "input"}},
 	}
 	gpioSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "line"}, {Name: "chip"}, {Name: "offset"}, {Name: "polarity", Required: true},
@@ -399,6 +400,7 @@ func (p *parser) host(b *hcl.Block, chassis []Chassis) (Host, bool) {
 	wired := map[string]hcl.Range{}
 	blocks := blocksOf(c.Blocks)
 	h.LEDs = p.leds(blocks["led"], "host "+h.Name)
+	h.Input = p.hostInput(blocks["input"], h.Name)
 	for _, gb := range blocks["gpio"] {
 		role := gb.Labels[0]
 		idx := -1

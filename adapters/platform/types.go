@@ -117,6 +117,9 @@ type Host struct {
 	Chassis string // the chassis powering it
 	Lines   HostLines
 	LEDs    []LED // led blocks (leds.go)
+	// Input says which host events other services may report for the
+	// host (hostinput.go); nil: none.
+	Input *HostInput
 }
 
 // HostLines names a host's GPIO lines and their polarity. A line that is

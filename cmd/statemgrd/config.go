@@ -83,7 +83,7 @@ type UserConfig struct {
 	Role    string `hcl:"role"`
 	Service string `hcl:"service,optional"`
 	// Inputs are the external inputs the user may report
-	// ("thermal.cpu", "health.*"; server.User.Inputs).
+	// ("thermal.cpu", "health.*", "host.0"; server.User.Inputs).
 	Inputs []string `hcl:"inputs,optional"`
 }
 
