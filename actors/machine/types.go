@@ -29,6 +29,23 @@ const (
 // Powers lists the valid Power values, in the order messages show them.
 var Powers = []Power{PowerOn, PowerOff, PowerAny}
 
+// Contradicts reports whether power good reading on contradicts a state
+// whose power is p: on and off states contradict the other level, an any
+// state every level (the hardware alone knows where it stands, so
+// reconciliation always reports what it reads), and a state without power
+// (of a machine without power good) none.
+func (p Power) Contradicts(on bool) bool {
+	switch p {
+	case PowerOn:
+		return !on
+	case PowerOff:
+		return on
+	case PowerAny:
+		return true
+	}
+	return false
+}
+
 // PoweredKinds are the machine kinds whose states carry a Power.
 var PoweredKinds = []string{KindHost, KindChassis}
 
