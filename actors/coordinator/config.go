@@ -3,7 +3,6 @@ package coordinator
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -179,22 +178,11 @@ func TopologyOf(p *platform.Platform) Topology {
 // it cannot run either (the assembly, the server and the simulation refuse
 // it when they build its components).
 func statesOf(p *platform.Platform) map[actors.ID]map[string]machine.State {
-	comps, err := p.Components()
+	states, err := p.PowerStates()
 	if err != nil {
 		return nil
 	}
-	out := map[actors.ID]map[string]machine.State{}
-	for _, c := range comps {
-		if !slices.Contains(machine.PoweredKinds, c.Machine.Kind) {
-			continue
-		}
-		states := make(map[string]machine.State, len(c.Machine.States))
-		for _, s := range c.Machine.States {
-			states[s.Name] = s
-		}
-		out[actors.ID(c.ID)] = states
-	}
-	return out
+	return states
 }
 
 func (t Topology) chassisOf(id actors.ID) (ChassisTopology, bool) {
