@@ -311,7 +311,10 @@ func (c *checker) afterStep(ctx context.Context) error {
 }
 
 // hostsNeedChassis checks states for a host powering or powered under a
-// chassis that is not On.
+// chassis that is not On. Names on purpose, not State.Power: the
+// invariant is about where the host is going (Running, or on its way
+// there, which reads power good off) and its violations, recorded in the
+// traces, name these states.
 func (c *checker) hostsNeedChassis(states map[actors.ID]machine.Status, where string) *Violation {
 	for _, ch := range c.w.topo.Chassis {
 		for _, h := range ch.Hosts {
@@ -514,14 +517,18 @@ func (c *checker) reconciled(ctx context.Context) error {
 		return err
 	}
 	hw := c.hardware()
+	// A stable state must read what its Power says (a transitional state
+	// is on its way, an error state's power is any).
+	contradicts := func(id actors.ID, st string, on bool) bool {
+		m := c.w.compiled[id]
+		return m.StateKind(st) == machine.Stable && m.Power(st) != machine.PowerAny && m.Power(st).Contradicts(on)
+	}
 	for _, ch := range c.w.topo.Chassis {
-		if st := live[ch.ID].State; (st == machine.StateOn) != hw.Chassis[ch.ID] && (st == machine.StateOff || st == machine.StateOn) {
+		if st := live[ch.ID].State; contradicts(ch.ID, st, hw.Chassis[ch.ID]) {
 			return c.violation(InvReconciledMatches, "%s is %s, power good %t", ch.ID, st, hw.Chassis[ch.ID])
 		}
 		for _, h := range ch.Hosts {
-			st := live[h].State
-			powered := st == machine.StateRunning || st == machine.StateQuiesced || st == machine.StateDiagnosticMode
-			if (powered || st == machine.StateOff) && powered != hw.Hosts[h] {
+			if st := live[h].State; contradicts(h, st, hw.Hosts[h]) {
 				return c.violation(InvReconciledMatches, "%s is %s, power good %t", h, st, hw.Hosts[h])
 			}
 		}

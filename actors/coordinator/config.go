@@ -89,6 +89,38 @@ type Topology struct {
 	// Waits are the board's own bounds of the coordinator's waits, from
 	// the same timeouts block; Timeouts set by the policy win over them.
 	Waits Waits
+	// States are the states of each host's and chassis' machine, built-in
+	// and added by the platform's extensions. The coordinator reads what
+	// power good reads in a state (State.Power) here, never from lists of
+	// state names, so a platform's added state is powered, or off, to it as
+	// its file says.
+	States map[actors.ID]map[string]machine.State
+}
+
+// power returns what power good reads in id's state st ("" for a state
+// its machine lacks, e.g. "" itself).
+func (t Topology) power(id actors.ID, st string) machine.Power { return t.States[id][st].Power }
+
+// powered reports whether power good is on in id's state st (a host
+// Running, Quiesced, DiagnosticMode or TransitioningToOff; a chassis On,
+// TransitioningToOff or PowerCycling).
+func (t Topology) powered(id actors.ID, st string) bool { return t.power(id, st) == machine.PowerOn }
+
+// steady reports whether id's state st is stable with power p: a host's
+// Running, Quiesced and DiagnosticMode and a chassis' On are steady on,
+// Off steady off.
+func (t Topology) steady(id actors.ID, st string, p machine.Power) bool {
+	s := t.States[id][st]
+	return s.Power == p && s.Kind == machine.Stable
+}
+
+// contradicts reports whether power good reading on contradicts id
+// recorded in state st: a state reads one level (a transitional one the
+// level it leaves) and contradicts the other; a state whose power is any
+// (Error: only the hardware knows) contradicts every reading; a state the
+// machine lacks contradicts none.
+func (t Topology) contradicts(id actors.ID, st string, on bool) bool {
+	return t.power(id, st).Contradicts(on)
 }
 
 // Waits are the waits a platform file times.
@@ -129,6 +161,7 @@ func TopologyOf(p *platform.Platform) Topology {
 		}
 		t.Chassis = append(t.Chassis, ct)
 	}
+	t.States = statesOf(p)
 	for _, z := range p.Thermal {
 		t.Zones = append(t.Zones, ZoneTopology{Name: z.Name, Warning: z.Warning, Critical: z.Critical})
 	}
@@ -138,6 +171,18 @@ func TopologyOf(p *platform.Platform) Topology {
 		}
 	}
 	return t
+}
+
+// statesOf indexes the states of the platform's host and chassis
+// machines. A platform whose machines do not extend has no states here;
+// it cannot run either (the assembly, the server and the simulation refuse
+// it when they build its components).
+func statesOf(p *platform.Platform) map[actors.ID]map[string]machine.State {
+	states, err := p.PowerStates()
+	if err != nil {
+		return nil
+	}
+	return states
 }
 
 func (t Topology) chassisOf(id actors.ID) (ChassisTopology, bool) {

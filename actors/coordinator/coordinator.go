@@ -596,7 +596,7 @@ func (c *Coordinator) footprint(req Request, snap *snapshot) map[actors.ID]bool 
 	default:
 		ch, _ := topo.chassisOf(req.Target)
 		locks[req.Target] = true
-		locks[ch.ID] = req.powersOn() && c.powerChassis(req) && snap.state(ch.ID) != machine.StateOn
+		locks[ch.ID] = req.powersOn() && c.powerChassis(req) && !topo.steady(ch.ID, snap.state(ch.ID), machine.PowerOn)
 		locks[topo.BMC] = false
 	}
 	return locks
@@ -616,7 +616,7 @@ func (c *Coordinator) hostsOff(id string, req Request, snap *snapshot) error {
 	ch, _ := c.cfg.Topology.chassisOf(req.Target)
 	e := &HostsNotOffError{Op: id, Chassis: ch.ID}
 	for _, h := range ch.Hosts {
-		if st := snap.state(h); st != machine.StateOff {
+		if st := snap.state(h); !c.cfg.Topology.steady(h, st, machine.PowerOff) {
 			e.Hosts, e.States = append(e.Hosts, h), append(e.States, st)
 		}
 	}

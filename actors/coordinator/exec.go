@@ -122,24 +122,16 @@ func (x *executor) Query(ctx context.Context, id string, c saga.Command) (saga.A
 			return saga.Unknown, err
 		}
 		want := c.Params["want"] == "on"
-		return answer(on == want && (v.Status.State == machine.StateOn) == want && (want || v.Status.State == machine.StateOff), nil)
+		topo := x.c.cfg.Topology
+		return answer(on == want && topo.steady(target, v.Status.State, machine.PowerOn) == want && (want || topo.steady(target, v.Status.State, machine.PowerOff)), nil)
 	case actHostOn, actHostCycleOn:
 		on, st, err := x.host(ctx, target)
 		return answer(on && st == machine.StateRunning, err)
 	case actHostForceOff, actHostGraceful, actHostOverride, actHostRailOff:
 		on, st, err := x.host(ctx, target)
-		return answer(!on && !hostPowerState(st), err)
+		return answer(!on && !x.c.cfg.Topology.powered(target, st), err)
 	}
 	return saga.No, nil
-}
-
-// hostPowerState reports whether a host state means power is (still) on.
-func hostPowerState(st string) bool {
-	switch st {
-	case machine.StateRunning, machine.StateTransitioningToOff, machine.StateQuiesced, machine.StateDiagnosticMode:
-		return true
-	}
-	return false
 }
 
 func (x *executor) host(ctx context.Context, h actors.ID) (bool, string, error) {
@@ -308,7 +300,7 @@ func (x *executor) hostOn(ctx context.Context, op string, h actors.ID, request s
 	if err != nil {
 		return err
 	}
-	if on && (st == machine.StateRunning || st == machine.StateDiagnosticMode || st == machine.StateQuiesced) {
+	if on && x.c.cfg.Topology.steady(h, st, machine.PowerOn) {
 		// Powered already: there is nothing to power on. Sending the
 		// request anyway would be wrong twice: PushPowerButton would
 		// switch a powered host off, and a refusal would be compensated

@@ -6,8 +6,9 @@ import (
 )
 
 // Facts computes the guard facts of a request or observation for target
-// from the components' statuses: chassis_on (target's chassis is On),
-// bmc_ready, hosts_off (every host of target's chassis is Off),
+// from the components' statuses: chassis_on (target's chassis is in a
+// stable state with power on: On), bmc_ready, hosts_off (every host of
+// target's chassis is in a stable state with power off: Off),
 // firmware_update_in_progress, bmc_reset_available (the platform can reset
 // the BMC: Topology.BMCReset), power_status_good (target's chassis input
 // power is not degraded) and auto_reboot (passed in: the coordinator knows
@@ -24,11 +25,11 @@ func Facts(topo Topology, st map[actors.ID]machine.Status, target actors.ID, aut
 		return f
 	}
 	cs := st[c.ID]
-	f["chassis_on"] = cs.State == machine.StateOn
+	f["chassis_on"] = topo.steady(c.ID, cs.State, machine.PowerOn)
 	f["power_status_good"] = cs.PowerStatus != machine.PowerStatusBrownOut && cs.PowerStatus != machine.PowerStatusUninterruptiblePowerSupply
 	off := true
 	for _, h := range c.Hosts {
-		if s, ok := st[h]; ok && s.State != machine.StateOff {
+		if s, ok := st[h]; ok && !topo.steady(h, s.State, machine.PowerOff) {
 			off = false
 		}
 	}

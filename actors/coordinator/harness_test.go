@@ -61,6 +61,14 @@ func withPolicy(f func(*coordinator.Policy)) option { return func(r *rig) { f(&r
 
 func newRig(t testing.TB, opts ...option) *rig {
 	t.Helper()
+	// Parsed once per rig: parsing is a good part of a rig's set-up.
+	return newRigOn(t, platform.Default(), opts...)
+}
+
+// newRigOn is newRig on plat, which must have the default platform's
+// devices (it may add states to the machines).
+func newRigOn(t testing.TB, plat *platform.Platform, opts ...option) *rig {
+	t.Helper()
 	clk := clock.NewVirtual(t0)
 	p, err := simhw.New(clk, simhw.DefaultConfig())
 	if err != nil {
@@ -68,8 +76,6 @@ func newRig(t testing.TB, opts ...option) *rig {
 	}
 	// simhw's default platform has the default platform file's PSU, host,
 	// line and zone names, with each zone heated by its own host.
-	// Parsed once per rig: parsing is a good part of a rig's set-up.
-	plat := platform.Default()
 	hw, err := devices.New(devices.Config{Platform: plat, Clock: clk, Sim: p})
 	if err != nil {
 		t.Fatal(err)

@@ -57,7 +57,7 @@ func (c *Coordinator) plan(o *op, snap *snapshot) saga.Plan {
 		p.Steps = append(p.Steps, saga.Step{Name: "power cycle off time", Command: cmd(actWait, ch.ID, "duration", c.cfg.Timeouts.CycleWait.String()), Timeout: c.cfg.Timeouts.CycleWait + time.Second, Retry: once})
 		p.Steps = append(p.Steps, c.chassisOn(ch, "")...)
 	case HostPowerOn:
-		if snap.state(ch.ID) != machine.StateOn && c.powerChassis(req) {
+		if !c.cfg.Topology.steady(ch.ID, snap.state(ch.ID), machine.PowerOn) && c.powerChassis(req) {
 			p.Steps = c.chassisOn(ch, "")
 		}
 		p.Steps = append(p.Steps, c.hostOn(req.Target, req.ResetType))
@@ -111,7 +111,7 @@ func (c *Coordinator) chassisOff(ch ChassisTopology, emergency string) []saga.St
 func (c *Coordinator) shutdownHosts(ch ChassisTopology, snap *snapshot, emergency string) []saga.Step {
 	var steps []saga.Step
 	for _, h := range ch.Hosts {
-		if snap.state(h) != machine.StateOff || snap.status[h].State == "" {
+		if !c.cfg.Topology.steady(h, snap.state(h), machine.PowerOff) {
 			steps = append(steps, c.ladder(h, machine.RequestGracefulShutdown, c.cfg.Timeouts.Graceful, emergency)...)
 		}
 	}
@@ -162,7 +162,7 @@ func (c *Coordinator) reset(h actors.ID, typ string, snap *snapshot) []saga.Step
 	case machine.RequestForceRestart, machine.RequestNmi:
 		return []saga.Step{{Name: "host " + h.Name() + " " + typ, Command: cmd(actHostPulse, h, "request", typ), Timeout: t.Request + c.cfg.Topology.Buttons.ResetPulse + t.NMIPulse, Retry: once}}
 	case machine.RequestPushPowerButton:
-		if snap.state(h) == machine.StateOff {
+		if c.cfg.Topology.steady(h, snap.state(h), machine.PowerOff) {
 			return []saga.Step{c.hostOn(h, typ)}
 		}
 		return []saga.Step{
@@ -189,7 +189,7 @@ func (c *Coordinator) emergencyPlan(e *emergencyOp, snap *snapshot) []saga.Step 
 		return steps
 	}
 	for _, h := range e.hosts {
-		if snap.state(h) == machine.StateOff {
+		if c.cfg.Topology.steady(h, snap.state(h), machine.PowerOff) {
 			continue
 		}
 		request := machine.RequestForceOff

@@ -231,6 +231,9 @@ func (c *Coordinator) restoreOnStart(ctx context.Context, ch ChassisTopology, in
 			anyLost = true
 		}
 	}
+	// Names on purpose, not State.Power: states are the loss record's
+	// stable names (lossStates), and PowerCycling, powered, is no "was on"
+	// to restore.
 	wasOn := states[ch.ID] == machine.StateOn || states[ch.ID] == machine.StateTransitioningToOff
 	if inFlight != "" && wasOn && !powered {
 		evidence = append(evidence, fmt.Sprintf("no power good, but operation %s on %s was in flight", inFlight, ch.ID))
@@ -303,6 +306,8 @@ func (c *Coordinator) lastObserved(ctx context.Context, ch ChassisTopology) map[
 		if before, ok := c.stateBeforeLoss(ctx, id); ok {
 			st = before
 		}
+		// Names on purpose, not State.Power: the loss record keeps these
+		// stable names, which earlier records and restores already use.
 		switch st {
 		case machine.StateTransitioningToRunning, machine.StateTransitioningToOn, machine.StateError:
 			st = machine.StateOff
@@ -359,7 +364,7 @@ func (c *Coordinator) stateBeforeLoss(ctx context.Context, id actors.ID) (string
 		switch {
 		case ev.Trigger == machine.ObservedChassisPowerLost:
 			return ev.From, true
-		case ev.Trigger == machine.ObservedPowerGoodDeasserted && (ev.From == machine.StateRunning || ev.From == machine.StateQuiesced || ev.From == machine.StateDiagnosticMode):
+		case ev.Trigger == machine.ObservedPowerGoodDeasserted && c.cfg.Topology.steady(id, ev.From, machine.PowerOn):
 			return ev.From, true
 		}
 		return "", false
@@ -387,7 +392,7 @@ func (c *Coordinator) restore(ctx context.Context, ch ChassisTopology, loss Reco
 	var on []actors.ID
 	for _, h := range ch.Hosts {
 		last := loss.States[h]
-		if policy == AlwaysOn || (policy == LastState && hostPowerState(last)) {
+		if policy == AlwaysOn || (policy == LastState && c.cfg.Topology.powered(h, last)) {
 			on = append(on, h)
 		}
 	}
@@ -587,9 +592,10 @@ func (c *Coordinator) reconcileChassis(ctx context.Context, ch ChassisTopology) 
 		_, _, err := c.append(RecReconciled, "", Record{Component: id, Trigger: trigger, Evidence: []string{evidence}})
 		return err
 	}
+	topo := c.cfg.Topology
 	for _, h := range ch.Hosts {
 		st := state(h)
-		if !chassisOn && (st == machine.StateTransitioningToRunning || hostPowerState(st) || st == machine.StateError) {
+		if !chassisOn && topo.power(h, st) != "" && !topo.steady(h, st, machine.PowerOff) {
 			// Up or powering up under a chassis without power: told the
 			// chassis lost power, first and whoever holds it (its saga then
 			// ends on its own). Not merely its power good: a host in the
@@ -601,7 +607,7 @@ func (c *Coordinator) reconcileChassis(ctx context.Context, ch ChassisTopology) 
 			}
 			continue
 		}
-		if !held[h] && !hostOn[h] && (hostPowerState(st) || st == machine.StateError) {
+		if !held[h] && !hostOn[h] && topo.contradicts(h, st, false) {
 			if err := note(h, machine.ObservedPowerGoodDeasserted, fmt.Sprintf("%s power good is off while its component is %s", h, st)); err != nil {
 				return err
 			}
@@ -609,21 +615,21 @@ func (c *Coordinator) reconcileChassis(ctx context.Context, ch ChassisTopology) 
 	}
 	if st := state(ch.ID); !held[ch.ID] {
 		switch {
-		case chassisOn && st != machine.StateOn && st != machine.StateTransitioningToOff && st != "":
+		case chassisOn && topo.contradicts(ch.ID, st, true):
 			if err := note(ch.ID, machine.ObservedPowerGoodAsserted, fmt.Sprintf("a PSU of %s has power good while its component is %s", ch.ID, st)); err != nil {
 				return err
 			}
-		case !chassisOn && st != machine.StateOff && st != machine.StateTransitioningToOn && st != "":
+		case !chassisOn && topo.contradicts(ch.ID, st, false):
 			if err := note(ch.ID, machine.ObservedPowerGoodDeasserted, fmt.Sprintf("no PSU of %s has power good while its component is %s", ch.ID, st)); err != nil {
 				return err
 			}
 		}
 	}
-	if state(ch.ID) != machine.StateOn {
+	if !topo.steady(ch.ID, state(ch.ID), machine.PowerOn) {
 		return nil
 	}
 	for _, h := range ch.Hosts {
-		if st := state(h); !held[h] && hostOn[h] && (st == machine.StateOff || st == machine.StateError || st == machine.StateTransitioningToRunning) {
+		if st := state(h); !held[h] && hostOn[h] && topo.contradicts(h, st, true) {
 			if err := note(h, machine.ObservedPowerGoodAsserted, fmt.Sprintf("%s power good is on while its component is %s", h, st)); err != nil {
 				return err
 			}

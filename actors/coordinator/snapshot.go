@@ -169,7 +169,7 @@ func (c *Coordinator) interlocks(s *state, id string, req Request, snap *snapsho
 	case len(sick) > 0:
 		add(InterlockHealth, fmt.Sprint(sick), "input power is good and the PSUs report no faults (clear the faults once repaired)")
 	}
-	if req.Target.Kind() == actors.KindHost && req.powersOn() && c.cfg.Policy.HostOn == RequireChassisOn && !req.PowerChassis && snap.state(ch.ID) != machine.StateOn {
+	if req.Target.Kind() == actors.KindHost && req.powersOn() && c.cfg.Policy.HostOn == RequireChassisOn && !req.PowerChassis && !c.cfg.Topology.steady(ch.ID, snap.state(ch.ID), machine.PowerOn) {
 		add(InterlockPowerDependency, fmt.Sprintf("%s is %s, not On", ch.ID, snap.state(ch.ID)), fmt.Sprintf("%s is powered on (chassis_power_on), or the host power-on policy is power_chassis", ch.ID))
 	}
 	return out

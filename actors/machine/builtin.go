@@ -52,13 +52,15 @@ func Host(cfg HostConfig) *Machine {
 		Kind:    KindHost,
 		Initial: off,
 		States: []State{
-			{Name: off, Kind: Stable},
-			{Name: toRunning, Kind: Transitional, Timeout: powerOnWindow, TimeoutTo: failed},
-			{Name: running, Kind: Stable},
-			{Name: toOff, Kind: Transitional, Timeout: cfg.GracefulShutdownTimeout, TimeoutTo: failed},
-			{Name: quiesced, Kind: Stable},
-			{Name: diag, Kind: Stable},
-			{Name: failed, Kind: ErrorKind},
+			// A transitional state reads the level it leaves until the
+			// hardware gets where it goes; Error: only the hardware knows.
+			{Name: off, Kind: Stable, Power: PowerOff},
+			{Name: toRunning, Kind: Transitional, Timeout: powerOnWindow, TimeoutTo: failed, Power: PowerOff},
+			{Name: running, Kind: Stable, Power: PowerOn},
+			{Name: toOff, Kind: Transitional, Timeout: cfg.GracefulShutdownTimeout, TimeoutTo: failed, Power: PowerOn},
+			{Name: quiesced, Kind: Stable, Power: PowerOn},
+			{Name: diag, Kind: Stable, Power: PowerOn},
+			{Name: failed, Kind: ErrorKind, Power: PowerAny},
 		},
 		Transitions: []Transition{
 			// A host cannot start without chassis power (OpenBMC #1933's
@@ -156,12 +158,14 @@ func Chassis(cfg ChassisConfig) *Machine {
 		Kind:    KindChassis,
 		Initial: off,
 		States: []State{
-			{Name: off, Kind: Stable},
-			{Name: toOn, Kind: Transitional, Timeout: powerOnWindow, TimeoutTo: failed},
-			{Name: on, Kind: Stable},
-			{Name: toOff, Kind: Transitional, Timeout: cfg.PowerOffTimeout, TimeoutTo: failed},
-			{Name: cycling, Kind: Transitional, Timeout: cfg.PowerOffTimeout, TimeoutTo: failed},
-			{Name: failed, Kind: ErrorKind},
+			// As the host's: transitional states read the level they leave
+			// (a power cycle reads on until power good drops).
+			{Name: off, Kind: Stable, Power: PowerOff},
+			{Name: toOn, Kind: Transitional, Timeout: powerOnWindow, TimeoutTo: failed, Power: PowerOff},
+			{Name: on, Kind: Stable, Power: PowerOn},
+			{Name: toOff, Kind: Transitional, Timeout: cfg.PowerOffTimeout, TimeoutTo: failed, Power: PowerOn},
+			{Name: cycling, Kind: Transitional, Timeout: cfg.PowerOffTimeout, TimeoutTo: failed, Power: PowerOn},
+			{Name: failed, Kind: ErrorKind, Power: PowerAny},
 		},
 		Transitions: []Transition{
 			tr(off, RequestOn, toOn, seqOn).when("power_status_good"),

@@ -8,6 +8,13 @@
 // built-in machine (Extend) and lets `statemgr validate` check it (Validate)
 // and draw it (DOT) without compiling anything.
 //
+// Every state of a host or chassis machine says what power good reads in
+// it (State.Power: on, off or any; a transitional state reads the level it
+// leaves, Error any); Validate requires it there and refuses it on other
+// kinds. Readers that need to know whether a component is powered (device
+// reconciliation, the coordinator's admission and plans, the power LED)
+// ask Compiled.Power or Power.Contradicts, never a list of state names.
+//
 // # The contract
 //
 // Step(c, status, input, now) returns the next status, the events to append

@@ -82,6 +82,15 @@ func (c *Compiled) StateKind(state string) StateKind {
 	return ""
 }
 
+// Power returns what power good reads in state ("" for a state the
+// machine lacks, or a machine without power good).
+func (c *Compiled) Power(state string) Power {
+	if cs := c.states[state]; cs != nil {
+		return cs.Power
+	}
+	return ""
+}
+
 // Knows reports whether any transition of the machine has trigger, so a
 // caller can refuse an input the machine could never take.
 func (c *Compiled) Knows(trigger string) bool {

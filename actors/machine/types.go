@@ -14,6 +14,41 @@ const (
 	ErrorKind    StateKind = "error"
 )
 
+// Power is what power good reads in a state of a host or chassis machine.
+type Power string
+
+// Power values. PowerAny is for states where the hardware alone knows (an
+// error state): any reading may be true, so reconciliation always reports
+// the one it finds.
+const (
+	PowerOn  Power = "on"
+	PowerOff Power = "off"
+	PowerAny Power = "any"
+)
+
+// Powers lists the valid Power values, in the order messages show them.
+var Powers = []Power{PowerOn, PowerOff, PowerAny}
+
+// Contradicts reports whether power good reading on contradicts a state
+// whose power is p: on and off states contradict the other level, an any
+// state every level (the hardware alone knows where it stands, so
+// reconciliation always reports what it reads), and a state without power
+// (of a machine without power good) none.
+func (p Power) Contradicts(on bool) bool {
+	switch p {
+	case PowerOn:
+		return !on
+	case PowerOff:
+		return on
+	case PowerAny:
+		return true
+	}
+	return false
+}
+
+// PoweredKinds are the machine kinds whose states carry a Power.
+var PoweredKinds = []string{KindHost, KindChassis}
+
 // State is one state of a machine, as data.
 type State struct {
 	Name string
@@ -24,6 +59,12 @@ type State struct {
 	// TimeoutTo is the state entered when Timeout passes (usually the
 	// machine's error state).
 	TimeoutTo string
+	// Power is what power good reads while the machine is in the state:
+	// required on every host and chassis state, refused on other kinds
+	// (a BMC or a service has no power good of its own). Reconciliation,
+	// the coordinator and the power LED read it instead of lists of state
+	// names, so a platform's added state means the same to all of them.
+	Power Power
 	// Source says where the state was defined: "" for built-in states,
 	// "file.hcl:12,3" for a platform file's, so that reports can point at it.
 	Source string

@@ -11,6 +11,8 @@ import (
 //
 //   - the machine has a kind, the initial state exists, state names are
 //     unique and kinds known;
+//   - every host and chassis state says what power good reads in it (on,
+//     off or any) and no state of another kind does;
 //   - timeouts are positive and lead to another declared state;
 //   - transitions start and end at declared states, triggers are spelled as
 //     requests (PascalCase) or observations (snake_case), and timeout
@@ -80,6 +82,7 @@ func (v *validator) checkStates() {
 		default:
 			v.add(s.Source, "state %s has unknown kind %q (use %s, %s or %s)", s.Name, s.Kind, Stable, Transitional, ErrorKind)
 		}
+		v.checkPower(s)
 	}
 	if m.Initial == "" {
 		v.add("", "machine has no initial state")
@@ -104,6 +107,30 @@ func (v *validator) checkStates() {
 			v.add(s.Source, "state %s times out into undeclared state %s", s.Name, s.TimeoutTo)
 		}
 	}
+}
+
+// checkPower requires a valid Power on every state of a host or chassis
+// machine and refuses one on any other kind.
+func (v *validator) checkPower(s *State) {
+	powered := slices.Contains(PoweredKinds, v.m.Kind)
+	switch {
+	case !powered && s.Power != "":
+		v.add(s.Source, "state %s has power %q, but a %s machine has no power good; remove it (only %s states have one)",
+			s.Name, s.Power, v.m.Kind, strings.Join(PoweredKinds, " and "))
+	case powered && s.Power == "":
+		v.add(s.Source, "state %s has no power; say what power good reads in it (%s)", s.Name, powerChoices())
+	case powered && !slices.Contains(Powers, s.Power):
+		v.add(s.Source, "state %s has unknown power %q (use %s)", s.Name, s.Power, powerChoices())
+	}
+}
+
+// powerChoices renders Powers as "on, off or any".
+func powerChoices() string {
+	names := make([]string, len(Powers))
+	for i, p := range Powers {
+		names[i] = string(p)
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 func (v *validator) checkTransitions() {

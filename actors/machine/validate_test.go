@@ -2,6 +2,7 @@ package machine
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,5 +185,60 @@ func TestCompiledIsIndependentOfItsMachine(t *testing.T) {
 	st, evs, effs, err := Step(c, st, tick(), t0.Add(time.Second))
 	if err != nil || st.State != "Broken" || len(evs) != 1 || effs != nil {
 		t.Errorf("timeout: %+v %+v %+v %v", st, evs, effs, err)
+	}
+}
+
+func TestValidatePower(t *testing.T) {
+	// host adds a Standby state, reached from Off and left by power good,
+	// with the power given; the machine is otherwise the built-in one.
+	host := func(kind string, power Power) *Machine {
+		m := Host(DefaultHostConfig())
+		if kind == KindService {
+			m = Service(DefaultServiceConfig())
+		}
+		m.States = append(m.States, State{Name: "Standby", Kind: Stable, Power: power, Source: badSource})
+		from := m.Initial
+		m.Transitions = append(m.Transitions, Transition{From: from, Trigger: "standby", To: "Standby"},
+			Transition{From: "Standby", Trigger: "Stop", To: from})
+		return m
+	}
+	tests := []struct {
+		name string
+		m    *Machine
+		want string // "" for valid
+	}{
+		{"host state with power on", host(KindHost, PowerOn), ""},
+		{"host state with power any", host(KindHost, PowerAny), ""},
+		{"host state without power", host(KindHost, ""), `state Standby has no power; say what power good reads in it (on, off or any)`},
+		{"host state with a bad power", host(KindHost, "half"), `state Standby has unknown power "half" (use on, off or any)`},
+		{"service state with power", host(KindService, PowerOff), `state Standby has power "off", but a service machine has no power good; remove it (only host and chassis states have one)`},
+		{"service state without power", host(KindService, ""), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ps := Validate(tt.m)
+			if tt.want == "" {
+				if len(ps) != 0 {
+					t.Fatalf("problems: %v", ps)
+				}
+				return
+			}
+			if len(ps) != 1 || ps[0].Message != tt.want || ps[0].Source != badSource {
+				t.Fatalf("problems: %v\nwant one at %s: %s", ps, badSource, tt.want)
+			}
+		})
+	}
+	// Every built-in host and chassis state has a power, and the compiled
+	// machine answers it.
+	for _, m := range []*Machine{Host(DefaultHostConfig()), Chassis(DefaultChassisConfig())} {
+		c, err := Compile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range m.States {
+			if !slices.Contains(Powers, s.Power) || c.Power(s.Name) != s.Power {
+				t.Errorf("%s %s: power %q, compiled %q", m.Kind, s.Name, s.Power, c.Power(s.Name))
+			}
+		}
 	}
 }

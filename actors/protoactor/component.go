@@ -447,7 +447,8 @@ func (c *component) changed() {
 		for i, key := range c.mem.Alerts {
 			kinds[i] = machine.AlertKindOf(key)
 		}
-		c.cfg.OnChange(Change{ID: c.id, Status: c.mem.Status, Kind: c.m.StateKind(c.mem.Status.State), Alerts: kinds})
+		c.cfg.OnChange(Change{ID: c.id, Status: c.mem.Status, Kind: c.m.StateKind(c.mem.Status.State),
+			Power: c.m.Power(c.mem.Status.State), Alerts: kinds})
 	}
 }
 

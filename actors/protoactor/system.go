@@ -48,12 +48,14 @@ type Config struct {
 	OnChange func(Change)
 }
 
-// Change is a component's durable status, the kind of its state and the
-// kinds of its standing alerts (one per alert, in the order raised).
+// Change is a component's durable status, the kind of its state, what
+// power good reads in it (State.Power; "" but for hosts and chassis) and
+// the kinds of its standing alerts (one per alert, in the order raised).
 type Change struct {
 	ID     actors.ID
 	Status machine.Status
 	Kind   machine.StateKind
+	Power  machine.Power
 	Alerts []machine.AlertKind
 }
 

@@ -492,20 +492,6 @@ func (a *chassisActor) tellHosts(cause string) {
 	}
 }
 
-// chassisContradicts reports whether chassis power good being good
-// contradicts a chassis recorded in state (see hostContradicts).
-func chassisContradicts(state string, good bool) bool {
-	switch state {
-	case machine.StateOff, machine.StateTransitioningToOn:
-		return good
-	case machine.StateOn, machine.StateTransitioningToOff, machine.StatePowerCycling:
-		return !good
-	case machine.StateError:
-		return true
-	}
-	return false
-}
-
 // reconcile compares fresh PSU readings with the recorded status and
 // reports each difference to the chassis.
 func (a *chassisActor) reconcile(rec machine.Status, why string, readings []psuReading) []Drift {
@@ -532,7 +518,7 @@ func (a *chassisActor) reconcile(rec machine.Status, why string, readings []psuR
 		return drifts
 	}
 	a.good = &s.good
-	if chassisContradicts(rec.State, s.good) {
+	if a.h.power(a.d.id, rec.State).Contradicts(s.good) { // as the host's
 		in := machine.Input{Trigger: machine.ObservedPowerGoodDeasserted}
 		if s.good {
 			in.Trigger = machine.ObservedPowerGoodAsserted

@@ -158,7 +158,7 @@ func (h *Hardware) reconcile(ctx context.Context, key any, current map[actors.ID
 	hosts := func(powered bool) error {
 		for _, id := range sortedIDs(h.hosts) {
 			st, ok := current[id]
-			if !ok || hostPowered(st.State) != powered {
+			if !ok || (h.power(id, st.State) == machine.PowerOn) != powered {
 				continue
 			}
 			reply := newReply[reconcileReply](key)
@@ -244,13 +244,4 @@ func (h *Hardware) drain(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-}
-
-// hostPowered reports whether a host state means its power is on.
-func hostPowered(state string) bool {
-	switch state {
-	case machine.StateRunning, machine.StateQuiesced, machine.StateDiagnosticMode, machine.StateTransitioningToOff:
-		return true
-	}
-	return false
 }

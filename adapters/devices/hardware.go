@@ -155,8 +155,13 @@ type Hardware struct {
 
 	hosts   map[actors.ID]*hostDev
 	chassis map[actors.ID]*chassisDev
-	psus    []*psuDev
-	zones   []*zoneDev
+	// states are the host and chassis machines' states (platform
+	// PowerStates): reconciliation reads what power good reads in a
+	// recorded state here (State.Power), so a platform's added state is
+	// reconciled as its file says. Read-only after New.
+	states map[actors.ID]map[string]machine.State
+	psus   []*psuDev
+	zones  []*zoneDev
 
 	sys    *actor.ActorSystem
 	parent *actor.PID
@@ -169,6 +174,10 @@ type Hardware struct {
 	running bool
 	closed  bool
 }
+
+// power returns what power good reads in id's state st ("" for a state
+// its machine lacks).
+func (h *Hardware) power(id actors.ID, st string) machine.Power { return h.states[id][st].Power }
 
 // supervisorName is the parent of every device actor; a device actor's id
 // is supervisorName + "/" + its name, e.g. "devices/psu.0.psu0".
@@ -183,11 +192,15 @@ func New(cfg Config) (*Hardware, error) {
 		return nil, fmt.Errorf("cannot set up the devices: Config needs Platform and Clock: %w", ErrInvalidConfig)
 	}
 	cfg.withDefaults()
+	states, err := cfg.Platform.PowerStates()
+	if err != nil {
+		return nil, fmt.Errorf("cannot set up the devices: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hardware{
 		cfg: cfg, plat: cfg.Platform, clk: cfg.Clock, log: cfg.Logger.Named("devices"),
 		track: newTracker(cfg.Clock), out: newOutbox(),
-		hosts: map[actors.ID]*hostDev{}, chassis: map[actors.ID]*chassisDev{},
+		hosts: map[actors.ID]*hostDev{}, chassis: map[actors.ID]*chassisDev{}, states: states,
 		ctx: ctx, cancel: cancel,
 	}
 	if err := h.open(); err != nil {

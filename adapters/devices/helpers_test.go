@@ -72,12 +72,17 @@ type options struct {
 	log     *memlog.Log   // a log to recover from
 	noRun   bool          // leave Run (and reconciliation) to the test
 	config  func(*Config) // adjusts the Hardware's Config
+	// platform replaces the default platform (one with added states).
+	platform *platform.Platform
 }
 
 func newRig(t *testing.T, o options) *rig {
 	t.Helper()
 	clk := clock.NewVirtual(t0)
-	plat := platform.Default()
+	plat := o.platform
+	if plat == nil {
+		plat = platform.Default()
+	}
 	sim, err := simhw.New(clk, SimConfig(plat, 1))
 	if err != nil {
 		t.Fatalf("simhw.New: %v", err)

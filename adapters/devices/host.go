@@ -358,22 +358,6 @@ func (a *hostActor) drive(ctx context.Context, dev string, line adapters.OutputL
 	return a.h.call(ctx, a.d.pid.Id, dev, op, func(ctx context.Context) error { return line.Set(ctx, asserted) })
 }
 
-// hostContradicts reports whether power good being pg contradicts a host
-// recorded in state. Transitional states contradict only the level they
-// wait for being there already; Error contradicts everything, since the
-// hardware alone knows where an errored host stands.
-func hostContradicts(state string, pg bool) bool {
-	switch state {
-	case machine.StateOff, machine.StateTransitioningToRunning:
-		return pg
-	case machine.StateRunning, machine.StateQuiesced, machine.StateDiagnosticMode, machine.StateTransitioningToOff:
-		return !pg
-	case machine.StateError:
-		return true
-	}
-	return false
-}
-
 // reconcile compares the lines with the recorded status and reports each
 // difference to the host.
 func (a *hostActor) reconcile(rec machine.Status, why string) ([]Drift, error) {
@@ -384,7 +368,11 @@ func (a *hostActor) reconcile(rec machine.Status, why string) ([]Drift, error) {
 	a.level[rolePowerGood], a.known[rolePowerGood] = pg, true
 	var drifts []Drift
 	line := a.d.line(rolePowerGood)
-	sent := hostContradicts(rec.State, pg)
+	// A state contradicts the level it does not read (a transitional
+	// state the level it waits for being there already); a state whose
+	// power is any (Error: the hardware alone knows where an errored host
+	// stands) every level.
+	sent := a.h.power(a.d.id, rec.State).Contradicts(pg)
 	if sent {
 		in := machine.Input{Trigger: machine.ObservedPowerGoodDeasserted, Cause: fmt.Sprintf("%s: %s %s while the log says %s", why, line, word(pg), rec.State)}
 		if pg {

@@ -303,3 +303,82 @@ func (o *recordingObserver) inputs() []machine.Input {
 	defer o.mu.Unlock()
 	return append([]machine.Input(nil), o.got...)
 }
+
+// withStandby is the default platform with a host state Standby added,
+// entered on a standby_entered observation, whose power is power.
+func withStandby(t *testing.T, power string) *platform.Platform {
+	t.Helper()
+	src := string(platform.DefaultSource()) + `
+machine "host" {
+  state "Standby" {
+    kind  = "stable"
+    power = "` + power + `"
+  }
+  transition {
+    from    = "Off"
+    trigger = "standby_entered"
+    to      = "Standby"
+  }
+  transition {
+    from    = "Standby"
+    trigger = "power_good_deasserted"
+    to      = "Off"
+  }
+  transition {
+    from    = "Standby"
+    trigger = "power_good_asserted"
+    to      = "Running"
+  }
+}
+`
+	p, err := platform.Parse("standby.hcl", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A host recorded in a state the platform added is reconciled by that
+// state's power, not its name: Standby with power on and power good off is
+// a drift (the host is told and goes Off); with power off it is none.
+func TestReconcileAddedStateByItsPower(t *testing.T) {
+	for _, tt := range []struct {
+		power string
+		drift bool
+		after string
+	}{{"on", true, machine.StateOff}, {"off", false, "Standby"}} {
+		t.Run(tt.power, func(t *testing.T) {
+			plat := withStandby(t, tt.power)
+			log := memlog.New()
+			sys, err := protoactor.Start(protoactor.Config{Log: log, Snapshots: memsnap.New(), Clock: clock.NewVirtual(t0)}, components(t, plat))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = sys.Request(context.Background(), host0, machine.Input{Kind: machine.KindObservation, Trigger: "standby_entered"})
+			sys.Stop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := newRig(t, options{noRun: true, log: log, platform: plat})
+			r.wantState(host0, "Standby")
+			drifts := r.reconcile()
+			var hostDrifts []Drift
+			for _, d := range drifts {
+				if d.Component == host0 {
+					hostDrifts = append(hostDrifts, d)
+				}
+			}
+			if !tt.drift {
+				if len(hostDrifts) != 0 {
+					t.Fatalf("Standby (power off) with power good off: drifts %+v, want none", hostDrifts)
+				}
+			} else {
+				d := findDrift(t, drifts, host0, machine.ObservedPowerGoodDeasserted)
+				if d.Recorded != "Standby" || d.Input.Cause != "reconciliation at startup: PS_PWROK deasserted while the log says Standby" {
+					t.Fatalf("host drift %+v", d)
+				}
+			}
+			r.wantState(host0, tt.after)
+		})
+	}
+}

@@ -93,6 +93,7 @@ type led struct {
 type observed struct {
 	state  string
 	kind   machine.StateKind
+	power  machine.Power
 	alerts int
 }
 
@@ -159,10 +160,11 @@ func (c *Controller) recover(ctx context.Context) error {
 	return nil
 }
 
-// Observe hears a component's durable state and its number of standing
-// alerts. It never blocks on an LED.
-func (c *Controller) Observe(id actors.ID, state string, kind machine.StateKind, alerts int) {
-	now := observed{state: state, kind: kind, alerts: alerts}
+// Observe hears a component's durable state, its kind, what power good
+// reads in it (State.Power) and its number of standing alerts. It never
+// blocks on an LED.
+func (c *Controller) Observe(id actors.ID, state string, kind machine.StateKind, power machine.Power, alerts int) {
+	now := observed{state: state, kind: kind, power: power, alerts: alerts}
 	c.mu.Lock()
 	changed := c.comps[id] != now
 	c.comps[id] = now
@@ -382,7 +384,7 @@ func (c *Controller) expire() {
 // facts returns what loc's patterns derive from; under c.mu.
 func (c *Controller) facts(loc *location) Facts {
 	own := c.comps[loc.id]
-	f := Facts{State: own.state, Kind: own.kind, Identify: loc.identify, LampTest: !c.lampUntil.IsZero()}
+	f := Facts{State: own.state, Kind: own.kind, Power: own.power, Identify: loc.identify, LampTest: !c.lampUntil.IsZero()}
 	for _, id := range loc.covers {
 		if o := c.comps[id]; o.kind == machine.ErrorKind || o.alerts > 0 {
 			f.Faulty = true

@@ -26,11 +26,18 @@ func TestDerive(t *testing.T) {
 		f    leds.Facts
 		want leds.Pattern
 	}{
-		{"power on", platform.LEDPower, leds.Facts{State: "On", Kind: machine.Stable}, leds.On},
-		{"power running", platform.LEDPower, leds.Facts{State: "Running", Kind: machine.Stable}, leds.On},
-		{"power off", platform.LEDPower, leds.Facts{State: "Off", Kind: machine.Stable}, leds.Off},
-		{"power transitioning", platform.LEDPower, leds.Facts{State: "TransitioningToOn", Kind: machine.Transitional}, leds.Blink},
-		{"power error", platform.LEDPower, leds.Facts{State: "Error", Kind: machine.ErrorKind}, leds.Off},
+		{"power on", platform.LEDPower, leds.Facts{State: "On", Kind: machine.Stable, Power: machine.PowerOn}, leds.On},
+		{"power running", platform.LEDPower, leds.Facts{State: "Running", Kind: machine.Stable, Power: machine.PowerOn}, leds.On},
+		{"power off", platform.LEDPower, leds.Facts{State: "Off", Kind: machine.Stable, Power: machine.PowerOff}, leds.Off},
+		{"power transitioning", platform.LEDPower, leds.Facts{State: "TransitioningToOn", Kind: machine.Transitional, Power: machine.PowerOff}, leds.Blink},
+		{"power error", platform.LEDPower, leds.Facts{State: "Error", Kind: machine.ErrorKind, Power: machine.PowerAny}, leds.Off},
+		// A platform's added states light the LED by their power, whatever
+		// their names.
+		{"added state powered", platform.LEDPower, leds.Facts{State: "Standby", Kind: machine.Stable, Power: machine.PowerOn}, leds.On},
+		{"added state off", platform.LEDPower, leds.Facts{State: "Standby", Kind: machine.Stable, Power: machine.PowerOff}, leds.Off},
+		{"added state any", platform.LEDPower, leds.Facts{State: "Standby", Kind: machine.Stable, Power: machine.PowerAny}, leds.Off},
+		{"bmc ready", platform.LEDPower, leds.Facts{State: "Ready", Kind: machine.Stable}, leds.On},
+		{"service stopped", platform.LEDPower, leds.Facts{State: "Stopped", Kind: machine.Stable}, leds.Off},
 		{"power unknown", platform.LEDPower, leds.Facts{}, leds.Off},
 		{"fault clear", platform.LEDFault, leds.Facts{State: "On", Kind: machine.Stable}, leds.Off},
 		{"fault", platform.LEDFault, leds.Facts{State: "On", Kind: machine.Stable, Faulty: true}, leds.On},
@@ -268,7 +275,7 @@ func TestIdentifyRefusals(t *testing.T) {
 
 func TestLampTest(t *testing.T) {
 	r := newRig(t)
-	r.c.Observe("host.0", "Off", machine.Stable, 0)
+	r.c.Observe("host.0", "Off", machine.Stable, machine.PowerOff, 0)
 	r.sync()
 	if _, err := r.c.LampTest(context.Background(), 0); err != nil {
 		t.Fatal(err)
@@ -287,7 +294,7 @@ func TestFailedWriteIsRetriedAndReported(t *testing.T) {
 	r := newRig(t)
 	broken := errors.New("i2c NAK")
 	r.panel.FailSet("/sys/class/leds/host0-fault", broken)
-	r.c.Observe("host.0", "Error", machine.ErrorKind, 0)
+	r.c.Observe("host.0", "Error", machine.ErrorKind, machine.PowerAny, 0)
 	r.sync()
 	r.want("/sys/class/leds/host0-fault", leds.Off)
 	r.want("/sys/class/leds/chassis-fault", leds.On)
@@ -295,7 +302,7 @@ func TestFailedWriteIsRetriedAndReported(t *testing.T) {
 		t.Errorf("failing LED reported as %+v", led)
 	}
 	r.panel.FailSet("/sys/class/leds/host0-fault", nil)
-	r.c.Observe("host.0", "Error", machine.ErrorKind, 1)
+	r.c.Observe("host.0", "Error", machine.ErrorKind, machine.PowerAny, 1)
 	r.sync()
 	r.want("/sys/class/leds/host0-fault", leds.On)
 	if led := r.c.View().Locations[1].LEDs[1]; led.Error != "" {

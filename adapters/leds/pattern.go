@@ -23,16 +23,19 @@ const BlinkHalfPeriod = 500 // milliseconds
 type Facts struct {
 	State    string            // the location's state ("On", "TransitioningToOff")
 	Kind     machine.StateKind // its kind
+	Power    machine.Power     // what power good reads in it (hosts and chassis; "" for others)
 	Faulty   bool              // a covered component is in an Error state or has a standing alert
 	Identify bool              // an operator identifies the location
 	LampTest bool              // a lamp test is running
 }
 
 // Derive returns the pattern an LED of kind shows given f. A lamp test
-// lights every LED. Power is off in Off, Stopped and Error states (the
-// power is not known to be on), blinking while transitioning, on
-// otherwise; fault is on while anything covered is faulty; identify
-// blinks while identified (Redfish LocationIndicatorActive).
+// lights every LED. Power blinks while transitioning; it is off in Error
+// states, in a host's or chassis' state whose power is not on (off, or
+// any: the power is not known to be on), in a service's Stopped and when
+// the state is unknown; on otherwise. Fault is on while anything covered
+// is faulty; identify blinks while identified (Redfish
+// LocationIndicatorActive).
 func Derive(kind platform.LEDKind, f Facts) Pattern {
 	if f.LampTest {
 		return On
@@ -42,7 +45,10 @@ func Derive(kind platform.LEDKind, f Facts) Pattern {
 		switch {
 		case f.Kind == machine.Transitional:
 			return Blink
-		case f.Kind == machine.ErrorKind, f.State == machine.StateOff, f.State == machine.StateStopped, f.State == "":
+		case f.Kind == machine.ErrorKind, f.Power != "" && f.Power != machine.PowerOn, f.State == "":
+			return Off
+		case f.Power == "" && f.State == machine.StateStopped:
+			// Kept by name: a service has no power good (no Power).
 			return Off
 		}
 		return On

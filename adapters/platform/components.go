@@ -2,6 +2,7 @@ package platform
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/statemgr/statemgr/actors"
@@ -76,6 +77,29 @@ func (p *Platform) Components() ([]Component, error) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// PowerStates returns the states of each host's and chassis' machine,
+// built-in and added by the extensions, by component id and state name:
+// where reconciliation, the coordinator and the power LED read what power
+// good reads in a state (State.Power). It fails as Components does.
+func (p *Platform) PowerStates() (map[actors.ID]map[string]machine.State, error) {
+	comps, err := p.Components()
+	if err != nil {
+		return nil, err
+	}
+	out := map[actors.ID]map[string]machine.State{}
+	for _, c := range comps {
+		if !slices.Contains(machine.PoweredKinds, c.Machine.Kind) {
+			continue
+		}
+		states := make(map[string]machine.State, len(c.Machine.States))
+		for _, s := range c.Machine.States {
+			states[s.Name] = s
+		}
+		out[actors.ID(c.ID)] = states
+	}
 	return out, nil
 }
 

@@ -10,6 +10,13 @@
 // power-control timeouts, and "machine" blocks that extend the built-in
 // state machines with states and transitions (machine.Extension).
 //
+// A state added to a host or chassis machine must say what power good
+// reads in it, power = "on", "off" or "any" (machine.State.Power; any:
+// only the hardware knows, as in Error); a bmc or service state may not.
+// Reconciliation, the coordinator and the power LED read it, so an added
+// state is powered, or off, to all of them as the file says, and Parse
+// reports a missing or wrong power at the state's line with what to write.
+//
 // The file is HCL (hashicorp/hcl/v2, native syntax). HCL was chosen because
 // every diagnostic carries a file:line:col range, the parser keeps going and
 // accumulates problems across the whole file instead of stopping at the

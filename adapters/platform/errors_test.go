@@ -145,11 +145,23 @@ func TestSingleMistakes(t *testing.T) {
 		}, 23, `machine "host.h9": no host named "h9"`},
 		{"empty machine", func(t *testing.T) string { return minimal + "machine \"host\" {}\n" }, 23, `machine "host" adds no state and no transition`},
 		{"timeout without target", func(t *testing.T) string {
-			return minimal + "machine \"host.h0\" {\n  state \"warm\" {\n    kind = \"transitional\"\n    timeout = \"1s\"\n  }\n}\n"
+			return minimal + "machine \"host.h0\" {\n  state \"warm\" {\n    kind = \"transitional\"\n    power = \"off\"\n    timeout = \"1s\"\n  }\n}\n"
 		}, 24, `state "warm": timeout and timeout_to go together`},
 		{"bad state kind", func(t *testing.T) string {
-			return minimal + "machine \"chassis\" {\n  state \"x\" {\n    kind = \"odd\"\n  }\n}\n"
+			return minimal + "machine \"chassis\" {\n  state \"x\" {\n    kind = \"odd\"\n    power = \"on\"\n  }\n}\n"
 		}, 25, `kind "odd" is not one of stable, transitional, error`},
+		{"host state without power", func(t *testing.T) string {
+			return minimal + "machine \"host\" {\n  state \"warm\" {\n    kind = \"stable\"\n  }\n}\n"
+		}, 24, `state "warm": a host state needs power, what power good reads in it: write power = "on" | "off" | "any"`},
+		{"chassis state with a bad power", func(t *testing.T) string {
+			return minimal + "machine \"chassis.c0\" {\n  state \"x\" {\n    kind = \"stable\"\n    power = \"maybe\"\n  }\n}\n"
+		}, 26, `state "x": power "maybe" is not one of "on", "off", "any"; write power = "on" | "off" | "any"`},
+		{"service state with power", func(t *testing.T) string {
+			return minimal + "machine \"service\" {\n  state \"x\" {\n    kind = \"stable\"\n    power = \"on\"\n  }\n}\n"
+		}, 26, `state "x": a service state has no power good; remove power (only host and chassis states take one)`},
+		{"bmc state with power", func(t *testing.T) string {
+			return minimal + "machine \"bmc\" {\n  state \"x\" {\n    kind = \"stable\"\n    power = \"off\"\n  }\n}\n"
+		}, 26, `state "x": a bmc state has no power good; remove power`},
 		{"duplicate state", func(t *testing.T) string {
 			return minimal + "machine \"bmc.0\" {\n  state \"x\" {\n    kind = \"stable\"\n  }\n  state \"x\" {\n    kind = \"stable\"\n  }\n}\n"
 		}, 27, `duplicate state "x"`},

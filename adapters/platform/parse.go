@@ -106,7 +106,7 @@ var (
 		{Type: "state", LabelNames: []string{"name"}}, {Type: "transition"},
 	}}
 	stateSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
-		{Name: "kind", Required: true}, {Name: "timeout"}, {Name: "timeout_to"},
+		{Name: "kind", Required: true}, {Name: "timeout"}, {Name: "timeout_to"}, {Name: "power"},
 	}}
 	transitionSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 		{Name: "from", Required: true}, {Name: "trigger", Required: true}, {Name: "to", Required: true},
@@ -751,7 +751,7 @@ func (p *parser) extension(b *hcl.Block) machine.Extension {
 	for _, blk := range c.Blocks {
 		switch blk.Type {
 		case "state":
-			st := p.state(blk)
+			st := p.state(blk, kind)
 			if states.add(&p.decoder, st.Name, blk.LabelRanges[0]) {
 				ext.States = append(ext.States, st)
 			}
@@ -780,10 +780,12 @@ func (p *parser) component(kind, id string) bool {
 	return false
 }
 
-func (p *parser) state(b *hcl.Block) machine.State {
+// state reads a state block added to a machine of kind.
+func (p *parser) state(b *hcl.Block, kind string) machine.State {
 	c := p.content(b.Body, stateSchema)
 	a := c.Attributes
 	st := machine.State{
+		Power:     p.power(b, a, kind),
 		Name:      b.Labels[0],
 		Kind:      machine.StateKind(p.oneOf(a, "kind", "", string(machine.Stable), string(machine.Transitional), string(machine.ErrorKind))),
 		Timeout:   p.duration(a, "timeout", 0, false),
@@ -799,6 +801,37 @@ func (p *parser) state(b *hcl.Block) machine.State {
 		p.errorf(b.DefRange, "state %q: timeout and timeout_to go together", st.Name)
 	}
 	return st
+}
+
+// power reads a state's power attribute: required on a host or chassis
+// state (what power good reads in it), refused on any other.
+func (p *parser) power(b *hcl.Block, a hcl.Attributes, kind string) machine.Power {
+	choices := make([]string, len(machine.Powers))
+	for i, pw := range machine.Powers {
+		choices[i] = fmt.Sprintf("%q", pw)
+	}
+	attr, set := a["power"]
+	switch powered := contains(machine.PoweredKinds, kind); {
+	case !contains(machineKinds, kind): // reported by the machine block
+		return ""
+	case !powered && set:
+		p.errorf(attr.NameRange, "state %q: a %s state has no power good; remove power (only %s states take one)",
+			b.Labels[0], kind, strings.Join(machine.PoweredKinds, " and "))
+		return ""
+	case !powered:
+		return ""
+	case !set:
+		p.errorf(b.DefRange, "state %q: a %s state needs power, what power good reads in it: write power = %s",
+			b.Labels[0], kind, strings.Join(choices, " | "))
+		return ""
+	}
+	v := p.str(a, "power", "")
+	if !slices.Contains(machine.Powers, machine.Power(v)) {
+		p.errorf(attr.Expr.Range(), "state %q: power %q is not one of %s; write power = %s",
+			b.Labels[0], v, strings.Join(choices, ", "), strings.Join(choices, " | "))
+		return ""
+	}
+	return machine.Power(v)
 }
 
 func (p *parser) transition(b *hcl.Block) machine.Transition {

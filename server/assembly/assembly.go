@@ -206,7 +206,7 @@ func Start(ctx context.Context, cfg Config) (a *Assembly, err error) {
 	a.System, err = protoactor.Start(protoactor.Config{Log: cfg.Log, Snapshots: cfg.Snapshots, SnapshotPolicy: cfg.SnapshotPolicy,
 		Clock: cfg.Clock, Logger: cfg.Logger.Named("components"), Effects: effectRouter{hw: a.Hardware, services: cfg.Services},
 		Seed: cfg.Seed, OnRequest: cfg.OnRequest, OnChange: func(ch protoactor.Change) {
-			ledsCtl.Observe(ch.ID, ch.Status.State, ch.Kind, len(ch.Alerts))
+			ledsCtl.Observe(ch.ID, ch.Status.State, ch.Kind, ch.Power, len(ch.Alerts))
 			if cfg.OnChange != nil {
 				cfg.OnChange(ch)
 			}

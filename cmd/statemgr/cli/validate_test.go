@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -119,5 +120,22 @@ func TestVersionFlag(t *testing.T) {
 	root.SetOut(&out)
 	if err := root.Execute(); err != nil || out.String() != "statemgr version "+testVersion+"\n" {
 		t.Fatalf("statemgr --version: %v, %q", err, out.String())
+	}
+}
+
+// A host state added by the platform file must say what power good reads
+// in it; validate points at the state's line and says what to write.
+func TestValidateRequiresPowerOnAddedHostStates(t *testing.T) {
+	const warm = "\nmachine \"host\" {\n  state \"Warming\" {\n    kind = \"stable\"\n  }\n  transition {\n    from    = \"Off\"\n    trigger = \"warm_up\"\n    to      = \"Warming\"\n  }\n  transition {\n    from    = \"Warming\"\n    trigger = \"power_good_deasserted\"\n    to      = \"Off\"\n  }\n}\n"
+	src := string(platform.DefaultSource()) + warm
+	line := strings.Count(src[:strings.Index(src, `state "Warming"`)], "\n") + 1
+	_, err := run(t, "validate", writeFile(t, src))
+	want := "board.hcl:" + strconv.Itoa(line) + ":"
+	if !errors.Is(err, errInvalid) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `write power = "on" | "off" | "any"`) {
+		t.Fatalf("missing power: %v, want an error at %s saying what to write", err, want)
+	}
+	src = strings.Replace(src, "kind = \"stable\"\n  }", "kind = \"stable\"\n    power = \"off\"\n  }", 1)
+	if out, err := run(t, "validate", writeFile(t, src)); err != nil || !strings.Contains(out, "ok   host.0") {
+		t.Fatalf("with power: %v\n%s", err, out)
 	}
 }
