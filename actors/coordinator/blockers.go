@@ -116,7 +116,7 @@ func (c *Coordinator) refusals(s *state, id string, req Request, snap *snapshot,
 		}
 		return out, ""
 	}
-	if err := s.poweredHost(id, req, snap); err != nil {
+	if err := c.poweredHost(s, id, req, snap); err != nil {
 		out = append(out, err)
 	}
 	for _, r := range c.standingInterlocks(s, id, req, snap) {
@@ -151,11 +151,12 @@ func (s *state) atGoal(req Request, snap *snapshot) (string, bool) {
 	return goal, ok && snap.state(req.Target) == goal
 }
 
-// poweredHost refuses a power on of a host that is powered but not
-// Running: no power on brings it to Running.
-func (s *state) poweredHost(id string, req Request, snap *snapshot) error {
+// poweredHost refuses a power on of a host that is steadily powered in
+// another state than Running (Quiesced, DiagnosticMode, a platform's
+// powered state): no power on brings it to Running.
+func (c *Coordinator) poweredHost(s *state, id string, req Request, snap *snapshot) error {
 	goal, ok := s.settledGoal(req)
-	if st := snap.state(req.Target); ok && goal == machine.StateRunning && (st == machine.StateDiagnosticMode || st == machine.StateQuiesced) {
+	if st := snap.state(req.Target); ok && goal == machine.StateRunning && st != goal && c.cfg.Topology.steady(req.Target, st, machine.PowerOn) {
 		return &PoweredHostError{Op: id, Host: req.Target, State: st}
 	}
 	return nil

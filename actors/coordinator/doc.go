@@ -118,4 +118,17 @@
 // unit waits on the clock for a time still ahead, is handed to the
 // Hardware for a call (clock.HandOff; adapters/devices counts it then),
 // or waits for a saga that is itself counted.
+//
+// # Files
+//
+// coordinator.go the actor, its inbox and admission (decide); blockers.go
+// admission's ordered checks and what blocks each request now;
+// request.go, claims.go the requests and what each holds; plans.go,
+// exec.go the sagas' steps and their execution; recovery.go Start:
+// replay, unfinished sagas, the power-restore decision; reconcile.go the
+// hardware against the components; emergency.go emergencies and host
+// crashes; schedule.go scheduled transitions; reading.go the read of the
+// components and hardware a decision is made on; config.go the topology,
+// policy and the Hardware contract; records.go, errors.go what is logged
+// and refused.
 package coordinator
