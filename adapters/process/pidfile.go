@@ -14,6 +14,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sys/unix"
+
+	"github.com/statemgr/statemgr/events/durablefile"
 )
 
 // pidRecord is the content of <PIDDir>/<name>.pid: enough to find the
@@ -55,34 +57,11 @@ func (p *Process) writePIDFile() error {
 		return fmt.Errorf("%w: %w", ErrPIDFile, err)
 	}
 	path := pidPath(p.opts.PIDDir, p.spec.Name)
-	if err := writeFileAtomic(path, append(b, '\n')); err != nil {
+	if err := durablefile.WriteAtomic(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("%w: %w", ErrPIDFile, err)
 	}
 	p.pidFile = path
 	return nil
-}
-
-// writeFileAtomic writes b to a temporary file, syncs it and renames it
-// over path, so a crash leaves either the old file or the new one.
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name()) // best effort: a stray temporary file is harmless
-	}
-	return err
 }
 
 // removePIDFile removes the pid file once the group is gone; safe to call

@@ -11,6 +11,7 @@ import (
 
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters/platform"
+	"github.com/statemgr/statemgr/events/durablefile"
 )
 
 // Linux watchdog bootstatus bits (linux/watchdog.h).
@@ -54,7 +55,7 @@ func (b bootFacts) newBoot(dataDir string) (booted bool, id string, err error) {
 
 // record stores the boot id after the boot has been logged.
 func recordBoot(dataDir, id string) error {
-	if err := writeFileAtomic(filepath.Join(dataDir, "boot_id"), []byte(id+"\n")); err != nil {
+	if err := durablefile.WriteAtomic(filepath.Join(dataDir, "boot_id"), []byte(id+"\n"), dataFileMode); err != nil {
 		return fmt.Errorf("cannot record the boot id: %w", err)
 	}
 	return nil
@@ -89,7 +90,7 @@ const resetFile = "bmc_reset"
 
 // markReset records that a BMC reset is in progress.
 func markReset(dataDir string) error {
-	if err := writeFileAtomic(filepath.Join(dataDir, resetFile), []byte(string(platform.BMCResetRestartDaemon)+"\n")); err != nil {
+	if err := durablefile.WriteAtomic(filepath.Join(dataDir, resetFile), []byte(string(platform.BMCResetRestartDaemon)+"\n"), dataFileMode); err != nil {
 		return fmt.Errorf("cannot record the BMC reset: %w", err)
 	}
 	return nil

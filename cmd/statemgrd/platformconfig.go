@@ -16,6 +16,7 @@ import (
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/machine"
 	"github.com/statemgr/statemgr/adapters/platform"
+	"github.com/statemgr/statemgr/events/durablefile"
 	"github.com/statemgr/statemgr/server"
 	"github.com/statemgr/statemgr/snapshots/checkpoint"
 )
@@ -89,54 +90,16 @@ func resolvePlatform(cfg Config) (p *platformInForce, ignored string, err error)
 	return defaultPlatform(), "", nil
 }
 
-// writeFileAtomic replaces path with data so that a crash at any point
-// leaves the old file or the new one, whole: it writes a temporary file
-// in the same directory, syncs it, renames it over path and syncs the
-// directory, so the rename itself is durable before it returns.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	err = f.Chmod(0o640) // as the data directory's other files: readable by the daemon's group
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name()) // best effort: a stray temporary file is harmless
-		return err
-	}
-	return syncDir(dir)
-}
+// dataFileMode is the mode of the files the daemon writes in its data
+// directory: readable by the daemon's group.
+const dataFileMode = 0o640
 
 // removeFileDurably removes path and syncs its directory.
 func removeFileDurably(path string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return durablefile.SyncDir(filepath.Dir(path))
 }
 
 // PlatformInForce implements server.Configurer.
@@ -171,7 +134,7 @@ func (d *statemgrd) SetPlatform(ctx context.Context, change server.PlatformChang
 	if prev != nil && prev.origin == server.OriginAPI {
 		before = prev.source.Source
 	}
-	if err := writeFileAtomic(path, change.Source); err != nil {
+	if err := durablefile.WriteAtomic(path, change.Source, dataFileMode); err != nil {
 		return server.ConfigSetReply{}, configFailed("cannot persist the platform in %s, nothing was changed: %v", path, err)
 	}
 	d.logger.Warn("platform persisted: stopping the components to start them on it", "file", path, "sha256", next.source.Ref().SHA256,
@@ -263,7 +226,7 @@ func (d *statemgrd) putBack(prev *platformInForce, before []byte, path string, s
 	_ = d.stopCore(time.Second)
 	var err error
 	if before != nil {
-		err = writeFileAtomic(path, before)
+		err = durablefile.WriteAtomic(path, before, dataFileMode)
 	} else {
 		err = removeFileDurably(path)
 	}

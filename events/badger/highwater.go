@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/statemgr/statemgr/events"
+	"github.com/statemgr/statemgr/events/durablefile"
 )
 
 // HighWaterFile is the file, beside Badger's, that holds the highest global
@@ -152,7 +153,7 @@ func (h *highWater) reset(seq uint64) error {
 	}
 	for _, c := range h.copies {
 		if c.created {
-			if err := syncDir(filepath.Dir(c.f.Name())); err != nil {
+			if err := durablefile.SyncDir(filepath.Dir(c.f.Name())); err != nil {
 				return err
 			}
 		}
@@ -192,17 +193,4 @@ func (h *highWater) close() error {
 		}
 	}
 	return first
-}
-
-// syncDir makes a file created or renamed in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("cannot open %s to sync it: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("cannot sync %s: %w", dir, err)
-	}
-	return nil
 }

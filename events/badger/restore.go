@@ -13,6 +13,7 @@ import (
 	badgerdb "github.com/dgraph-io/badger/v4"
 
 	"github.com/statemgr/statemgr/events"
+	"github.com/statemgr/statemgr/events/durablefile"
 )
 
 // RestoreStream is the stream Restore writes (events.RestoreStream): a
@@ -126,7 +127,7 @@ func Restore(opts Options, plan RestorePlan) (*RestoreReport, error) {
 		_ = os.Remove(stagedMark(dir))
 		return nil, fmt.Errorf("the restored log does not verify: %w", err)
 	}
-	if err := syncDir(filepath.Dir(dir)); err != nil {
+	if err := durablefile.SyncDir(filepath.Dir(dir)); err != nil {
 		return nil, err
 	}
 	step(StepChecked)
@@ -251,7 +252,7 @@ func writeCommit(dir, checkpoint string) error {
 		err = os.Rename(path+".tmp", path)
 	}
 	if err == nil {
-		err = syncDir(filepath.Dir(dir))
+		err = durablefile.SyncDir(filepath.Dir(dir))
 	}
 	if err != nil {
 		_ = os.Remove(path + ".tmp")
@@ -273,7 +274,7 @@ func rollForward(dir string, step func(string)) error {
 			if err := os.Rename(dir, old); err != nil {
 				return fmt.Errorf("cannot finish the restore: cannot move the replaced log aside: %w", err)
 			}
-			if err := syncDir(parent); err != nil {
+			if err := durablefile.SyncDir(parent); err != nil {
 				return err
 			}
 		}
@@ -281,7 +282,7 @@ func rollForward(dir string, step func(string)) error {
 		if err := os.Rename(staged, dir); err != nil {
 			return fmt.Errorf("cannot finish the restore: cannot put the restored log in place: %w", err)
 		}
-		if err := syncDir(parent); err != nil {
+		if err := durablefile.SyncDir(parent); err != nil {
 			return err
 		}
 	}
@@ -292,7 +293,7 @@ func rollForward(dir string, step func(string)) error {
 	if err := os.Remove(commitFile(dir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("cannot finish the restore: %w", err)
 	}
-	if err := syncDir(parent); err != nil {
+	if err := durablefile.SyncDir(parent); err != nil {
 		return err
 	}
 	step(StepDone)

@@ -20,6 +20,7 @@ import (
 	"github.com/dgraph-io/ristretto/v2/z"
 
 	"github.com/statemgr/statemgr/events"
+	"github.com/statemgr/statemgr/events/durablefile"
 )
 
 // SalvageStream is the stream Salvage writes: a record_lost event at each
@@ -134,7 +135,7 @@ func Salvage(opts Options, now time.Time) (*SalvageReport, error) {
 	if err := os.Rename(tmp, dir); err != nil {
 		return nil, fmt.Errorf("cannot put the salvaged log in place (it is in %s, the damaged one in %s): %w", tmp, report.DamagedDir, err)
 	}
-	return report, syncDir(filepath.Dir(dir))
+	return report, durablefile.SyncDir(filepath.Dir(dir))
 }
 
 // foundRecords is what collectRecords read.

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/statemgr/statemgr/events"
+	"github.com/statemgr/statemgr/events/durablefile"
 )
 
 // Badger trusts its files: a torn or bit-flipped table panics inside one of
@@ -221,7 +222,7 @@ func moveAside(dir, name string) (string, error) {
 	if err := os.Rename(filepath.Join(dir, name), dst); err != nil {
 		return "", fmt.Errorf("cannot move %s aside: %w", name, err)
 	}
-	return dst, syncDir(dir)
+	return dst, durablefile.SyncDir(dir)
 }
 
 // withSetAside adds to a damage report the tables kept in damaged/ (by

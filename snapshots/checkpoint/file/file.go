@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/statemgr/statemgr/events/durablefile"
 	"github.com/statemgr/statemgr/snapshots/checkpoint"
 )
 
@@ -92,7 +93,7 @@ func (s *Store) Put(ctx context.Context, m checkpoint.Manifest, content io.Reade
 	if err := os.Rename(tmp.Name(), s.path(m.ID)); err != nil {
 		return fmt.Errorf("cannot rename the checkpoint into place: %w", err)
 	}
-	return syncDir(s.dir)
+	return durablefile.SyncDir(s.dir)
 }
 
 // readerWithContext stops a copy when ctx ends.
@@ -114,18 +115,6 @@ func (s *Store) removeTemps(id string) {
 	for _, t := range tmps {
 		_ = os.Remove(t)
 	}
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("cannot sync the checkpoint directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("cannot sync the checkpoint directory: %w", err)
-	}
-	return nil
 }
 
 // List implements checkpoint.Store. A file named like a checkpoint whose
@@ -235,5 +224,5 @@ func (s *Store) Delete(_ context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("cannot delete checkpoint %s: %w", id, err)
 	}
-	return syncDir(s.dir)
+	return durablefile.SyncDir(s.dir)
 }
