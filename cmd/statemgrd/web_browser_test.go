@@ -256,8 +256,17 @@ host "%d" {
 	// (statemgr.interlocks.list, paged under the 4 KiB max payload).
 	dependency := host + ` .blocker[data-check="power_dependency"]`
 	run("host.0 shows its power_dependency line while the chassis is off", chromedp.WaitVisible(dependency))
-	if line := text(dependency); !strings.Contains(line, "On") || !strings.Contains(line, "chassis.0 is Off") || !strings.Contains(line, "Clears when chassis.0 is powered on") {
-		t.Fatalf("host.0's power_dependency line %q: want the requests it blocks, chassis.0 Off and what clears it", line)
+	// Read in one evaluation, polled: the card is redrawn whenever the
+	// blockers are re-read, so a node found by one call may be gone by the
+	// next.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		line, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('`+dependency+`') || {}).textContent || ""`))
+		if err == nil && strings.Contains(line, "On") && strings.Contains(line, "chassis.0 is Off") && strings.Contains(line, "Clears when chassis.0 is powered on") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("host.0's power_dependency line %q (%v): want the requests it blocks, chassis.0 Off and what clears it", line, err)
+		}
 	}
 	run("power the chassis, then the host, watching its states",
 		click(`article[id="c-chassis.0"] button[data-request="On"]`),
