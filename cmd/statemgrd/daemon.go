@@ -142,6 +142,9 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	if lim := profile.MemoryLimit(); lim > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(lim)
 	}
+	if pct := profile.GCPercent(); pct > 0 && os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(pct)
+	}
 	plat, ignored, err := resolvePlatform(cfg)
 	if err != nil {
 		return d, err
@@ -170,6 +173,10 @@ func start(ctx context.Context, cfg Config, logger hclog.Logger) (d *statemgrd, 
 	}
 	notify(logger, daemon.SdNotifyReady)
 	go watchdog(ctx, d.health, logger)
+	// What the start touched and no longer holds (the platform's parse and
+	// compilation, the log's open and replay) goes back to the OS now,
+	// once: an idle daemon's RSS is then what it holds (issue 16).
+	debug.FreeOSMemory()
 	if d.asm == nil {
 		logger.Warn("ready, unconfigured: no platform and no components until an operator sets one (statemgr config set FILE)", "data_dir", cfg.DataDir)
 	} else {

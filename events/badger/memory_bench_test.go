@@ -77,6 +77,9 @@ func TestMemoryChild(t *testing.T) {
 	if lim := profile.MemoryLimit(); lim > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(lim)
 	}
+	if pct := profile.GCPercent(); pct > 0 && os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(pct)
+	}
 	baseHeap, baseRSS := heapMiB(), rssMiB()
 	l, err := badger.Open(badger.Options{Dir: t.TempDir(), Profile: profile, GCInterval: -1})
 	if err != nil {
