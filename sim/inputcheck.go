@@ -18,9 +18,9 @@ const (
 	// No power-on (of a host, or a chassis with its hosts) is admitted
 	// while an input concerning its hosts is unknown where the platform
 	// says unknown blocks power-on, or reports a level that blocks it
-	// (thermal warning or critical, health critical), unless the request
-	// overrides that interlock. The checker judges by its own account of
-	// the reports, not by the Store.
+	// (thermal warning or critical, health critical), unless the log
+	// records an operator's override of that interlock for it. The checker
+	// judges by its own account of the reports, not by the Store.
 	InvInputBlocksPowerOn = "blocking-input-refuses-power-on"
 	// A thermal input turning critical while one of its hosts is powered
 	// starts an emergency at once, and no host of it stays powered while
@@ -80,7 +80,7 @@ func (c *checker) admitted(op string, r *coordinator.Request, at time.Time) {
 		if !m.concerns(hosts) {
 			continue
 		}
-		if why, il := m.blocking(at); why != "" && !slices.Contains(c.overrides[op], il) && !slices.Contains(r.Override, il) {
+		if why, il := m.blocking(at); why != "" && !slices.Contains(c.overrides[op], il) {
 			c.blockedOps[op] = fmt.Sprintf("operation %s (%s %s) admitted at t=%s while input %s", op, r.Kind, r.Target, at.Sub(Epoch), why)
 			return
 		}

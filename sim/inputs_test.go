@@ -21,7 +21,7 @@ func TestInputCampaign(t *testing.T) {
 		c.Runs, c.Steps = 6, 100
 	}
 	sum, failures := c.Run(ctx)
-	t.Logf("%d runs, %d actions in %s; by kind %v; sagas %v", sum.Runs, sum.Actions, sum.Elapsed, sum.ByKind, sum.Sagas)
+	t.Logf("%d runs, %d actions in %s; by kind %v; sagas %v; invariants checked %v", sum.Runs, sum.Actions, sum.Elapsed, sum.ByKind, sum.Sagas, sum.Invariants)
 	if len(failures) > 0 {
 		f := failures[0]
 		t.Fatalf("seed %d: %v\nreplay with: statemgr sim --inputs --seed %d --steps %d\nreproduction: %s", f.Seed, f.Err, f.Seed, c.Steps, sim.Reproduction(f.Actions, f.Err))
