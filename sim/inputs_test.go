@@ -51,12 +51,12 @@ func submitted(r coordinator.Request) sim.Action {
 func advance(d time.Duration) sim.Action { return sim.Action{Kind: sim.Advance, Duration: d} }
 
 // runInputs runs actions on the inputs platform with opts' other fields.
-func runInputs(t *testing.T, opts sim.Options, actions []sim.Action) (sim.Report, error, string) {
+func runInputs(t *testing.T, opts sim.Options, actions []sim.Action) (sim.Report, string, error) {
 	t.Helper()
 	opts.Platform = sim.InputsPlatform()
 	var trace strings.Builder
 	rep, err := sim.Run(ctx, opts, actions, &trace)
-	return rep, err, trace.String()
+	return rep, trace.String(), err
 }
 
 // TestStaleInputBlocksPowerOn: with no report from the thermal manager
@@ -71,7 +71,7 @@ func TestStaleInputBlocksPowerOn(t *testing.T) {
 		{Kind: sim.InputStale, Input: "thermal.inlet", Duration: 40 * time.Second},
 		submitted(coordinator.Request{Kind: coordinator.HostPowerOn, Target: "host.1", Requester: "user:test"}),
 	}
-	rep, err, trace := runInputs(t, sim.Options{}, actions)
+	rep, trace, err := runInputs(t, sim.Options{}, actions)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, trace)
 	}
@@ -80,7 +80,7 @@ func TestStaleInputBlocksPowerOn(t *testing.T) {
 			t.Fatalf("step %d: %q, want %q\n%s", step, rep.Results[step], want, trace)
 		}
 	}
-	_, err, trace = runInputs(t, sim.Options{IgnoreInputs: true}, actions)
+	_, trace, err = runInputs(t, sim.Options{IgnoreInputs: true}, actions)
 	if v, ok := sim.IsViolation(err); !ok || v.Invariant != sim.InvInputBlocksPowerOn || v.Step != 0 {
 		t.Fatalf("a build ignoring the inputs gave %v, want %s at step 0\n%s", err, sim.InvInputBlocksPowerOn, trace)
 	}
@@ -96,14 +96,14 @@ func TestCriticalInputPowersOff(t *testing.T) {
 		inletCritical, advance(time.Minute),
 		{Kind: sim.InputFlap, Input: "thermal.inlet", Count: 6, Duration: 500 * time.Millisecond}, advance(time.Minute),
 	}
-	rep, err, trace := runInputs(t, sim.Options{}, actions)
+	rep, trace, err := runInputs(t, sim.Options{}, actions)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, trace)
 	}
 	if rep.Power.Hosts["host.0"] || rep.Power.Hosts["host.1"] {
 		t.Fatalf("hosts powered after a critical inlet: %v\n%s", rep.Power, trace)
 	}
-	_, err, trace = runInputs(t, sim.Options{IgnoreInputs: true}, actions)
+	_, trace, err = runInputs(t, sim.Options{IgnoreInputs: true}, actions)
 	if v, ok := sim.IsViolation(err); !ok || v.Invariant != sim.InvCriticalInputPowersOff || v.Step != 3 {
 		t.Fatalf("a build ignoring the inputs gave %v, want %s at step 3\n%s", err, sim.InvCriticalInputPowersOff, trace)
 	}
@@ -120,14 +120,14 @@ func TestLyingInputCannotMaskZone(t *testing.T) {
 	for range 24 { // 8 min, reported every 20 s: the lie never goes stale
 		actions = append(actions, advance(20*time.Second), inletNormal)
 	}
-	rep, err, trace := runInputs(t, sim.Options{}, actions)
+	rep, trace, err := runInputs(t, sim.Options{}, actions)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, trace)
 	}
 	if rep.Power.Hosts["host.0"] {
 		t.Fatalf("host.0 powered with zone0 critical under a lying inlet\n%s", trace)
 	}
-	_, err, trace = runInputs(t, sim.Options{ReconcileEvery: 2 * time.Hour}, actions)
+	_, trace, err = runInputs(t, sim.Options{ReconcileEvery: 2 * time.Hour}, actions)
 	if v, ok := sim.IsViolation(err); !ok || v.Invariant != sim.InvZoneNotMasked {
 		t.Fatalf("a build that never reads its zones gave %v, want %s\n%s", err, sim.InvZoneNotMasked, trace)
 	}
