@@ -1,10 +1,14 @@
 package sim_test
 
 import (
+	"encoding/json"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"pgregory.net/rapid"
 
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/adapters/simhw"
@@ -131,4 +135,42 @@ func TestLyingInputCannotMaskZone(t *testing.T) {
 	if v, ok := sim.IsViolation(err); !ok || v.Invariant != sim.InvZoneNotMasked {
 		t.Fatalf("a build that never reads its zones gave %v, want %s\n%s", err, sim.InvZoneNotMasked, trace)
 	}
+}
+
+// TestIgnoredInputsAreFoundByRapid: rapid, drawing whole campaign runs on
+// a build whose coordinator ignores the inputs, finds a power-on admitted
+// while an input blocks it, and its shrunk reproduction replays the
+// failure.
+func TestIgnoredInputsAreFoundByRapid(t *testing.T) {
+	opts := sim.Options{Platform: sim.InputsPlatform(), IgnoreInputs: true}
+	rec := &recorder{name: t.Name()}
+	withFlags(t, map[string]string{"rapid.checks": "100", "rapid.nofailfile": "true", "rapid.seed": "1"}, func() {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			rapid.Check(rec, property(opts, 40, sim.InvInputBlocksPowerOn))
+		}()
+		<-done
+	})
+	out := rec.out.String()
+	if !rec.Failed() || !strings.Contains(out, sim.InvInputBlocksPowerOn) {
+		t.Fatalf("rapid did not find the ignored inputs:\n%s", out)
+	}
+	repros := regexp.MustCompile(`reproduction: (\[.*\])`).FindAllStringSubmatch(out, -1)
+	if len(repros) == 0 {
+		t.Fatalf("no reproduction printed:\n%s", out)
+	}
+	var shrunk []sim.Action
+	if err := json.Unmarshal([]byte(repros[len(repros)-1][1]), &shrunk); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.Run(ctx, opts, shrunk, nil); !violates(err, sim.InvInputBlocksPowerOn) {
+		t.Fatalf("the shrunk reproduction %v does not fail: %v", shrunk, err)
+	}
+	// The same actions on the sound build break nothing of the inputs.
+	opts.IgnoreInputs = false
+	if _, err := sim.Run(ctx, opts, shrunk, nil); err != nil {
+		t.Fatalf("the sound build fails the reproduction: %v", err)
+	}
+	t.Logf("shrunk to %d actions: %v", len(shrunk), shrunk)
 }
