@@ -114,6 +114,7 @@
 // host_crash action calls Coordinator.HostCrashed as the daemon's
 // observer would), scheduled transitions other than those the
 // power-restore policy makes, the NATS API itself (its control subjects
-// are simulated as component requests), and a daemon that cannot start
+// are simulated as component requests, its input subjects as reports
+// straight to the Store), and a daemon that cannot start
 // (the LineHeld fault).
 package sim
