@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/statemgr/statemgr/actors"
 	"github.com/statemgr/statemgr/actors/coordinator"
 	"github.com/statemgr/statemgr/actors/machine"
+	"github.com/statemgr/statemgr/adapters/platform"
 	"github.com/statemgr/statemgr/adapters/simhw"
 	"github.com/statemgr/statemgr/events/memlog"
 )
@@ -37,6 +39,11 @@ const (
 	BMCReboot        ActionKind = "bmc_reboot"    // the BMC reboots: a daemon restart that records a BMC boot
 	DiskFault        ActionKind = "disk_fault"    // the log's next append fails; the daemon then dies and restarts
 	HostCrash        ActionKind = "host_crash"    // the host's OS crashes (or its watchdog expires): the coordinator's HostCrashed
+	// External inputs (a platform with input blocks only: InputsPlatform).
+	InputReport ActionKind = "input_report" // the input reports Level
+	InputStale  ActionKind = "input_stale"  // nothing reports for Duration, longer than the input's staleness timeout
+	InputFlap   ActionKind = "input_flap"   // the input reports critical and harmless by turns, Count reports Duration apart
+	InputLie    ActionKind = "input_lie"    // the input reports Level against the board: harmless while Fault heats a zone, critical while the zones cool
 )
 
 // Action is one step of a simulation. Which fields are set depends on
@@ -52,6 +59,9 @@ type Action struct {
 	LogFault  memlog.Fault          `json:"log_fault,omitempty"` // DiskFault
 	Cause     string                `json:"cause,omitempty"`     // BMCReboot: the reboot cause
 	Watchdog  bool                  `json:"watchdog,omitempty"`  // HostCrash: a watchdog expiry rather than a crash report
+	Input     string                `json:"input,omitempty"`     // the input actions: "thermal.<name>" or "health.<name>"
+	Level     string                `json:"level,omitempty"`     // InputReport, InputLie
+	Count     int                   `json:"count,omitempty"`     // InputFlap: reports
 }
 
 // String renders the action for the trace: one line, deterministic.
@@ -61,6 +71,19 @@ func (a Action) String() string {
 	switch a.Kind {
 	case Advance, ClockJump, ACCycle:
 		fmt.Fprintf(&b, " %s", a.Duration)
+	case InputReport:
+		fmt.Fprintf(&b, " %s %s", a.Input, a.Level)
+	case InputStale:
+		fmt.Fprintf(&b, " %s %s", a.Input, a.Duration)
+	case InputFlap:
+		fmt.Fprintf(&b, " %s count=%d every=%s", a.Input, a.Count, a.Duration)
+	case InputLie:
+		fmt.Fprintf(&b, " %s %s", a.Input, a.Level)
+		if a.Fault != nil {
+			fmt.Fprintf(&b, " while %s %s rate=%g°C/s", a.Fault.Kind, a.Fault.Target, a.Fault.Rate)
+		} else {
+			b.WriteString(" while the zones cool")
+		}
 	case Submit:
 		for _, r := range a.Requests {
 			b.WriteString(" [" + requestString(r) + "]")
@@ -150,6 +173,7 @@ type Generator struct {
 	services []actors.ID
 	psus     []string
 	zones    []string
+	inputs   []platform.Input
 }
 
 // Actions returns the rapid generator of simulations of exactly steps
@@ -166,6 +190,10 @@ func (g *Generator) Actions(steps int) *rapid.Generator[[]Action] {
 }
 
 func (g *Generator) action(t *rapid.T, i int) Action {
+	mix := mix
+	if len(g.inputs) > 0 {
+		mix = append(slices.Clone(mix), inputMix...)
+	}
 	total := 0
 	for _, w := range mix {
 		total += w.weight
@@ -223,6 +251,8 @@ func (g *Generator) action(t *rapid.T, i int) Action {
 		a.LogFault = rapid.SampledFrom([]memlog.Fault{memlog.CrashBeforeAck, memlog.NoSpace, memlog.SyncFailure}).Draw(t, label("log_fault"))
 	case BMCReboot:
 		a.Cause = rapid.SampledFrom([]string{machine.RebootCauseSoftware, machine.RebootCauseWatchdog, machine.RebootCausePinholeReset}).Draw(t, label("cause"))
+	case InputReport, InputStale, InputFlap, InputLie:
+		g.inputAction(t, &a, label)
 	}
 	return a
 }

@@ -63,10 +63,27 @@
 // observed), reconciliation with the board, services resumed. The service supervisor is an in-memory twin of
 // adapters/process at the level of the service machine's observations.
 //
+// # External inputs
+//
+// On a platform with input blocks (InputsPlatform: a thermal input
+// "inlet" for every host whose silence blocks power-ons, a health input
+// "vr0" whose silence blocks nothing; statemgr sim --inputs) every daemon
+// gets a new server/inputs Store on the virtual clock
+// (assembly.Config.Inputs, as statemgrd's; a new process has no report),
+// and the generator draws input actions besides the others: a report of a
+// level (inputs.go), silence past the staleness timeout, flapping
+// (critical and harmless by turns, sub-second to seconds apart) and lies
+// (harmless while a board zone runs away, critical while the zones cool).
+// The checker keeps its own account of what was reported and when, and
+// judges the coordinator by it (InputInvariants, inputcheck.go). The
+// built-in platform's runs draw exactly what they drew before, so the
+// golden traces are unchanged.
+//
 // # Invariants
 //
-// Invariants lists them; each is a named constant documenting what it
-// checks. A broken one is a *Violation naming the invariant, the step,
+// Invariants lists them, and InputInvariants those of external inputs
+// (checked on a platform that declares some); each is a named constant
+// documenting what it checks. A broken one is a *Violation naming the invariant, the step,
 // the virtual time and the evidence.
 //
 // # Reproduction
@@ -97,6 +114,7 @@
 // host_crash action calls Coordinator.HostCrashed as the daemon's
 // observer would), scheduled transitions other than those the
 // power-restore policy makes, the NATS API itself (its control subjects
-// are simulated as component requests), and a daemon that cannot start
+// are simulated as component requests, its input subjects as reports
+// straight to the Store), and a daemon that cannot start
 // (the LineHeld fault).
 package sim

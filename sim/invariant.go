@@ -114,11 +114,19 @@ type checker struct {
 	streams  map[actors.ID]uint64
 	handed   []string // operation ids Submit handed out
 	outcomes map[saga.Outcome]int
+
+	// External inputs (inputcheck.go).
+	overrides   map[string][]coordinator.Interlock // interlocks overridden, by operation
+	blockedOps  map[string]string                  // power-ons admitted while an input blocked them, unless no-ops
+	emergencyAt time.Time                          // the last emergency recorded
+	powered     map[actors.ID]time.Time            // hosts seen powered, since when
+	hot         map[string]time.Time               // critical sources, since when
 }
 
 func newChecker(w *world) *checker {
 	return &checker{w: w, counts: map[string]int{}, recorded: map[actors.ID]string{}, ops: map[string]*opInfo{},
-		streams: map[actors.ID]uint64{}, outcomes: map[saga.Outcome]int{}}
+		streams: map[actors.ID]uint64{}, outcomes: map[saga.Outcome]int{},
+		overrides: map[string][]coordinator.Interlock{}, blockedOps: map[string]string{}, powered: map[actors.ID]time.Time{}, hot: map[string]time.Time{}}
 }
 
 func (c *checker) violation(inv, format string, args ...any) *Violation {
@@ -154,6 +162,7 @@ func (c *checker) clockJumped(d time.Duration) {
 	for _, id := range c.open {
 		c.ops[id].jumped += d
 	}
+	c.thermalJumped(d)
 }
 
 // submitted notes an operation the driver submitted.
@@ -190,7 +199,11 @@ func (c *checker) follow(ctx context.Context) error {
 			if !slices.Contains(c.open, r.Op) {
 				c.open = append(c.open, r.Op)
 			}
+			c.admitted(r.Op, r.Request, e.Time)
+		case coordinator.RecOverride:
+			c.overrides[r.Op] = append(c.overrides[r.Op], r.Interlock)
 		case coordinator.RecEmergency:
+			c.emergencyAt = e.Time
 			o := c.opNamed(r.Op)
 			o.kind = coordinator.Emergency
 			o.accepted = e.Time
@@ -198,6 +211,9 @@ func (c *checker) follow(ctx context.Context) error {
 		case coordinator.RecOpFinished:
 			if r.Result == nil {
 				continue
+			}
+			if r.Result.Noop {
+				delete(c.blockedOps, r.Op)
 			}
 			if o := c.ops[r.Op]; o != nil {
 				o.outcome, o.finished = r.Result.Outcome, e.Time
@@ -208,6 +224,12 @@ func (c *checker) follow(ctx context.Context) error {
 			}
 			c.open = slices.DeleteFunc(c.open, func(id string) bool { return id == r.Op })
 		}
+	}
+	if v := c.admittedEnd(); v != nil {
+		return v
+	}
+	if err := c.thermalBounds(); err != nil {
+		return err
 	}
 	return c.bounded()
 }

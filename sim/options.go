@@ -29,6 +29,10 @@ type Options struct {
 	// compiled: tests build a system with a guard removed and check that
 	// the simulation catches it.
 	Machine func(id actors.ID, m *machine.Machine) *machine.Machine
+	// IgnoreInputs gives the daemon no Store of the external inputs while
+	// the driver still reports to one: a build whose coordinator ignores
+	// them, which tests use to show the input invariants catch it.
+	IgnoreInputs bool
 	// SagaBound is the virtual time within which every operation must have
 	// its outcome; default 1 h.
 	SagaBound time.Duration

@@ -75,8 +75,11 @@ func NewGenerator(p *platform.Platform) *Generator {
 		g.psus = append(g.psus, c.PSUs...)
 	}
 	for _, z := range topo.Zones {
-		g.zones = append(g.zones, z.Name)
+		if !z.External { // an input: no zone of the board
+			g.zones = append(g.zones, z.Name)
+		}
 	}
+	g.inputs = p.Inputs
 	for _, s := range p.Services {
 		g.services = append(g.services, actors.ID(actors.KindService+"."+s.Name))
 	}
@@ -287,6 +290,8 @@ func (s *simulation) apply(ctx context.Context, a Action) (string, error) {
 		return result, s.instant(ctx)
 	case DaemonCrash, BMCReboot:
 		return "ok", s.restart(ctx, a.Cause, nil)
+	case InputReport, InputStale, InputFlap, InputLie:
+		return s.applyInput(ctx, a)
 	case ACCycle:
 		s.sum.Faults++
 		return "ok", s.restart(ctx, machine.RebootCausePOR, func() error {

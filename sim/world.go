@@ -15,6 +15,7 @@ import (
 	"github.com/statemgr/statemgr/adapters/simhw"
 	"github.com/statemgr/statemgr/events/memlog"
 	"github.com/statemgr/statemgr/server/assembly"
+	"github.com/statemgr/statemgr/server/inputs"
 	"github.com/statemgr/statemgr/snapshots"
 	"github.com/statemgr/statemgr/snapshots/memsnap"
 )
@@ -45,6 +46,10 @@ type world struct {
 	store    *memlog.Store
 	snaps    *memsnap.Store
 	procs    *processes
+	// inputs is the running daemon's Store of external inputs (nil: the
+	// platform declares none), model what the driver reported to it.
+	inputs *inputs.Store
+	model  []*inputModel
 
 	incarnation int
 	d           *daemon
@@ -117,14 +122,19 @@ func (w *world) boot(ctx context.Context, bmcCause string) (map[actors.ID]machin
 	w.procs.adopt(w.incarnation)
 	d := &daemon{log: memlog.Open(w.store)}
 	w.d = d
+	w.newInputs() // a new process: no report yet
 	var boot machine.Input
 	if bmcCause != "" {
 		boot = machine.Input{Value: bmcCause, Cause: "BMC boot (reboot cause " + bmcCause + ")"}
 	}
+	given := w.inputs
+	if w.opts.IgnoreInputs {
+		given = nil
+	}
 	asm, err := assembly.Start(ctx, assembly.Config{Platform: w.opts.Platform, Compiled: w.compiled, Log: d.log,
 		Snapshots: w.snaps, SnapshotPolicy: snapshots.Policy{EveryEvents: 25, Keep: 2}, Clock: w.clk, Logger: w.opts.Logger,
 		Devices: devices.Config{Sim: w.board, PollInterval: campaignPoll, RebootBMC: w.onRebootBMC}, Services: w.procs, Seed: uint64(w.incarnation),
-		Policy: w.opts.Policy, Timeouts: w.opts.Timeouts, BMCBoot: boot,
+		Policy: w.opts.Policy, Timeouts: w.opts.Timeouts, BMCBoot: boot, Inputs: given,
 		Await: func(ctx context.Context, a *assembly.Assembly, step func(context.Context) error) error {
 			d.asm = a
 			return w.await(ctx, step)

@@ -30,6 +30,7 @@ func newSimCommand(g *globals) *cobra.Command {
 		replay   string
 		trace    bool
 		minimize string
+		withIn   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sim",
@@ -49,11 +50,19 @@ after every step. The same seed gives the same trace, byte for byte.
   --minimize F   when a run breaks an invariant, remove every action the
                  failure does not need (replaying it, runs are
                  deterministic) and write the minimal actions to F as
-                 JSON, for --replay`,
+                 JSON, for --replay
+  --inputs       simulate the built-in platform with external inputs
+                 declared (a thermal input "inlet", critical 90 °C, whose
+                 silence blocks power-ons, and a health input "vr0"), and
+                 draw input actions too: reports, silence past the
+                 staleness timeout, flapping, and lies against the board's
+                 own zones; the input invariants are checked as well. With
+                 --seed, --replay or --minimize, pass it again to replay.`,
 		Example: `  statemgr sim --runs 200 --steps 400
   statemgr sim --seed 1234 --steps 400
   statemgr sim --replay repro.json
   statemgr sim --seed 1234 --steps 400 --minimize repro.json
+  statemgr sim --inputs --runs 50 --steps 300
   statemgr sim --scenario apr-not-on-restart`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -61,6 +70,10 @@ after every step. The same seed gives the same trace, byte for byte.
 			defer stop()
 			out := cmd.OutOrStdout()
 			traceOut := traceTo(out, trace || g.output == outputText)
+			var opts sim.Options
+			if withIn {
+				opts.Platform = sim.InputsPlatform()
+			}
 			switch {
 			case scenario != "":
 				s, ok := sim.ScenarioNamed(scenario)
@@ -78,19 +91,19 @@ after every step. The same seed gives the same trace, byte for byte.
 				if err := json.Unmarshal(src, &actions); err != nil {
 					return fmt.Errorf("%w: %s is not a JSON list of actions: %w", errUsage, replay, err)
 				}
-				r, err := sim.Run(ctx, sim.Options{}, actions, traceOut)
-				return minimized(ctx, cmd.ErrOrStderr(), minimize, actions, simResult(g, out, r, err))
+				r, err := sim.Run(ctx, opts, actions, traceOut)
+				return minimized(ctx, cmd.ErrOrStderr(), opts, minimize, actions, simResult(g, out, r, err))
 			case cmd.Flags().Changed("seed") && !cmd.Flags().Changed("runs"):
-				actions := sim.ActionsFor(sim.Options{}, seed, steps)
-				r, err := sim.Run(ctx, sim.Options{}, actions, traceOut)
-				return minimized(ctx, cmd.ErrOrStderr(), minimize, actions, simResult(g, out, r, err))
+				actions := sim.ActionsFor(opts, seed, steps)
+				r, err := sim.Run(ctx, opts, actions, traceOut)
+				return minimized(ctx, cmd.ErrOrStderr(), opts, minimize, actions, simResult(g, out, r, err))
 			}
-			c := sim.Campaign{Runs: runs, Steps: steps, Seed: seed, Workers: runtime.GOMAXPROCS(0)}
+			c := sim.Campaign{Options: opts, Runs: runs, Steps: steps, Seed: seed, Workers: runtime.GOMAXPROCS(0)}
 			failed, err := simCampaign(ctx, g, cmd.ErrOrStderr(), out, c)
 			if failed == nil {
 				return err
 			}
-			return minimized(ctx, cmd.ErrOrStderr(), minimize, failed.Actions, err)
+			return minimized(ctx, cmd.ErrOrStderr(), opts, minimize, failed.Actions, err)
 		},
 	}
 	f := cmd.Flags()
@@ -101,6 +114,7 @@ after every step. The same seed gives the same trace, byte for byte.
 	f.StringVar(&replay, "replay", "", "JSON file of actions to run (a failure's reproduction)")
 	f.BoolVar(&trace, "trace", false, "print the trace of a single run with -o json too")
 	f.StringVar(&minimize, "minimize", "", "on a broken invariant, write the minimal failing actions to this JSON file")
+	f.BoolVar(&withIn, "inputs", false, "simulate the platform with external inputs (thermal inlet, health vr0) and draw input actions")
 	return cmd
 }
 
@@ -152,13 +166,13 @@ func simResult(g *globals, out io.Writer, r sim.Report, err error) error {
 
 // minimized writes to file, if set, the minimal actions that still break
 // the invariant err names (sim.Minimize) and says so on w; it returns err.
-func minimized(ctx context.Context, w io.Writer, file string, actions []sim.Action, err error) error {
+func minimized(ctx context.Context, w io.Writer, opts sim.Options, file string, actions []sim.Action, err error) error {
 	v, ok := sim.IsViolation(err)
 	if file == "" || !ok {
 		return err
 	}
 	fmt.Fprintf(w, "minimizing the %d actions that break %s (one run per candidate)...\n", len(actions), v.Invariant)
-	minimal, merr := sim.Minimize(ctx, sim.Options{}, actions, v.Invariant)
+	minimal, merr := sim.Minimize(ctx, opts, actions, v.Invariant)
 	if merr != nil {
 		return errors.Join(err, fmt.Errorf("cannot minimize: %w", merr))
 	}
@@ -192,7 +206,11 @@ func simCampaign(ctx context.Context, g *globals, errw, out io.Writer, c sim.Cam
 	if len(failures) > 0 {
 		f := failures[0]
 		first = &f
-		err = fmt.Errorf("run with seed %d failed: %w\nreplay it: statemgr sim --seed %d --steps %d", f.Seed, f.Err, f.Seed, c.Steps)
+		flag := ""
+		if c.Options.Platform != nil && len(c.Options.Platform.Inputs) > 0 {
+			flag = "--inputs "
+		}
+		err = fmt.Errorf("run with seed %d failed: %w\nreplay it: statemgr sim %s--seed %d --steps %d", f.Seed, f.Err, flag, f.Seed, c.Steps)
 	}
 	if g.output == outputJSON {
 		res := struct {
