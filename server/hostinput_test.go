@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -172,21 +171,11 @@ func TestHostEventsRefusedTyped(t *testing.T) {
 		t.Errorf("refused events were recorded: log head %d → %d, %v", head, after, err)
 	}
 	// hostwd holds host 0 only, the operator no input.
-	for _, who := range []struct{ user, password, subject string }{
+	refusedPublishers(t, env, `{"event": "watchdog_expired"}`, []publisher{
 		{"hostwd", "wd-secret", "statemgr.input.host.1"},
 		{"op", "op-secret", "statemgr.input.host.0"},
-	} {
-		c := connectAs(t, env, who.user, who.password)
-		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		err := c.RequestRaw(short, who.subject, []byte(`{"event": "watchdog_expired"}`), nil)
-		cancel()
-		if err == nil {
-			t.Errorf("%s may publish %s", who.user, who.subject)
-		}
-	}
-	if _, err := server.StartNATS(server.NATSConfig{Port: -1, Users: []server.User{{Name: "x", Password: "y", Role: server.RoleViewer, Inputs: []string{"host.0.1"}}}}); err == nil || !strings.Contains(err.Error(), "input grant") {
-		t.Errorf("a grant of no host: %v", err)
-	}
+	})
+	refusedGrant(t, "host.0.1", "a grant of no host")
 }
 
 // A flood of host events is cut to the token bucket: each accepted event

@@ -96,6 +96,33 @@ func connectAs(t *testing.T, env *servertest.Env, user, password string) *client
 	return client.New(env.Connect(t, client.UserInfo(user, password)))
 }
 
+// publisher is a user of the test's NATS server and a subject it sends to.
+type publisher struct{ user, password, subject string }
+
+// refusedPublishers checks that none of them may send body to its subject:
+// the server's permissions drop the request, so it gets no reply.
+func refusedPublishers(t *testing.T, env *servertest.Env, body string, pubs []publisher) {
+	t.Helper()
+	for _, p := range pubs {
+		c := connectAs(t, env, p.user, p.password)
+		short, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		err := c.RequestRaw(short, p.subject, []byte(body), nil)
+		cancel()
+		if err == nil {
+			t.Errorf("%s may publish %s", p.user, p.subject)
+		}
+	}
+}
+
+// refusedGrant checks that a user's input grant naming nothing is refused
+// when the NATS server is configured.
+func refusedGrant(t *testing.T, grant, what string) {
+	t.Helper()
+	if _, err := server.StartNATS(server.NATSConfig{Port: -1, Users: []server.User{{Name: "x", Password: "y", Role: server.RoleViewer, Inputs: []string{grant}}}}); err == nil || !strings.Contains(err.Error(), "input grant") {
+		t.Errorf("%s (%q): %v", what, grant, err)
+	}
+}
+
 func powerOn(t *testing.T, env *servertest.Env, host string) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -204,21 +231,11 @@ func TestInputReportsRefusedTyped(t *testing.T) {
 		}
 	}
 	// The thermal manager holds no health grant, the operator no input.
-	for _, who := range []struct{ user, password, subject string }{
+	refusedPublishers(t, env, `{"level": "critical"}`, []publisher{
 		{"thermalmgr", "thermal-secret", "statemgr.input.health.vr0"},
 		{"op", "op-secret", "statemgr.input.thermal.cpu"},
-	} {
-		c := connectAs(t, env, who.user, who.password)
-		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		err := c.RequestRaw(short, who.subject, []byte(`{"level": "critical"}`), nil)
-		cancel()
-		if err == nil {
-			t.Errorf("%s may publish %s", who.user, who.subject)
-		}
-	}
-	if _, err := server.StartNATS(server.NATSConfig{Port: -1, Users: []server.User{{Name: "x", Password: "y", Role: server.RoleViewer, Inputs: []string{"fans.*"}}}}); err == nil || !strings.Contains(err.Error(), "input grant") {
-		t.Errorf("a grant of no input kind: %v", err)
-	}
+	})
+	refusedGrant(t, "fans.*", "a grant of no input kind")
 }
 
 // A fake thermal manager — another process, over a real NATS connection
