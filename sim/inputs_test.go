@@ -20,7 +20,7 @@ import (
 // drawn among every other action, every invariant (and those of the
 // inputs) checked after every step.
 func TestInputCampaign(t *testing.T) {
-	c := sim.Campaign{Options: sim.Options{Platform: sim.InputsPlatform()}, Runs: 60, Steps: 300, Seed: 1, Workers: runtime.GOMAXPROCS(0)}
+	c := sim.Campaign{Options: sim.Options{Platform: sim.InputsPlatform()}, Runs: 30, Steps: 300, Seed: 1, Workers: runtime.GOMAXPROCS(0)}
 	if testing.Short() {
 		c.Runs, c.Steps = 6, 100
 	}
@@ -142,6 +142,12 @@ func TestLyingInputCannotMaskZone(t *testing.T) {
 // while an input blocks it, and its shrunk reproduction replays the
 // failure.
 func TestIgnoredInputsAreFoundByRapid(t *testing.T) {
+	if testing.Short() {
+		// Rapid's search and shrink boot a world per check: ~40 s alone,
+		// minutes under -race. TestStaleInputBlocksPowerOn catches the same
+		// broken build in -short runs.
+		t.Skip("long: rapid's search for the build that ignores its inputs runs without -short")
+	}
 	opts := sim.Options{Platform: sim.InputsPlatform(), IgnoreInputs: true}
 	rec := &recorder{name: t.Name()}
 	withFlags(t, map[string]string{"rapid.checks": "100", "rapid.nofailfile": "true", "rapid.seed": "1"}, func() {
