@@ -29,7 +29,13 @@ const goldenSteps = 150
 // The seeds' files are statemgr sim --seed S --steps 150 without the
 // verdict lines the CLI appends.
 func TestGoldenTraces(t *testing.T) {
-	for _, seed := range goldenSeeds {
+	seeds := goldenSeeds
+	if testing.Short() {
+		// -short (CI's race run) compares two seeds and every scenario;
+		// the test command compares them all.
+		seeds = seeds[:2]
+	}
+	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed-%d", seed), func(t *testing.T) {
 			var trace strings.Builder
 			_, err := sim.Run(ctx, sim.Options{}, sim.ActionsFor(sim.Options{}, seed, goldenSteps), &trace)
