@@ -83,20 +83,26 @@ func (p *Platform) Components() ([]Component, error) {
 // PowerStates returns the states of each host's and chassis' machine,
 // built-in and added by the extensions, by component id and state name:
 // where reconciliation, the coordinator and the power LED read what power
-// good reads in a state (State.Power). It fails as Components does.
+// good reads in a state (State.Power). Components of one machine share
+// one map: read it only. It fails as Components does.
 func (p *Platform) PowerStates() (map[actors.ID]map[string]machine.State, error) {
 	comps, err := p.Components()
 	if err != nil {
 		return nil, err
 	}
 	out := map[actors.ID]map[string]machine.State{}
+	byMachine := map[*machine.Machine]map[string]machine.State{} // shared, as Compiled shares
 	for _, c := range comps {
 		if !slices.Contains(machine.PoweredKinds, c.Machine.Kind) {
 			continue
 		}
-		states := make(map[string]machine.State, len(c.Machine.States))
-		for _, s := range c.Machine.States {
-			states[s.Name] = s
+		states, ok := byMachine[c.Machine]
+		if !ok {
+			states = make(map[string]machine.State, len(c.Machine.States))
+			for _, s := range c.Machine.States {
+				states[s.Name] = s
+			}
+			byMachine[c.Machine] = states
 		}
 		out[actors.ID(c.ID)] = states
 	}
